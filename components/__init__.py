@@ -1,0 +1,1 @@
+"""Endpoint components, one module per URI scheme, registered under ``eip.components``."""

@@ -1,0 +1,363 @@
+"""The engine: routes, endpoints, components, lifecycle and statistics.
+
+``Engine`` compiles every route when it is added (so every mistake surfaces from
+``add_routes``), starts services then consumers in startup order, and stops gracefully:
+consumers first, then in-flight exchanges get ``shutdown_timeout`` seconds to finish, then
+services (aggregators complete their groups if told to), producers and components.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from eip import model as m
+from eip.compiler import CompileContext
+from eip.component import Component, Endpoint
+from eip.dsl import RouteBuilder
+from eip.error_handler import CompiledClause, ErrorHandler
+from eip.errors import ConfigurationError, RouteDefinitionError
+from eip.registry import ComponentRegistry
+from eip.route import Route, RouteEntry
+from eip.template import ProducerTemplate
+from eip.uri import mask_uri, parse_uri
+
+log = logging.getLogger("eip.engine")
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.\-]+)\s*(?::([^}]*))?\}\}")
+
+
+class Engine:
+    """Runs routes. Use as a context manager, or call ``start()`` and ``stop()``.
+
+    ``properties`` fill ``{{name}}`` placeholders in URIs (then ``EIP_NAME`` and ``NAME``
+    environment variables); ``{{name:default}}`` gives a default."""
+
+    def __init__(self, routes: Iterable[Any] = (), *, registry: ComponentRegistry | None = None,
+                 properties: Mapping[str, Any] | None = None, shutdown_timeout: float = 10.0,
+                 error_handler: Any = None) -> None:
+        self.registry = registry if registry is not None else ComponentRegistry()
+        self.properties: dict[str, Any] = dict(properties or {})
+        self.shutdown_timeout = shutdown_timeout
+        self.default_error_handler = error_handler or m.DefaultErrorHandler()
+        self._components: dict[str, Component] = {}
+        self._endpoints: dict[str, Endpoint] = {}
+        self._routes: dict[str, Route] = {}
+        self._route_counter = 0
+        self._lock = threading.RLock()
+        self.state = "stopped"
+        self.services: list[Any] = []
+        self._template: ProducerTemplate | None = None
+        self.started_event = threading.Event()
+        if routes:
+            self.add_routes(*routes)
+
+    # -- context manager ----------------------------------------------------------------------
+    def __enter__(self) -> Engine:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    # -- components and endpoints ---------------------------------------------------------------
+    def add_component(self, scheme: str, component: Component | type[Component]) -> None:
+        """Use ``component`` for ``scheme`` in this engine (a class or a ready instance)."""
+        if isinstance(component, type):
+            self.registry.register(scheme, component)
+            component = component(self, scheme)
+        self._components[scheme.lower()] = component
+
+    def component(self, scheme: str) -> Component:
+        scheme = scheme.lower()
+        with self._lock:
+            component = self._components.get(scheme)
+            if component is None:
+                cls = self.registry.get(scheme)
+                component = cls(self, scheme)
+                self._components[scheme] = component
+                if self.state == "started":
+                    component.start()
+            return component
+
+    def resolve_placeholders(self, text: str) -> str:
+        def lookup(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            env_name = "EIP_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+            for source in (self.properties.get(name), os.environ.get(env_name), os.environ.get(name)):
+                if source is not None:
+                    return str(source)
+            if default is not None:
+                return default
+            raise ConfigurationError(f"property placeholder '{{{{{name}}}}}' in {mask_uri(text)!r} has no value "
+                                     f"(set it in the engine properties or the environment as {env_name})")
+
+        return _PLACEHOLDER.sub(lookup, text) if "{{" in text else text
+
+    def get_endpoint(self, uri: str, *, _route_id: str | None = None, _node: Any = None) -> Endpoint:
+        """The endpoint for ``uri`` (created on first use). ``seda:in`` and
+        ``seda:in?concurrent_consumers=4`` are the same endpoint."""
+        try:
+            parsed = parse_uri(self.resolve_placeholders(uri))
+            with self._lock:
+                endpoint = self._endpoints.get(parsed.key)
+                component = self.component(parsed.scheme)
+                if endpoint is None:
+                    endpoint = component.create_endpoint(parsed)
+                    endpoint.validate()
+                    self._endpoints[parsed.key] = endpoint
+                    if self.state == "started":
+                        endpoint.start()
+                elif parsed.options:
+                    spec = type(endpoint).options
+                    endpoint.merge_options(parsed, spec.parse_given(parsed.query, mask_uri(parsed.text, spec.secrets())))
+                    endpoint.validate()
+                return endpoint
+        except ConfigurationError as exc:
+            if _route_id is not None and exc.route_id is None:
+                raise type(exc)(exc.detail, route_id=_route_id,
+                                node_id=getattr(_node, "node_id", None),
+                                location=getattr(_node, "location", None)) from exc
+            raise
+
+    def endpoints(self) -> list[Endpoint]:
+        with self._lock:
+            return list(self._endpoints.values())
+
+    def has_endpoint(self, uri: str) -> bool:
+        return parse_uri(self.resolve_placeholders(uri)).key in self._endpoints
+
+    @property
+    def template(self) -> ProducerTemplate:
+        if self._template is None:
+            self._template = ProducerTemplate(self)
+        return self._template
+
+    # -- routes -------------------------------------------------------------------------------------
+    def add_routes(self, *builders: Any) -> list[str]:
+        """Add routes from RouteBuilder instances or classes, or route definitions.
+
+        Every route is built and compiled before any is added, so a mistake anywhere adds none."""
+        definitions: list[m.RouteDefinition] = []
+        for builder in builders:
+            if isinstance(builder, type) and issubclass(builder, RouteBuilder):
+                builder = builder()
+            if isinstance(builder, RouteBuilder):
+                definitions.extend(builder.build())
+            elif isinstance(builder, m.RouteDefinition):
+                definitions.append(builder)
+            elif callable(builder):
+                from eip.dsl import FunctionRouteBuilder
+                definitions.extend(FunctionRouteBuilder(builder).build())
+            else:
+                raise ConfigurationError(f"add_routes() takes RouteBuilder objects, got {builder!r}")
+        with self._lock:
+            named = []
+            taken = set(self._routes)
+            for definition in definitions:
+                if not definition.id_given:
+                    self._route_counter += 1
+                    while f"route{self._route_counter}" in taken:
+                        self._route_counter += 1
+                    definition = _replace_id(definition, f"route{self._route_counter}")
+                if definition.route_id in taken:
+                    raise RouteDefinitionError(f"route id '{definition.route_id}' is used twice",
+                                               route_id=definition.route_id)
+                taken.add(definition.route_id)
+                named.append(definition)
+            compiled = [self._compile(definition) for definition in named]
+            for route in compiled:
+                self._routes[route.route_id] = route
+            if self.state == "started":
+                for route in compiled:
+                    if route.definition.auto_startup:
+                        self._start_route(route)
+            return [route.route_id for route in compiled]
+
+    def _compile(self, definition: m.RouteDefinition, interceptors: Iterable[Any] = ()) -> Route:
+        handler_def = definition.error_handler or self.default_error_handler
+        if not isinstance(handler_def, (m.DefaultErrorHandler, m.DeadLetterChannel)):
+            raise ConfigurationError(f"error_handler must be dead_letter_channel(...) or "
+                                     f"default_error_handler(...), got {handler_def!r}",
+                                     route_id=definition.route_id)
+        ctx = CompileContext(self, definition.route_id, None, tuple(interceptors))
+        dead_letter = None
+        if isinstance(handler_def, m.DeadLetterChannel):
+            dead_letter = ctx.producer(handler_def.uri)
+        handler = ErrorHandler(definition.route_id, handler_def, [], dead_letter)
+        ctx.handler = handler
+        # Clause steps run without redelivery of their own: a failure there fails the exchange.
+        clause_ctx = ctx.with_handler(None)
+        handler.clauses = tuple(
+            CompiledClause(clause, clause_ctx.compile_steps(clause.steps, handler=None) if clause.steps else None, rank)
+            for rank, clause in enumerate(definition.on_exceptions))
+        endpoint = ctx.endpoint(definition.input.uri)
+        if not endpoint.supports_consumer:
+            raise ConfigurationError(f"endpoint '{endpoint.uri}' cannot be consumed from",
+                                     route_id=definition.route_id, node_id=definition.input.node_id,
+                                     location=definition.input.location)
+        pipeline = ctx.compile_steps(definition.steps)
+        on_completions = tuple((node, ctx.compile_steps(node.steps, handler=None))
+                               for node in definition.on_completions)
+        keep_original = (getattr(handler_def, "use_original_message", False)
+                         or any(c.use_original_message for c in definition.on_exceptions))
+        entry = RouteEntry(definition.route_id, pipeline, keep_original, on_completions, handler)
+        return Route(definition, endpoint, entry, ctx.services, handler)
+
+    def route_ids(self) -> list[str]:
+        return list(self._routes)
+
+    def route(self, route_id: str) -> Route:
+        try:
+            return self._routes[route_id]
+        except KeyError:
+            raise ConfigurationError(f"no route '{route_id}'; routes: {', '.join(self._routes) or 'none'}") from None
+
+    def route_definition(self, route_id: str) -> m.RouteDefinition:
+        return self.route(route_id).definition
+
+    def replace_route(self, definition: m.RouteDefinition, interceptors: Iterable[Any] = ()) -> None:
+        """Recompile a route from a new definition (advice_with); the route must be stopped."""
+        with self._lock:
+            old = self.route(definition.route_id)
+            if old.state != "stopped":
+                raise ConfigurationError("a route can only be replaced while it is stopped",
+                                         route_id=definition.route_id)
+            self._routes[definition.route_id] = self._compile(definition, interceptors)
+
+    def route_stats(self, route_id: str) -> dict[str, Any]:
+        return self.route(route_id).stats()
+
+    def start_route(self, route_id: str) -> None:
+        self._start_route(self.route(route_id))
+
+    def stop_route(self, route_id: str, timeout: float | None = None) -> list[str]:
+        """Stop one route gracefully; returns ids of exchanges that did not finish in time."""
+        route = self.route(route_id)
+        route.stop_consumer()
+        unfinished = route.wait_in_flight(self.shutdown_timeout if timeout is None else timeout)
+        route.stop_services()
+        return unfinished
+
+    def suspend_route(self, route_id: str) -> None:
+        route = self.route(route_id)
+        if route.consumer is not None:
+            route.consumer.suspend()
+        route.state = "suspended"
+
+    def resume_route(self, route_id: str) -> None:
+        route = self.route(route_id)
+        if route.consumer is not None and route.state == "suspended":
+            route.consumer.resume()
+            route.state = "started"
+
+    def _start_route(self, route: Route) -> None:
+        route.start_services()
+        route.start_consumer()
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def add_service(self, service: Any) -> Any:
+        """A service started and stopped with the engine (after routes stop)."""
+        self.services.append(service)
+        if self.state == "started":
+            service.start()
+        return service
+
+    def start(self) -> None:
+        """Start components, endpoints, route services, then consumers in startup order."""
+        with self._lock:
+            if self.state == "started":
+                return
+            self.state = "starting"
+            started_routes: list[Route] = []
+            try:
+                for component in list(self._components.values()):
+                    component.start()
+                for endpoint in list(self._endpoints.values()):
+                    endpoint.start()
+                for service in self.services:
+                    service.start()
+                routes = sorted(self._routes.values(), key=_startup_key)
+                for route in routes:
+                    route.start_services()
+                    started_routes.append(route)
+                self.state = "started"
+                for route in routes:
+                    if route.definition.auto_startup:
+                        route.start_consumer()
+            except Exception:
+                log.error("engine failed to start; stopping what started")
+                self.state = "started"
+                self._stop_all(0.0, started_routes)
+                self.state = "failed"
+                raise
+            self.started_event.set()
+
+    def stop(self, timeout: float | None = None) -> dict[str, list[str]]:
+        """Stop gracefully; returns, per route, the ids of exchanges still in flight at the timeout.
+
+        A no-op when the engine is not started (for example after a failed ``start()``)."""
+        with self._lock:
+            if self.state != "started":
+                return {}
+            self.state = "stopping"
+            result = self._stop_all(self.shutdown_timeout if timeout is None else timeout,
+                                    list(self._routes.values()))
+            self.state = "stopped"
+            self.started_event.clear()
+            return result
+
+    def _stop_all(self, timeout: float, routes: list[Route]) -> dict[str, list[str]]:
+        ordered = sorted(routes, key=_startup_key, reverse=True)
+        for route in ordered:
+            try:
+                route.stop_consumer()
+            except Exception as exc:  # noqa: BLE001
+                log.error("route '%s': consumer failed to stop: %s", route.route_id, exc)
+        unfinished: dict[str, list[str]] = {}
+        import time as _time
+        deadline = _time.monotonic() + timeout
+        for route in ordered:
+            left = route.wait_in_flight(max(0.0, deadline - _time.monotonic()))
+            if left:
+                unfinished[route.route_id] = left
+                log.warning("route '%s': %d exchange(s) still in flight at shutdown: %s",
+                            route.route_id, len(left), ", ".join(left[:20]))
+        for route in ordered:
+            route.stop_services()
+        if self._template is not None:
+            self._template.stop()
+        for service in reversed(self.services):
+            try:
+                service.stop()
+            except Exception as exc:  # noqa: BLE001
+                log.error("service %r failed to stop: %s", service, exc)
+        for endpoint in list(self._endpoints.values()):
+            try:
+                endpoint.stop()
+            except Exception as exc:  # noqa: BLE001
+                log.error("endpoint %s failed to stop: %s", endpoint.uri, exc)
+        for component in list(self._components.values()):
+            try:
+                component.stop()
+            except Exception as exc:  # noqa: BLE001
+                log.error("component %s failed to stop: %s", component.scheme, exc)
+        return unfinished
+
+    @property
+    def is_started(self) -> bool:
+        return self.state == "started"
+
+
+def _startup_key(route: Route) -> tuple[int, str]:
+    order = route.definition.startup_order
+    return (order if order is not None else 1_000_000, "")
+
+
+def _replace_id(definition: m.RouteDefinition, route_id: str) -> m.RouteDefinition:
+    from dataclasses import replace
+    return replace(definition, route_id=route_id)

@@ -1,0 +1,201 @@
+"""Error handling with Camel's semantics, decided in one place per route.
+
+The route's pipelines call ``handle()`` when a node raises. In order:
+
+1. Redelivery: the failing node (not the whole route) is retried as the matching
+   ``on_exception`` clause's policy, or else the error handler's policy, allows.
+2. An ``on_exception`` clause matched by the closest class in the exception's MRO (the deepest
+   cause is tried first): its steps run; ``handled`` ends the route successfully, ``continued``
+   resumes at the next node, neither fails the exchange.
+3. Otherwise a dead letter channel sends the exchange to its endpoint and counts it handled;
+   the default error handler lets the exchange fail (the source keeps the message).
+
+Unlike Camel, a failure while sending to the dead letter endpoint fails the exchange (so the
+source keeps the message) instead of being logged and swallowed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from eip import constants as c
+from eip.model import DeadLetterChannel, DefaultErrorHandler, OnException, RedeliveryPolicy
+
+if TYPE_CHECKING:
+    from eip.exchange import Exchange
+    from eip.processors.pipeline import Pipeline
+
+log = logging.getLogger("eip.error_handler")
+
+
+class CompiledClause:
+    """An ``on_exception`` clause with its compiled steps."""
+
+    __slots__ = ("definition", "pipeline", "rank")
+
+    def __init__(self, definition: OnException, pipeline: Any, rank: int) -> None:
+        self.definition = definition
+        self.pipeline = pipeline
+        self.rank = rank
+
+
+def _truth(value: Any, exchange: Exchange) -> bool:
+    return bool(value(exchange)) if callable(value) else bool(value)
+
+
+def _cause_chain(exc: BaseException) -> list[BaseException]:
+    """The exception and its causes, deepest first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 20:
+        chain.append(current)
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    chain.reverse()
+    return chain
+
+
+def _mark(exc: BaseException, route_id: str) -> None:
+    try:
+        exc._eip_route = route_id  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):
+        pass
+
+
+class ErrorHandler:
+    """The error handler of one route: redelivery, on_exception clauses, dead letter channel."""
+
+    def __init__(self, route_id: str, definition: DefaultErrorHandler | DeadLetterChannel,
+                 clauses: Sequence[CompiledClause], dead_letter_producer: Any = None,
+                 sleep: Any = time.sleep) -> None:
+        self.route_id = route_id
+        self.definition = definition
+        self.policy: RedeliveryPolicy = definition.policy
+        self.clauses = tuple(clauses)
+        self.dead_letter_producer = dead_letter_producer
+        self.sleep = sleep
+        self.redeliveries = 0  # counted for statistics; a rough figure under concurrency
+        self.dead_lettered = 0
+
+    # -- matching -----------------------------------------------------------------------------
+    def match(self, exc: BaseException, exchange: Exchange) -> CompiledClause | None:
+        for candidate in _cause_chain(exc):
+            mro = type(candidate).__mro__
+            best: tuple[int, int] | None = None
+            chosen = None
+            for clause in self.clauses:
+                definition = clause.definition
+                for exc_type in definition.exceptions:
+                    if exc_type in mro:
+                        key = (mro.index(exc_type), clause.rank)
+                        if (best is None or key < best) and (
+                                definition.on_when is None or _truth(definition.on_when, exchange)):
+                            best, chosen = key, clause
+            if chosen is not None:
+                return chosen
+        return None
+
+    # -- handling -------------------------------------------------------------------------------
+    def handle(self, pipeline: Pipeline, index: int, exchange: Exchange, exc: Exception) -> None:
+        """Redeliver, run a clause or dead-letter; return to go on, raise to fail the exchange."""
+        seen_in = getattr(exc, "_eip_route", None)
+        if seen_in == self.route_id:
+            raise exc  # already decided by this route's handler in a nested pipeline
+        node_id = pipeline.node_ids[index]
+        clause = self.match(exc, exchange)
+        if seen_in is None:
+            processor = pipeline.processors[index]
+            attempt = 0
+            while True:
+                policy = clause.definition.policy if clause and clause.definition.policy else self.policy
+                attempt += 1
+                if not policy.allows(attempt):
+                    break
+                if clause is not None and clause.definition.retry_while is not None and \
+                        not _truth(clause.definition.retry_while, exchange):
+                    break
+                delay = policy.delay_for(attempt)
+                if delay > 0:
+                    self.sleep(delay)
+                headers = exchange.message.headers
+                headers[c.REDELIVERED] = True
+                headers[c.REDELIVERY_COUNTER] = attempt
+                headers[c.REDELIVERY_MAX_COUNTER] = policy.maximum_redeliveries
+                self.redeliveries += 1
+                exchange.exception = None
+                try:
+                    processor.process(exchange)
+                    return
+                except Exception as again:
+                    exc = again
+                    if getattr(exc, "_eip_route", None) == self.route_id:
+                        raise
+                    clause = self.match(exc, exchange)
+        _mark(exc, self.route_id)
+        self._record_failure(exchange, exc, node_id, pipeline.endpoints[index])
+        if clause is not None:
+            self._run_clause(clause, exchange, exc)
+            return
+        if isinstance(self.definition, DeadLetterChannel) and self.dead_letter_producer is not None:
+            self._dead_letter(exchange, exc)
+            return
+        raise exc
+
+    def _record_failure(self, exchange: Exchange, exc: BaseException, node_id: str, endpoint: str | None) -> None:
+        props = exchange.properties
+        props[c.FAILURE_ROUTE_ID] = self.route_id
+        props[c.FAILURE_NODE_ID] = node_id
+        if endpoint is not None:
+            props[c.FAILURE_ENDPOINT] = endpoint
+        if not getattr(exc, "_eip_noted", False):
+            try:
+                exc.add_note(f"(in route '{self.route_id}', node '{node_id}'"
+                             f"{f', endpoint {endpoint}' if endpoint else ''})")
+                exc._eip_noted = True  # type: ignore[attr-defined]
+            except (AttributeError, TypeError):
+                pass
+
+    def _original_message(self, exchange: Exchange) -> None:
+        uow = exchange.unit_of_work
+        if uow is not None and uow.original_message is not None:
+            exchange.message = uow.original_message.copy()
+
+    def _run_clause(self, clause: CompiledClause, exchange: Exchange, exc: Exception) -> None:
+        definition = clause.definition
+        handled = _truth(definition.handled, exchange)
+        continued = not handled and _truth(definition.continued, exchange)
+        if definition.use_original_message:
+            self._original_message(exchange)
+        exchange.properties[c.EXCEPTION_CAUGHT] = exc
+        exchange.exception = None
+        if clause.pipeline is not None:
+            clause.pipeline.process(exchange)  # a failure here fails the exchange
+        if handled:
+            exchange.properties[c.ERROR_HANDLER_HANDLED] = True
+            exchange.route_stop = True
+            return
+        if continued:
+            exchange.route_stop = False
+            return
+        raise exc
+
+    def _dead_letter(self, exchange: Exchange, exc: Exception) -> None:
+        definition = self.definition
+        assert isinstance(definition, DeadLetterChannel)
+        if definition.use_original_message:
+            self._original_message(exchange)
+        exchange.properties[c.EXCEPTION_CAUGHT] = exc
+        exchange.message.headers[c.DEAD_LETTER_CAUSE] = f"{type(exc).__name__}: {exc}"
+        exchange.exception = None
+        try:
+            self.dead_letter_producer.process(exchange)
+        except Exception as dlq_exc:
+            log.error("route '%s': dead letter endpoint %s failed for exchange %s: %s (cause: %s)",
+                      self.route_id, definition.uri, exchange.exchange_id, dlq_exc, exc)
+            _mark(dlq_exc, self.route_id)
+            raise dlq_exc from exc
+        self.dead_lettered += 1
+        exchange.properties[c.ERROR_HANDLER_HANDLED] = True
+        exchange.route_stop = True

@@ -1,0 +1,127 @@
+"""The engine's exception tree, drawn once.
+
+    EipError
+    ├── ConfigurationError            a route or endpoint is wrong; found before anything starts
+    │   ├── RouteDefinitionError      DSL misuse: when() outside choice(), unclosed block, ...
+    │   ├── UnknownComponentError     no component for a URI scheme
+    │   └── EndpointOptionError       unknown or mistyped endpoint option (with a suggestion)
+    ├── ExchangeError                 something went wrong while an exchange was routed
+    │   ├── ExpressionError           an expression or predicate raised or got the wrong input
+    │   ├── AggregationError          an aggregation strategy misbehaved (returned None, ...)
+    │   ├── SplitError                the splitter could not split the body
+    │   ├── ValidationError           validate() rejected the message
+    │   ├── DuplicateMessageError     (reserved) duplicate rejected by an idempotent consumer
+    │   ├── CircuitOpenError          a circuit breaker is open and there is no fallback
+    │   ├── ThrottlerRejectedError    (reserved) throttler rejected the exchange
+    │   └── TypeConversionError       convert_body_to could not convert the body
+    ├── EndpointError                 an endpoint could not do its job
+    │   ├── NoConsumerError           sending to direct: with no consumer
+    │   ├── QueueFullError            seda: queue full and block_when_full is off
+    │   └── EndpointNotConnectedError a broker or database is unreachable
+    └── LegacyFormatError             bad legacy data (copybook, EBCDIC, packed decimal); see legacy/
+
+Exceptions carry context as attributes (``route_id``, ``node_id``, ``uri`` with secrets masked)
+so that logs and error handlers can say where it went wrong.
+"""
+
+from __future__ import annotations
+
+
+class EipError(Exception):
+    """Base of every error raised by the engine."""
+
+
+class ConfigurationError(EipError):
+    """A route, endpoint or option is wrong; raised before any consumer runs."""
+
+    def __init__(self, message: str, *, route_id: str | None = None, node_id: str | None = None,
+                 location: str | None = None) -> None:
+        self.route_id = route_id
+        self.node_id = node_id
+        self.location = location
+        where = []
+        if route_id:
+            where.append(f"route '{route_id}'")
+        if node_id:
+            where.append(f"node '{node_id}'")
+        if location:
+            where.append(f"at {location}")
+        self.detail = message
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+class RouteDefinitionError(ConfigurationError):
+    """The DSL was used in a way that does not describe one route unambiguously."""
+
+
+class UnknownComponentError(ConfigurationError):
+    """No component is registered for a URI scheme."""
+
+
+class EndpointOptionError(ConfigurationError):
+    """An endpoint URI has an unknown option or a value of the wrong type."""
+
+
+class ExchangeError(EipError):
+    """Routing an exchange failed inside the engine (not in user code)."""
+
+    def __init__(self, message: str, *, route_id: str | None = None, node_id: str | None = None) -> None:
+        self.route_id = route_id
+        self.node_id = node_id
+        super().__init__(message)
+
+
+class ExpressionError(ExchangeError):
+    """An expression or predicate could not be evaluated."""
+
+
+class AggregationError(ExchangeError):
+    """An aggregation strategy returned something unusable."""
+
+
+class SplitError(ExchangeError):
+    """The splitter could not split the body (for example it is not iterable)."""
+
+
+class ValidationError(ExchangeError):
+    """validate() found the message invalid."""
+
+
+class DuplicateMessageError(ExchangeError):
+    """A duplicate was rejected by an idempotent consumer."""
+
+
+class CircuitOpenError(ExchangeError):
+    """A circuit breaker is open and no fallback is configured."""
+
+
+class ThrottlerRejectedError(ExchangeError):
+    """The throttler rejected an exchange."""
+
+
+class TypeConversionError(ExchangeError):
+    """convert_body_to could not convert the body to the requested type."""
+
+
+class EndpointError(EipError):
+    """An endpoint failed to produce or consume."""
+
+    def __init__(self, message: str, *, uri: str | None = None) -> None:
+        self.uri = uri
+        super().__init__(f"{uri}: {message}" if uri else message)
+
+
+class NoConsumerError(EndpointError):
+    """A synchronous in-process endpoint has no consumer to hand the exchange to."""
+
+
+class QueueFullError(EndpointError):
+    """An in-memory queue is full and the producer may not block."""
+
+
+class EndpointNotConnectedError(EndpointError):
+    """The system behind an endpoint is not reachable."""
+
+
+class LegacyFormatError(EipError):
+    """Legacy data could not be decoded or encoded; subclasses live in ``legacy``."""

@@ -1,0 +1,42 @@
+"""A whole route: its input, its steps and its route-scoped options."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from eip.model.base import Node
+from eip.model.endpoints import From
+from eip.model.error_handling import OnException
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouteDefinition:
+    route_id: str
+    input: From
+    steps: tuple[Node, ...]
+    error_handler: Any = None
+    on_exceptions: tuple[OnException, ...] = ()
+    on_completions: tuple[Node, ...] = ()
+    auto_startup: bool = True
+    startup_order: int | None = None
+    description: str | None = None
+    id_given: bool = False
+
+    def walk(self) -> Iterator[Node]:
+        """Every node of the route, depth first (the input first)."""
+        yield self.input
+        for clause in self.on_exceptions:
+            yield from _walk(clause)
+        for node in self.on_completions:
+            yield from _walk(node)
+        for node in self.steps:
+            yield from _walk(node)
+
+
+def _walk(node: Node) -> Iterator[Node]:
+    yield node
+    for _, steps in node.children():
+        for child in steps:
+            yield from _walk(child)

@@ -1,0 +1,203 @@
+"""A running route: its consumer, its compiled pipeline, its statistics and its lifecycle."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from eip.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from eip.component import Consumer, Endpoint
+    from eip.error_handler import ErrorHandler
+    from eip.exchange import Exchange
+    from eip.model import RouteDefinition
+    from eip.processors.pipeline import Pipeline
+
+log = logging.getLogger("eip.route")
+
+
+class RouteStats:
+    """Counters of one route. ``in_flight`` is exact; times are in seconds."""
+
+    __slots__ = ("completed", "failed", "total_time", "min_time", "max_time", "last_completed_at",
+                 "lock", "inflight")
+
+    def __init__(self) -> None:
+        self.completed = 0
+        self.failed = 0
+        self.total_time = 0.0
+        self.min_time: float | None = None
+        self.max_time = 0.0
+        self.last_completed_at: float | None = None
+        self.lock = threading.Lock()
+        self.inflight: dict[int, Exchange] = {}
+
+    def record(self, elapsed: float, failed: bool) -> None:
+        with self.lock:
+            if failed:
+                self.failed += 1
+            else:
+                self.completed += 1
+            self.total_time += elapsed
+            if self.min_time is None or elapsed < self.min_time:
+                self.min_time = elapsed
+            if elapsed > self.max_time:
+                self.max_time = elapsed
+            self.last_completed_at = time.time()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            total = self.completed + self.failed
+            return {
+                "exchanges_total": total,
+                "exchanges_completed": self.completed,
+                "exchanges_failed": self.failed,
+                "exchanges_in_flight": len(self.inflight),
+                "total_processing_time": self.total_time,
+                "mean_processing_time": self.total_time / total if total else 0.0,
+                "min_processing_time": self.min_time or 0.0,
+                "max_processing_time": self.max_time,
+                "last_completed_at": self.last_completed_at,
+            }
+
+
+class RouteEntry:
+    """The processor a consumer calls: runs the route, records stats, completes the unit of work.
+
+    Never raises: afterwards ``exchange.exception`` tells whether the exchange failed. The
+    first route an exchange enters owns its unit of work and completes it; routes reached
+    through ``direct:`` share it (the source is acknowledged once, after everything)."""
+
+    __slots__ = ("route_id", "pipeline", "stats", "keep_original", "on_completions", "handler")
+
+    def __init__(self, route_id: str, pipeline: Pipeline, keep_original: bool,
+                 on_completions: tuple[tuple[Any, Any], ...] = (), handler: ErrorHandler | None = None) -> None:
+        self.route_id = route_id
+        self.pipeline = pipeline
+        self.stats = RouteStats()
+        self.keep_original = keep_original
+        self.on_completions = on_completions
+        self.handler = handler
+
+    def process(self, exchange: Exchange) -> None:
+        uow = exchange.unit_of_work
+        if uow is None:
+            uow = exchange.unit_of_work = UnitOfWork(exchange.message.copy() if self.keep_original else None)
+        elif self.keep_original and uow.original_message is None:
+            uow.original_message = exchange.message.copy()
+        owner = uow.owner_route_id is None
+        if owner:
+            uow.owner_route_id = self.route_id
+        if exchange.from_route_id is None:
+            exchange.from_route_id = self.route_id
+        inflight = self.stats.inflight
+        key = id(exchange)
+        nested = key in inflight
+        inflight[key] = exchange
+        started = time.perf_counter()
+        try:
+            self.pipeline.process(exchange)
+        except Exception as exc:
+            exchange.exception = exc
+        finally:
+            if not nested:
+                inflight.pop(key, None)
+        self.stats.record(time.perf_counter() - started, exchange.exception is not None)
+        if owner:
+            if exchange.exception is not None:
+                log.warning("route '%s': exchange %s failed: %s: %s", self.route_id,
+                            exchange.exchange_id, type(exchange.exception).__name__, exchange.exception)
+            if self.on_completions:
+                self._run_on_completions(exchange)
+            uow.done(exchange)
+
+    def _run_on_completions(self, exchange: Exchange) -> None:
+        failed = exchange.exception is not None
+        for definition, pipeline in self.on_completions:
+            if (definition.only_on_completion and failed) or (definition.only_on_failure and not failed):
+                continue
+            copy = exchange.copy()
+            copy.exception = None
+            try:
+                pipeline.process(copy)
+            except Exception as exc:  # noqa: BLE001 - on_completion must not change the outcome
+                log.error("route '%s': on_completion failed for exchange %s: %s", self.route_id,
+                          exchange.exchange_id, exc)
+
+
+class Route:
+    """One route of an engine: definition, entry, consumer and the services it owns."""
+
+    def __init__(self, definition: RouteDefinition, endpoint: Endpoint, entry: RouteEntry,
+                 services: list[Any], handler: ErrorHandler | None) -> None:
+        self.definition = definition
+        self.route_id = definition.route_id
+        self.endpoint = endpoint
+        self.entry = entry
+        self.services = services
+        self.handler = handler
+        self.consumer: Consumer | None = None
+        self.state = "stopped"
+        self.services_started = False
+
+    def start_services(self) -> None:
+        if self.services_started:
+            return
+        started = []
+        try:
+            for service in self.services:
+                start = getattr(service, "start", None)
+                if start is not None:
+                    start()
+                started.append(service)
+        except Exception:
+            for service in reversed(started):
+                _safe_stop(service)
+            raise
+        self.services_started = True
+
+    def start_consumer(self) -> None:
+        if self.consumer is None:
+            self.consumer = self.endpoint.create_consumer(self.entry)
+        self.consumer.start()
+        self.state = "started"
+
+    def stop_consumer(self) -> None:
+        if self.consumer is not None:
+            self.consumer.stop()
+        self.state = "stopped"
+
+    def wait_in_flight(self, timeout: float) -> list[str]:
+        """Wait until no exchange is in flight; return the ids of those still running."""
+        deadline = time.monotonic() + timeout
+        while self.entry.stats.inflight and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return [ex.exchange_id for ex in list(self.entry.stats.inflight.values())]
+
+    def stop_services(self) -> None:
+        for service in reversed(self.services):
+            _safe_stop(service)
+        self.services_started = False
+
+    def stats(self) -> dict[str, Any]:
+        data = self.entry.stats.snapshot()
+        data["route_id"] = self.route_id
+        data["state"] = self.state
+        data["endpoint"] = self.endpoint.uri
+        if self.handler is not None:
+            data["redeliveries"] = self.handler.redeliveries
+            data["dead_lettered"] = self.handler.dead_lettered
+        return data
+
+
+def _safe_stop(service: Any) -> None:
+    stop = getattr(service, "stop", None)
+    if stop is None:
+        return
+    try:
+        stop()
+    except Exception as exc:  # noqa: BLE001 - stopping must go on for the other services
+        log.error("stopping %r failed: %s", service, exc, exc_info=True)

@@ -1,0 +1,1 @@
+"""Bridging to legacy systems: COBOL copybooks, EBCDIC, packed decimal, fixed-width records, MQ headers."""
