@@ -30,10 +30,15 @@ _SECTION_KINDS = {"when", "otherwise", "do_catch", "do_finally", "on_fallback", 
                   "breaker_body"}
 
 
-def _location(depth: int = 3) -> str:
-    try:
-        frame = sys._getframe(depth)
-    except ValueError:
+_EIP_DIR = __file__.rsplit("/", 1)[0] + "/"
+
+
+def _location(depth: int = 2) -> str:
+    """``file:line`` of the user code that called the DSL (the first frame outside ``eip/``)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_EIP_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
         return ""
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
@@ -607,7 +612,7 @@ def _on_exception_attrs(dsl: Any, exceptions: tuple[Any, ...], options: dict[str
             close = difflib.get_close_matches(key, sorted(allowed | set(policy_keys)), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise dsl._error(f"on_exception() has no option '{key}'{hint}")
-    if options.get("handled") and options.get("continued"):
+    if options.get("handled", False) is not False and options.get("continued", False) is not False:
         raise dsl._error("on_exception() cannot be both handled and continued")
     for key in ("handled", "continued", "on_when", "retry_while"):
         if key in options and (isinstance(options[key], Expression) or callable(options[key])):

@@ -53,6 +53,7 @@ class Engine:
         self.services: list[Any] = []
         self._template: ProducerTemplate | None = None
         self.started_event = threading.Event()
+        self.listeners: list[Any] = []  # fn(route_id, exchange) after each exchange leaves a route
         if routes:
             self.add_routes(*routes)
 
@@ -206,7 +207,17 @@ class Engine:
         keep_original = (getattr(handler_def, "use_original_message", False)
                          or any(c.use_original_message for c in definition.on_exceptions))
         entry = RouteEntry(definition.route_id, pipeline, keep_original, on_completions, handler)
+        entry.listeners = self.listeners
         return Route(definition, endpoint, entry, ctx.services, handler)
+
+    def add_listener(self, listener: Any) -> None:
+        """Call ``listener(route_id, exchange)`` each time an exchange finishes a route
+        (``exchange.exception`` tells whether it failed). Keep it cheap: it runs inline."""
+        self.listeners.append(listener)
+
+    def remove_listener(self, listener: Any) -> None:
+        if listener in self.listeners:
+            self.listeners.remove(listener)
 
     def route_ids(self) -> list[str]:
         return list(self._routes)

@@ -265,7 +265,7 @@ def exchange_property(name: str) -> Expression:
 
 def simple(text: str) -> Expression:
     """A Camel Simple expression: a ``${...}`` template, or a predicate when it has an operator."""
-    from eip import simple as _simple
+    from eip import simple_language as _simple
 
     fn = _simple.compile_predicate(text) if _simple.has_operator(text) else _simple.compile_template(text)
     return Expression(fn, f"simple({text!r})")

@@ -71,7 +71,8 @@ class RouteEntry:
     first route an exchange enters owns its unit of work and completes it; routes reached
     through ``direct:`` share it (the source is acknowledged once, after everything)."""
 
-    __slots__ = ("route_id", "pipeline", "stats", "keep_original", "on_completions", "handler")
+    __slots__ = ("route_id", "pipeline", "stats", "keep_original", "on_completions", "handler",
+                 "listeners")
 
     def __init__(self, route_id: str, pipeline: Pipeline, keep_original: bool,
                  on_completions: tuple[tuple[Any, Any], ...] = (), handler: ErrorHandler | None = None) -> None:
@@ -81,6 +82,9 @@ class RouteEntry:
         self.keep_original = keep_original
         self.on_completions = on_completions
         self.handler = handler
+        #: ``fn(route_id, exchange)`` called after each exchange finished this route (notifiers,
+        #: metrics); shared with the engine, so listeners added later see every route.
+        self.listeners: list[Any] = []
 
     def process(self, exchange: Exchange) -> None:
         uow = exchange.unit_of_work
@@ -106,6 +110,9 @@ class RouteEntry:
             if not nested:
                 inflight.pop(key, None)
         self.stats.record(time.perf_counter() - started, exchange.exception is not None)
+        if self.listeners:
+            for listener in self.listeners:
+                listener(self.route_id, exchange)
         if owner:
             if exchange.exception is not None:
                 log.warning("route '%s': exchange %s failed: %s: %s", self.route_id,

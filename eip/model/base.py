@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Node:
     """One step of a route. ``node_id`` is set by ``.id()`` or generated (``split2``)."""
 
@@ -21,12 +22,22 @@ class Node:
         """Nested step lists as (label, steps) pairs; empty for leaf nodes."""
         return ()
 
+    def __eq__(self, other: object) -> bool:
+        # Structural equality that treats expressions by their text: dataclass equality would
+        # call Expression.__eq__, which builds a predicate instead of comparing.
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(same(getattr(self, f.name), getattr(other, f.name))
+                   for f in fields(self) if f.compare)
+
+    __hash__ = object.__hash__
+
     def describe(self) -> str:
         """A short label for diagrams, logs and the management API."""
         return self.kind_name()
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Block(Node):
     """A node that owns a list of steps (closed with ``.end()`` in the DSL)."""
 
@@ -34,3 +45,16 @@ class Block(Node):
 
     def children(self) -> tuple[tuple[str, tuple[Node, ...]], ...]:
         return (("steps", self.steps),)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equality for definition values: expressions by text, containers element-wise."""
+    if a is b:
+        return True
+    from eip.expressions import Expression
+
+    if isinstance(a, Expression) or isinstance(b, Expression):
+        return isinstance(a, Expression) and isinstance(b, Expression) and a.text == b.text
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return bool(a == b)

@@ -8,7 +8,7 @@ from typing import Any
 from eip.model.base import Block, Node
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class When(Block):
     predicate: Any
 
@@ -16,12 +16,12 @@ class When(Block):
         return f"when {getattr(self.predicate, 'text', self.predicate)}"
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Otherwise(Block):
     pass
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Choice(Node):
     """Content-based router: the first matching ``when`` runs; else ``otherwise``; else nothing."""
 
@@ -35,19 +35,19 @@ class Choice(Node):
         return (("branches", branches),)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Filter(Block):
     """Message filter: the steps run only when the predicate holds; everything continues after."""
 
     predicate: Any
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Pipeline(Block):
     """Steps run in order (useful as one branch of a multicast)."""
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Split(Block):
     expression: Any
     strategy: Any = None
@@ -58,7 +58,7 @@ class Split(Block):
     share_unit_of_work: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Aggregate(Block):
     correlation: Any
     strategy: Any
@@ -76,7 +76,7 @@ class Aggregate(Block):
     completion_timeout_checker_interval: float = 0.1
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Multicast(Block):
     """Each step is one destination and gets its own copy (use ``pipeline()`` for several steps)."""
 
@@ -86,7 +86,7 @@ class Multicast(Block):
     timeout: float | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class IdempotentConsumer(Block):
     expression: Any
     repository: Any = None
@@ -95,7 +95,7 @@ class IdempotentConsumer(Block):
     eager: bool = True
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Loop(Block):
     """Run the steps ``count`` times, or while ``do_while`` holds (``copy`` gives each pass a copy)."""
 
@@ -105,7 +105,7 @@ class Loop(Block):
     max_iterations: int = 10000
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Resequence(Block):
     """Batch resequencer: collect up to ``batch_size`` or ``batch_timeout`` s, sort by expression."""
 
@@ -116,7 +116,7 @@ class Resequence(Block):
     reverse: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class LoadBalance(Block):
     """Each step is one target; ``policy`` is round_robin, random, failover (or weighted/sticky)."""
 
@@ -128,12 +128,12 @@ class LoadBalance(Block):
     weights: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class OnFallback(Block):
     pass
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class CircuitBreaker(Block):
     failure_threshold: int = 5
     failure_rate_threshold: float | None = None
@@ -153,7 +153,7 @@ class CircuitBreaker(Block):
         return result
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class OnCompletion(Block):
     """Steps run after the exchange finished its route (on a copy): always, only on success or on failure."""
 

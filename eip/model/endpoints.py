@@ -8,7 +8,7 @@ from typing import Any
 from eip.model.base import Node
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class From(Node):
     """The route's input endpoint."""
 
@@ -18,7 +18,7 @@ class From(Node):
         return f"from {self.uri}"
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class To(Node):
     """Send to a static endpoint (``pattern`` overrides the exchange pattern for this send)."""
 
@@ -29,7 +29,7 @@ class To(Node):
         return f"to {self.uri}"
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class ToD(Node):
     """Send to an endpoint whose URI is computed per exchange (``${header.x}`` template or expression)."""
 
@@ -41,7 +41,7 @@ class ToD(Node):
         return f"to_d {self.uri}"
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class WireTap(Node):
     """Send a copy to an endpoint asynchronously; the original continues at once."""
 
@@ -52,7 +52,7 @@ class WireTap(Node):
         return f"wire_tap {self.uri}"
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Enrich(Node):
     """Request-reply to a resource endpoint; a strategy merges the reply (default: reply wins)."""
 
@@ -64,7 +64,7 @@ class Enrich(Node):
         return f"enrich {self.uri}"
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class PollEnrich(Node):
     """Poll one message from a consuming endpoint and merge it (``timeout`` None waits forever)."""
 

@@ -52,7 +52,7 @@ class NoErrorHandler:
     """Exceptions propagate as they are (inside ``do_try``)."""
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class OnException(Block):
     exceptions: tuple[type[BaseException], ...]
     handled: Any = False
@@ -66,18 +66,18 @@ class OnException(Block):
         return "on_exception " + ", ".join(e.__name__ for e in self.exceptions)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class DoCatch(Block):
     exceptions: tuple[type[BaseException], ...]
     on_when: Any = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class DoFinally(Block):
     pass
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class DoTry(Block):
     catches: tuple[DoCatch, ...] = ()
     finally_: DoFinally | None = None

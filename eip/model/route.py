@@ -11,7 +11,7 @@ from eip.model.endpoints import From
 from eip.model.error_handling import OnException
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class RouteDefinition:
     route_id: str
     input: From
@@ -23,6 +23,17 @@ class RouteDefinition:
     startup_order: int | None = None
     description: str | None = None
     id_given: bool = False
+
+    def __eq__(self, other: object) -> bool:
+        from dataclasses import fields
+
+        from eip.model.base import same
+
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(same(getattr(self, f.name), getattr(other, f.name)) for f in fields(self))
+
+    __hash__ = object.__hash__
 
     def walk(self) -> Iterator[Node]:
         """Every node of the route, depth first (the input first)."""

@@ -8,14 +8,14 @@ from typing import Any
 from eip.model.base import Node
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Process(Node):
     """Run a processor (an object with ``process(exchange)`` or a callable ``fn(exchange)``)."""
 
     processor: Any
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Bean(Node):
     """Call ``method`` of ``bean`` with the body; a non-None result becomes the body."""
 
@@ -23,34 +23,34 @@ class Bean(Node):
     method: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class SetBody(Node):
     expression: Any
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Transform(Node):
     expression: Any
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class SetHeader(Node):
     name: str
     expression: Any
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class SetProperty(Node):
     name: str
     expression: Any
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class RemoveHeader(Node):
     name: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class RemoveHeaders(Node):
     """Remove every header whose name matches the glob ``pattern`` (minus ``exclude`` names)."""
 
@@ -58,23 +58,23 @@ class RemoveHeaders(Node):
     exclude: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class ConvertBodyTo(Node):
     type: Any
     charset: str = "utf-8"
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Marshal(Node):
     data_format: Any
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Unmarshal(Node):
     data_format: Any
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Log(Node):
     """Log a message rendered from a ``${...}`` template (once per exchange: not for hot paths)."""
 
@@ -83,26 +83,26 @@ class Log(Node):
     logger_name: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Stop(Node):
     """Stop routing this exchange; it counts as completed."""
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Validate(Node):
     """Fail with ValidationError when the predicate is false."""
 
     predicate: Any
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Delay(Node):
     """Wait ``delay`` seconds (a number or an expression) before going on."""
 
     delay: Any
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Throttle(Node):
     """Let at most ``maximum_requests`` exchanges per ``time_period`` seconds pass (per key)."""
 
@@ -112,7 +112,7 @@ class Throttle(Node):
     reject_execution: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Sample(Node):
     """Let one exchange per ``period`` seconds (or one in ``message_frequency``) pass; stop the rest."""
 
@@ -120,7 +120,7 @@ class Sample(Node):
     message_frequency: int | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class RecipientList(Node):
     """Send a copy to each URI the expression gives (a list or a ``delimiter``-separated text)."""
 
@@ -133,7 +133,7 @@ class RecipientList(Node):
     timeout: float | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class RoutingSlip(Node):
     """Send through the URIs the expression gives, in order, as a pipeline (evaluated once)."""
 
@@ -142,7 +142,7 @@ class RoutingSlip(Node):
     ignore_invalid_endpoints: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class DynamicRouter(Node):
     """Send to the URI(s) the expression gives, re-evaluated after every hop until it gives None."""
 
@@ -152,7 +152,7 @@ class DynamicRouter(Node):
     max_hops: int = 1000
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class ClaimCheck(Node):
     """Store (``set``/``push``) or restore (``get``/``get_and_remove``/``pop``) the message by key."""
 
@@ -161,7 +161,7 @@ class ClaimCheck(Node):
     repository: Any = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Rollback(Node):
     """Fail the exchange and mark it rollback-only."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from eip.simple import compile_template
+from eip.simple_language import compile_template
 
 if TYPE_CHECKING:
     from eip.compiler import CompileContext

@@ -49,7 +49,7 @@ class DynamicSendProcessor:
     """Resolves the URI per exchange and keeps an LRU cache of producers."""
 
     def __init__(self, ctx: CompileContext, uri: Any, pattern: ExchangePattern | None, cache_size: int) -> None:
-        from eip.simple import compile_template
+        from eip.simple_language import compile_template
 
         self.engine = ctx.engine
         self.route_id = ctx.route_id

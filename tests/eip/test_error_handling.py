@@ -1,0 +1,268 @@
+"""Error handling: redelivery of the failing node, on_exception, dead letter channel, default handler."""
+
+from __future__ import annotations
+
+import pytest
+
+from eip import RouteBuilder, body, dead_letter_channel, default_error_handler, header
+from eip import constants as c
+
+
+class Flaky:
+    """Fails the first ``failures`` calls, then succeeds; counts calls."""
+
+    def __init__(self, failures: int, exc: type[Exception] = ConnectionError) -> None:
+        self.failures = failures
+        self.calls = 0
+        self.exc = exc
+
+    def __call__(self, exchange) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise self.exc(f"failure {self.calls}")
+        exchange.message.body = f"ok after {self.calls}"
+
+
+def start(engine, configure):
+    class Routes(RouteBuilder):
+        def configure(self):
+            configure(self)
+
+    engine.add_routes(Routes())
+    engine.start()
+
+
+def test_redelivery_retries_only_the_failing_node(engine):
+    before = []
+    flaky = Flaky(2)
+
+    def configure(b):
+        b.error_handler(default_error_handler(maximum_redeliveries=3, redelivery_delay=0))
+        (b.from_("direct:in").process(lambda ex: before.append(1)).process(flaky).to("mock:out"))
+
+    start(engine, configure)
+    engine.template.send_body("direct:in", "x")
+    assert before == [1]  # the node before the failing one ran once
+    assert flaky.calls == 3
+    out = engine.get_endpoint("mock:out").received_exchanges
+    assert [ex.message.body for ex in out] == ["ok after 3"]
+    assert out[0].message.headers[c.REDELIVERY_COUNTER] == 2
+    assert out[0].message.headers[c.REDELIVERED] is True
+
+
+def test_default_error_handler_fails_the_exchange_and_raises_to_the_caller(engine):
+    start(engine, lambda b: b.from_("direct:in").route_id("r").process(Flaky(5, KeyError)).to("mock:out"))
+    with pytest.raises(KeyError) as info:
+        engine.template.send_body("direct:in", "x")
+    assert any("route 'r'" in note for note in info.value.__notes__)
+    assert engine.get_endpoint("mock:out").received_bodies == []
+    stats = engine.route_stats("r")
+    assert stats["exchanges_failed"] == 1 and stats["exchanges_completed"] == 0
+
+
+def test_dead_letter_channel_after_exhausted_redelivery_counts_as_handled(engine):
+    flaky = Flaky(10)
+
+    def configure(b):
+        b.error_handler(dead_letter_channel("mock:dead", maximum_redeliveries=2, redelivery_delay=0))
+        b.from_("direct:in").route_id("r").set_body(lambda ex: ex.message.body + "!").process(flaky).to("mock:out")
+
+    start(engine, configure)
+    engine.template.send_body("direct:in", "x")  # handled: no exception for the caller
+    dead = engine.get_endpoint("mock:dead").received_exchanges
+    assert len(dead) == 1 and flaky.calls == 3
+    assert dead[0].message.body == "x!"
+    assert isinstance(dead[0].properties[c.EXCEPTION_CAUGHT], ConnectionError)
+    assert dead[0].properties[c.FAILURE_ROUTE_ID] == "r"
+    assert dead[0].message.headers[c.DEAD_LETTER_CAUSE] == "ConnectionError: failure 3"
+    assert engine.route_stats("r")["exchanges_completed"] == 1
+
+
+def test_dead_letter_channel_with_original_message(engine):
+    def configure(b):
+        b.error_handler(dead_letter_channel("mock:dead", use_original_message=True))
+        b.from_("direct:in").set_body("changed").process(Flaky(1)).to("mock:out")
+
+    start(engine, configure)
+    engine.template.send_body("direct:in", "original", headers={"k": "v"})
+    dead = engine.get_endpoint("mock:dead").received_exchanges
+    assert dead[0].message.body == "original" and dead[0].message.headers["k"] == "v"
+
+
+def test_failing_dead_letter_endpoint_fails_the_exchange(engine):
+    def configure(b):
+        b.error_handler(dead_letter_channel("direct:nobody-listens"))
+        b.from_("direct:in").process(Flaky(1, ValueError))
+
+    start(engine, configure)
+    with pytest.raises(Exception) as info:
+        engine.template.send_body("direct:in", "x")
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+def test_on_exception_matches_the_closest_class(engine):
+    class Base(Exception):
+        pass
+
+    class Special(Base):
+        pass
+
+    def configure(b):
+        b.on_exception(Exception, handled=True).to("mock:exception").end()
+        b.on_exception(Base, handled=True).to("mock:base").end()
+        b.from_("direct:in").choice().when(body() == "special").process(Flaky(1, Special)) \
+            .otherwise().process(Flaky(1, RuntimeError)).end()
+
+    start(engine, configure)
+    engine.template.send_body("direct:in", "special")
+    engine.template.send_body("direct:in", "other")
+    assert engine.get_endpoint("mock:base").received_bodies == ["special"]
+    assert engine.get_endpoint("mock:exception").received_bodies == ["other"]
+
+
+def test_on_exception_matches_a_cause(engine):
+    def fail(ex):
+        try:
+            raise KeyError("inner")
+        except KeyError as exc:
+            raise RuntimeError("outer") from exc
+
+    def configure(b):
+        b.on_exception(KeyError, handled=True).to("mock:key").end()
+        b.from_("direct:in").process(fail)
+
+    start(engine, configure)
+    engine.template.send_body("direct:in", "x")
+    assert engine.get_endpoint("mock:key").received_bodies == ["x"]
+
+
+def test_handled_stops_the_route_and_its_output_is_the_reply(engine):
+    def configure(b):
+        b.on_exception(ValueError, handled=True).transform(lambda ex: "sorry: " + str(
+            ex.properties[c.EXCEPTION_CAUGHT])).end()
+        b.from_("direct:in").process(Flaky(1, ValueError)).to("mock:after")
+
+    start(engine, configure)
+    assert engine.template.request_body("direct:in", "x") == "sorry: failure 1"
+    assert engine.get_endpoint("mock:after").received_bodies == []
+
+
+def test_continued_resumes_at_the_next_node(engine):
+    def configure(b):
+        b.on_exception(ValueError, continued=True).set_header("recovered", True).end()
+        b.from_("direct:in").process(Flaky(1, ValueError)).to("mock:after")
+
+    start(engine, configure)
+    engine.template.send_body("direct:in", "x")
+    after = engine.get_endpoint("mock:after").received_exchanges
+    assert len(after) == 1 and after[0].message.headers["recovered"] is True
+
+
+def test_on_exception_without_handled_runs_its_steps_and_still_fails(engine):
+    def configure(b):
+        b.on_exception(ValueError).to("mock:notified").end()
+        b.from_("direct:in").process(Flaky(1, ValueError))
+
+    start(engine, configure)
+    with pytest.raises(ValueError):
+        engine.template.send_body("direct:in", "x")
+    assert engine.get_endpoint("mock:notified").received_bodies == ["x"]
+
+
+def test_on_exception_own_redelivery_and_original_message(engine):
+    flaky = Flaky(2, ConnectionError)
+
+    def configure(b):
+        (b.from_("direct:in")
+            .on_exception(ConnectionError, handled=True, maximum_redeliveries=1, redelivery_delay=0,
+                          use_original_message=True).to("mock:gave-up").end()
+            .set_body("changed").process(flaky).to("mock:out"))
+
+    start(engine, configure)
+    engine.template.send_body("direct:in", "original")
+    assert flaky.calls == 2
+    assert engine.get_endpoint("mock:gave-up").received_bodies == ["original"]
+
+
+def test_on_exception_on_when_and_handled_predicate(engine):
+    def configure(b):
+        b.on_exception(ValueError, handled=header("soft") == True,  # noqa: E712
+                       on_when=header("kind") == "watched").to("mock:watched").end()
+        b.from_("direct:in").process(Flaky(10, ValueError))
+
+    start(engine, configure)
+    engine.template.send_body("direct:in", "a", headers={"kind": "watched", "soft": True})
+    with pytest.raises(ValueError):
+        engine.template.send_body("direct:in", "b", headers={"kind": "watched", "soft": False})
+    with pytest.raises(ValueError):
+        engine.template.send_body("direct:in", "c", headers={"kind": "other"})
+    assert engine.get_endpoint("mock:watched").received_bodies == ["a", "b"]
+
+
+def test_route_level_clause_wins_over_builder_level(engine):
+    def configure(b):
+        b.on_exception(ValueError, handled=True).to("mock:global").end()
+        (b.from_("direct:in")
+            .on_exception(ValueError, handled=True).to("mock:local").end()
+            .process(Flaky(1, ValueError)))
+
+    start(engine, configure)
+    engine.template.send_body("direct:in", "x")
+    assert engine.get_endpoint("mock:local").received_bodies == ["x"]
+    assert engine.get_endpoint("mock:global").received_bodies == []
+
+
+def test_failure_in_direct_sub_route_reaches_the_callers_dead_letter_channel(engine):
+    def configure(b):
+        b.from_("direct:sub").route_id("sub").process(Flaky(1, ValueError))
+        (b.from_("direct:in").route_id("main")
+            .error_handler(dead_letter_channel("mock:dead"))
+            .to("direct:sub").to("mock:out"))
+
+    start(engine, configure)
+    engine.template.send_body("direct:in", "x")
+    assert engine.get_endpoint("mock:dead").received_bodies == ["x"]
+    assert engine.get_endpoint("mock:out").received_bodies == []
+
+
+def test_exponential_backoff_delays():
+    from eip.model import RedeliveryPolicy
+
+    policy = RedeliveryPolicy(maximum_redeliveries=5, redelivery_delay=0.1, use_exponential_backoff=True,
+                              backoff_multiplier=2.0, maximum_redelivery_delay=0.5)
+    assert [policy.delay_for(n) for n in range(1, 6)] == pytest.approx([0.1, 0.2, 0.4, 0.5, 0.5])
+    assert policy.allows(5) and not policy.allows(6)
+    assert RedeliveryPolicy(maximum_redeliveries=-1).allows(10_000)
+
+
+def test_redelivery_sleeps_per_policy(engine):
+    slept = []
+
+    def configure(b):
+        b.error_handler(default_error_handler(maximum_redeliveries=3, redelivery_delay="100ms",
+                                              use_exponential_backoff=True))
+        b.from_("direct:in").route_id("r").process(Flaky(3))
+
+    start(engine, configure)
+    engine.route("r").handler.sleep = slept.append
+    engine.template.send_body("direct:in", "x")
+    assert slept == pytest.approx([0.1, 0.2, 0.4])
+
+
+def test_error_handler_option_typo_is_reported():
+    from eip import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="did you mean 'maximum_redeliveries'"):
+        dead_letter_channel("mock:dead", maximum_redelivery=3)
+
+
+def test_expression_that_raises_goes_to_the_error_handler(engine):
+    def configure(b):
+        b.error_handler(dead_letter_channel("mock:dead"))
+        b.from_("direct:in").route_id("r").choice().when(lambda ex: 1 / 0).to("mock:never").end()
+
+    start(engine, configure)
+    engine.template.send_body("direct:in", "x")
+    dead = engine.get_endpoint("mock:dead").received_exchanges
+    assert isinstance(dead[0].properties[c.EXCEPTION_CAUGHT], ZeroDivisionError)
+    assert dead[0].properties[c.FAILURE_NODE_ID] == "choice1"

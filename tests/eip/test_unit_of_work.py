@@ -1,0 +1,164 @@
+"""The unit of work: a source message is acknowledged only after its whole route completed."""
+
+from __future__ import annotations
+
+from eip import RouteBuilder, dead_letter_channel
+from eip.component import Component, Consumer, Endpoint
+
+
+class RecordingConsumer(Consumer):
+    def deliver(self, body, events):
+        exchange = self.create_exchange(body)
+        exchange.unit_of_work.on_completion(lambda ex: events.append(("ack", ex.message.body)))
+        exchange.unit_of_work.on_failure(lambda ex: events.append(("nack", type(ex.exception).__name__)))
+        self.processor.process(exchange)
+        return exchange
+
+    def start(self):
+        self.endpoint.consumer = self
+
+
+class RecordingEndpoint(Endpoint):
+    consumer: RecordingConsumer | None = None
+
+    def create_consumer(self, processor):
+        return RecordingConsumer(self, processor)
+
+
+class RecordingComponent(Component):
+    """A source that records acks and nacks, standing in for a broker."""
+
+    endpoint_class = RecordingEndpoint
+
+
+def run(engine, configure, *bodies):
+    class Routes(RouteBuilder):
+        def configure(self):
+            configure(self)
+
+    engine.add_component("rec", RecordingComponent)
+    engine.add_routes(Routes())
+    engine.start()
+    events: list = []
+    consumer = engine.get_endpoint("rec:src").consumer
+    exchanges = [consumer.deliver(b, events) for b in bodies]
+    return events, exchanges
+
+
+def test_ack_after_every_synchronous_send_downstream(engine):
+    events: list = []
+
+    def configure(b):
+        b.from_("rec:src").to("direct:next").to("mock:out")
+        b.from_("direct:next").process(lambda ex: events.append(("sub-route", ex.message.body)))
+
+    def stub(exchange):
+        events.append(("mock", exchange.message.body))
+
+    engine.add_component("rec", RecordingComponent)
+
+    class Routes(RouteBuilder):
+        def configure(self):
+            configure(self)
+
+    engine.add_routes(Routes())
+    engine.start()
+    engine.get_endpoint("mock:out").when_any_exchange_received(stub)
+    engine.get_endpoint("rec:src").consumer.deliver("m1", events)
+    assert events == [("sub-route", "m1"), ("mock", "m1"), ("ack", "m1")]
+
+
+def test_unhandled_failure_nacks(engine):
+    def fail(ex):
+        raise ValueError("bad")
+
+    events, exchanges = run(engine, lambda b: b.from_("rec:src").process(fail), "m1")
+    assert events == [("nack", "ValueError")]
+    assert isinstance(exchanges[0].exception, ValueError)
+
+
+def test_failure_in_direct_sub_route_nacks_the_source_once(engine):
+    def fail(ex):
+        raise ValueError("bad")
+
+    def configure(b):
+        b.from_("rec:src").to("direct:sub").to("mock:out")
+        b.from_("direct:sub").process(fail)
+
+    events, _ = run(engine, configure, "m1")
+    assert events == [("nack", "ValueError")]
+    assert engine.get_endpoint("mock:out").received_bodies == []
+
+
+def test_handled_failure_acks_after_the_dead_letter_endpoint_has_it(engine):
+    events: list = []
+
+    def fail(ex):
+        raise ValueError("bad")
+
+    def configure(b):
+        b.error_handler(dead_letter_channel("mock:dead"))
+        b.from_("rec:src").process(fail)
+
+    engine.add_component("rec", RecordingComponent)
+
+    class Routes(RouteBuilder):
+        def configure(self):
+            configure(self)
+
+    engine.add_routes(Routes())
+    engine.start()
+    engine.get_endpoint("mock:dead").when_any_exchange_received(lambda ex: events.append(("dead", ex.message.body)))
+    engine.get_endpoint("rec:src").consumer.deliver("m1", events)
+    assert events == [("dead", "m1"), ("ack", "m1")]
+
+
+def test_callbacks_run_exactly_once_per_exchange(engine):
+    events, _ = run(engine, lambda b: b.from_("rec:src").to("mock:out"), "a", "b", "c")
+    assert events == [("ack", "a"), ("ack", "b"), ("ack", "c")]
+
+
+def test_stop_counts_as_completed(engine):
+    events, _ = run(engine, lambda b: b.from_("rec:src").stop().to("mock:never"), "a")
+    assert events == [("ack", "a")]
+    assert engine.get_endpoint("mock:never").received_bodies == []
+
+
+def test_rollback_nacks(engine):
+    events, _ = run(engine, lambda b: b.from_("rec:src").rollback("no thanks"), "a")
+    assert events == [("nack", "RollbackError")]
+
+
+def test_failing_ack_marks_the_exchange_failed(engine):
+    def configure(b):
+        b.from_("rec:src").to("mock:out")
+
+    engine.add_component("rec", RecordingComponent)
+
+    class Routes(RouteBuilder):
+        def configure(self):
+            configure(self)
+
+    engine.add_routes(Routes())
+    engine.start()
+    consumer = engine.get_endpoint("rec:src").consumer
+    exchange = consumer.create_exchange("m")
+
+    def broken_ack(ex):
+        raise ConnectionError("channel closed")
+
+    exchange.unit_of_work.on_completion(broken_ack)
+    consumer.processor.process(exchange)
+    assert isinstance(exchange.exception, ConnectionError)
+
+
+def test_on_completion_runs_after_the_route_on_a_copy(engine):
+    def configure(b):
+        (b.from_("rec:src").on_completion(only_on_failure=True).to("mock:failed").end()
+            .on_completion().to("mock:always").end()
+            .process(lambda ex: (_ for _ in ()).throw(ValueError("x")) if ex.message.body == "bad" else None))
+
+    events, _ = run(engine, configure, "good", "bad")
+    assert engine.get_endpoint("mock:always").received_bodies == ["good", "bad"]
+    assert engine.get_endpoint("mock:failed").received_bodies == ["bad"]
+    assert events == [("ack", "good"), ("nack", "ValueError")]
