@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
 
 from eip.component import Component, Endpoint, Producer
 from eip.exchange import Exchange

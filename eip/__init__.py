@@ -5,11 +5,19 @@ Route authors import from here only; ``__all__`` is the public API.
 
 from eip.dsl import RouteBuilder
 from eip.engine import Engine
-from eip.errors import (ConfigurationError, EipError, EndpointError, EndpointOptionError, ExchangeError,
-                        ExpressionError, NoConsumerError, RouteDefinitionError, UnknownComponentError)
+from eip.errors import (
+                        ConfigurationError,
+                        EipError,
+                        EndpointError,
+                        EndpointOptionError,
+                        ExchangeError,
+                        ExpressionError,
+                        NoConsumerError,
+                        RouteDefinitionError,
+                        UnknownComponentError,
+)
 from eip.exchange import Exchange, ExchangePattern, InOnly, InOut
-from eip.expressions import (Expression, body, constant, exchange_property, header, jsonpath, simple,
-                             xpath)
+from eip.expressions import Expression, body, constant, exchange_property, header, jsonpath, simple, xpath
 from eip.message import Headers, Message
 from eip.model.error_handling import dead_letter_channel, default_error_handler
 

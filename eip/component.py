@@ -63,6 +63,11 @@ class Consumer:
     def stop(self) -> None:
         """Stop taking new work. Must return promptly; in-flight exchanges are the route's business."""
 
+    def pending_exchanges(self) -> int:
+        """Exchanges accepted but not finished that the route's in-flight count does not show yet
+        (an in-memory queue still draining after ``stop()``); graceful stop waits for them too."""
+        return 0
+
     def suspend(self) -> None:
         self.stop()
 

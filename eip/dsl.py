@@ -67,7 +67,7 @@ def _make(cls: type, route_id: str | None, node_id: str | None, location: str, *
 class _Frame:
     """An open block while the DSL records it."""
 
-    __slots__ = ("kind", "node_id", "location", "attrs", "steps", "sections", "parent_kind")
+    __slots__ = ("attrs", "kind", "location", "node_id", "parent_kind", "sections", "steps")
 
     def __init__(self, kind: str, node_id: str | None, location: str, attrs: dict[str, Any]) -> None:
         self.kind = kind
@@ -435,7 +435,7 @@ class RouteDsl:
     def do_try(self) -> RouteDsl:
         self._open("do_try_shell", None)
         shell = self._top
-        shell.node_id = self._next_id("do_try") if shell.node_id is None else shell.node_id
+        shell.node_id = self._next_id("do_try")
         body = _Frame("try_body", shell.node_id, shell.location, {})
         self._stack.append(body)
         self._last = ("frame", body)

@@ -62,7 +62,7 @@ class Engine:
         self.start()
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     # -- components and endpoints ---------------------------------------------------------------

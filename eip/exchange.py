@@ -7,12 +7,13 @@ import itertools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from eip.message import _ID_PREFIX, Message
+from eip.message import _ID_PREFIX, Headers, Message
 
 if TYPE_CHECKING:
     from eip.unit_of_work import UnitOfWork
 
 _exchange_counter = itertools.count(1)
+_new = object.__new__
 
 
 class ExchangePattern(str, enum.Enum):
@@ -32,8 +33,18 @@ class Exchange:
     ``route_stop`` set to True ends routing of this exchange (``stop()``, a handled exception).
     """
 
-    __slots__ = ("_id", "pattern", "message", "properties", "exception", "from_route_id",
-                 "from_endpoint", "unit_of_work", "route_stop", "rollback_only")
+    __slots__ = (
+        "_id",
+        "exception",
+        "from_endpoint",
+        "from_route_id",
+        "message",
+        "pattern",
+        "properties",
+        "rollback_only",
+        "route_stop",
+        "unit_of_work",
+    )
 
     def __init__(self, body: Any = None, headers: Mapping[str, Any] | None = None, *,
                  pattern: ExchangePattern = ExchangePattern.IN_ONLY,
@@ -81,10 +92,18 @@ class Exchange:
     def copy(self, *, share_unit_of_work: bool = True) -> Exchange:
         """An independent copy with a new id: message headers and properties are copied,
         the body object is shared (copy it yourself before mutating it in place)."""
-        clone = Exchange.__new__(Exchange)
+        # Inlined Message.copy/Headers.copy: splitters and aggregators copy on the hot path.
+        source = self.message
+        message = _new(Message)
+        message.body = source.body
+        headers = _new(Headers)
+        headers._store = source.headers._store.copy()
+        message.headers = headers
+        message._message_id = source._message_id
+        clone = _new(Exchange)
         clone._id = next(_exchange_counter)
         clone.pattern = self.pattern
-        clone.message = self.message.copy()
+        clone.message = message
         clone.properties = self.properties.copy()
         clone.exception = self.exception
         clone.from_route_id = self.from_route_id

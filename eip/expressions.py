@@ -56,6 +56,13 @@ class Expression:
 
             return Expression(both, f"({self.text} {sym} {_text(other)})")
         value = other
+        text = f"({self.text} {sym} {value!r})"
+        # Equality against a constant is the commonest predicate (choice on a header): keep it
+        # to one closure call.
+        if sym == "==":
+            return Expression(lambda ex: left(ex) == value, text)
+        if sym == "!=":
+            return Expression(lambda ex: left(ex) != value, text)
         if none_is_false:
             def one(ex: Any) -> bool:
                 a = left(ex)
@@ -63,12 +70,12 @@ class Expression:
         else:
             def one(ex: Any) -> bool:
                 return op(left(ex), value)
-        return Expression(one, f"({self.text} {sym} {value!r})")
+        return Expression(one, text)
 
-    def __eq__(self, other: Any) -> Expression:  # type: ignore[override]
+    def __eq__(self, other: object) -> Expression:  # type: ignore[override]
         return self._compare(other, lambda a, b: a == b, "==")
 
-    def __ne__(self, other: Any) -> Expression:  # type: ignore[override]
+    def __ne__(self, other: object) -> Expression:  # type: ignore[override]
         return self._compare(other, lambda a, b: a != b, "!=")
 
     def __lt__(self, other: Any) -> Expression:
@@ -245,7 +252,13 @@ def convert(value: Any, type_: type, charset: str = "utf-8") -> Any:
 
 def header(name: str) -> Expression:
     """The value of header ``name`` (case-insensitive), or None."""
-    return Expression(lambda ex: ex.message.headers.get(name), f"header({name!r})")
+    key = name.lower()
+
+    def value(ex: Any) -> Any:
+        item = ex.message.headers._store.get(key)
+        return None if item is None else item[1]
+
+    return Expression(value, f"header({name!r})")
 
 
 def body() -> Expression:
@@ -352,6 +365,11 @@ def jsonpath(expr: str) -> Expression:
         return matches[0] if len(matches) == 1 else matches
 
     return Expression(evaluate, f"jsonpath({expr!r})")
+
+
+def unwrap(expression: Any) -> Callable[[Any], Any]:
+    """The plain function behind an expression, for processors to call without indirection."""
+    return expression._fn if isinstance(expression, Expression) else expression
 
 
 def to_expression(value: Any) -> Expression:

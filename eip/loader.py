@@ -92,6 +92,10 @@ def _import_package(folder: Path) -> list[ModuleType]:
 def _import_dotted(name: str, shown: str) -> list[ModuleType]:
     try:
         module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+            raise RouteLoadError(f"no such file, folder or module: {shown}") from exc
+        raise RouteLoadError(f"cannot import {shown}: {type(exc).__name__}: {exc}") from exc
     except Exception as exc:
         raise RouteLoadError(f"cannot import {shown}: {type(exc).__name__}: {exc}") from exc
     modules = [module]

@@ -10,6 +10,7 @@ from typing import Any
 
 _ID_PREFIX = f"{socket.gethostname()}-{os.getpid()}"
 _message_counter = itertools.count(1)
+_new = object.__new__
 
 
 class Headers(MutableMapping[str, Any]):
@@ -21,10 +22,8 @@ class Headers(MutableMapping[str, Any]):
     __slots__ = ("_store",)
 
     def __init__(self, data: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
-        self._store: dict[str, tuple[str, Any]] = {}
-        if data:
-            for key, value in data.items():
-                self._store[key.lower()] = (key, value)
+        self._store: dict[str, tuple[str, Any]] = (
+            {key.lower(): (key, value) for key, value in data.items()} if data else {})
         for key, value in kwargs.items():
             self._store[key.lower()] = (key, value)
 
@@ -72,12 +71,20 @@ class Headers(MutableMapping[str, Any]):
 class Message:
     """The payload an exchange carries: ``body``, ``headers`` and a lazily made ``message_id``."""
 
-    __slots__ = ("body", "headers", "_message_id")
+    __slots__ = ("_message_id", "body", "headers")
 
     def __init__(self, body: Any = None, headers: Mapping[str, Any] | None = None,
                  message_id: str | None = None) -> None:
         self.body = body
-        self.headers = headers.copy() if isinstance(headers, Headers) else Headers(headers)
+        if headers is None:
+            store: dict[str, tuple[str, Any]] = {}
+        elif headers.__class__ is Headers:
+            store = headers._store.copy()  # type: ignore[union-attr]
+        else:
+            store = {key.lower(): (key, value) for key, value in headers.items()}
+        hdrs = _new(Headers)
+        hdrs._store = store
+        self.headers = hdrs
         self._message_id = message_id
 
     @property

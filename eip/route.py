@@ -17,13 +17,22 @@ if TYPE_CHECKING:
     from eip.processors.pipeline import Pipeline
 
 log = logging.getLogger("eip.route")
+_now = time.perf_counter
 
 
 class RouteStats:
     """Counters of one route. ``in_flight`` is exact; times are in seconds."""
 
-    __slots__ = ("completed", "failed", "total_time", "min_time", "max_time", "last_completed_at",
-                 "lock", "inflight")
+    __slots__ = (
+        "completed",
+        "failed",
+        "inflight",
+        "last_completed_at",
+        "lock",
+        "max_time",
+        "min_time",
+        "total_time",
+    )
 
     def __init__(self) -> None:
         self.completed = 0
@@ -35,7 +44,8 @@ class RouteStats:
         self.lock = threading.Lock()
         self.inflight: dict[int, Exchange] = {}
 
-    def record(self, elapsed: float, failed: bool) -> None:
+    def record(self, elapsed: float, failed: bool, finished_at: float) -> None:
+        """Count one finished exchange; ``finished_at`` is a ``time.perf_counter()`` reading."""
         with self.lock:
             if failed:
                 self.failed += 1
@@ -44,9 +54,8 @@ class RouteStats:
             self.total_time += elapsed
             if self.min_time is None or elapsed < self.min_time:
                 self.min_time = elapsed
-            if elapsed > self.max_time:
-                self.max_time = elapsed
-            self.last_completed_at = time.time()
+            self.max_time = max(self.max_time, elapsed)
+            self.last_completed_at = finished_at
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
@@ -60,7 +69,8 @@ class RouteStats:
                 "mean_processing_time": self.total_time / total if total else 0.0,
                 "min_processing_time": self.min_time or 0.0,
                 "max_processing_time": self.max_time,
-                "last_completed_at": self.last_completed_at,
+                "last_completed_at": None if self.last_completed_at is None
+                else time.time() - (time.perf_counter() - self.last_completed_at),
             }
 
 
@@ -71,8 +81,15 @@ class RouteEntry:
     first route an exchange enters owns its unit of work and completes it; routes reached
     through ``direct:`` share it (the source is acknowledged once, after everything)."""
 
-    __slots__ = ("route_id", "pipeline", "stats", "keep_original", "on_completions", "handler",
-                 "listeners")
+    __slots__ = (
+        "handler",
+        "keep_original",
+        "listeners",
+        "on_completions",
+        "pipeline",
+        "route_id",
+        "stats",
+    )
 
     def __init__(self, route_id: str, pipeline: Pipeline, keep_original: bool,
                  on_completions: tuple[tuple[Any, Any], ...] = (), handler: ErrorHandler | None = None) -> None:
@@ -97,11 +114,12 @@ class RouteEntry:
             uow.owner_route_id = self.route_id
         if exchange.from_route_id is None:
             exchange.from_route_id = self.route_id
-        inflight = self.stats.inflight
+        stats = self.stats
+        inflight = stats.inflight
         key = id(exchange)
         nested = key in inflight
         inflight[key] = exchange
-        started = time.perf_counter()
+        started = _now()
         try:
             self.pipeline.process(exchange)
         except Exception as exc:
@@ -109,10 +127,26 @@ class RouteEntry:
         finally:
             if not nested:
                 inflight.pop(key, None)
-        self.stats.record(time.perf_counter() - started, exchange.exception is not None)
+        finished = _now()
+        elapsed = finished - started
+        with stats.lock:  # inlined RouteStats.record: this runs once per exchange
+            if exchange.exception is None:
+                stats.completed += 1
+            else:
+                stats.failed += 1
+            stats.total_time += elapsed
+            if stats.min_time is None or elapsed < stats.min_time:
+                stats.min_time = elapsed
+            if elapsed > stats.max_time:
+                stats.max_time = elapsed
+            stats.last_completed_at = finished
         if self.listeners:
-            for listener in self.listeners:
-                listener(self.route_id, exchange)
+            for listener in tuple(self.listeners):  # a snapshot: listeners come and go on other threads
+                try:
+                    listener(self.route_id, exchange)
+                except Exception as exc:  # noqa: BLE001 - a listener must not skip the unit of work
+                    log.error("route '%s': listener %r failed for exchange %s: %s", self.route_id,
+                              listener, exchange.exchange_id, exc, exc_info=True)
         if owner:
             if exchange.exception is not None:
                 log.warning("route '%s': exchange %s failed: %s: %s", self.route_id,
@@ -180,7 +214,9 @@ class Route:
     def wait_in_flight(self, timeout: float) -> list[str]:
         """Wait until no exchange is in flight; return the ids of those still running."""
         deadline = time.monotonic() + timeout
-        while self.entry.stats.inflight and time.monotonic() < deadline:
+        consumer = self.consumer
+        while (self.entry.stats.inflight or (consumer is not None and consumer.pending_exchanges())) \
+                and time.monotonic() < deadline:
             time.sleep(0.01)
         return [ex.exchange_id for ex in list(self.entry.stats.inflight.values())]
 
@@ -206,5 +242,5 @@ def _safe_stop(service: Any) -> None:
         return
     try:
         stop()
-    except Exception as exc:  # noqa: BLE001 - stopping must go on for the other services
+    except Exception as exc:
         log.error("stopping %r failed: %s", service, exc, exc_info=True)

@@ -26,10 +26,12 @@ class ProducerTemplate:
     def _producer(self, uri: str) -> Producer:
         producer = self._producers.get(uri)
         if producer is None:
+            # Outside our lock: get_endpoint takes the engine's lock, which stop() holds while it
+            # waits for in-flight exchanges and then takes ours (template.stop) - a deadlock.
+            endpoint = self.engine.get_endpoint(uri)
             with self._lock:
                 producer = self._producers.get(uri)
                 if producer is None:
-                    endpoint = self.engine.get_endpoint(uri)
                     producer = endpoint.create_producer()
                     producer.start()
                     self._producers[uri] = producer

@@ -25,7 +25,7 @@ Callback = Callable[["Exchange"], Any]
 class UnitOfWork:
     """Completion callbacks of one exchange's source, run exactly once by ``done()``."""
 
-    __slots__ = ("original_message", "owner_route_id", "_on_complete", "_on_failure", "_finished")
+    __slots__ = ("_finished", "_on_complete", "_on_failure", "original_message", "owner_route_id")
 
     def __init__(self, original_message: Message | None = None) -> None:
         self.original_message = original_message
@@ -69,7 +69,7 @@ class UnitOfWork:
         for callback in callbacks:
             try:
                 callback(exchange)
-            except Exception as exc:  # noqa: BLE001 - a callback must not stop the others
+            except Exception as exc:
                 log.error("unit of work callback %r failed for exchange %s: %s", callback,
                           exchange.exchange_id, exc, exc_info=True)
                 if failed_in_completion and exchange.exception is None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import quote, unquote
 
 from eip.errors import ConfigurationError
 
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(.*)$", re.S)
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(.*)$", re.DOTALL)
 _SECRET_NAMES = ("password", "passwd", "secret", "token", "api_key", "apikey", "access_key",
                  "private_key", "credentials")
 _USERINFO = re.compile(r"(//[^/:@]+:)([^@/]+)(@)")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from eip.expressions import unwrap
+
 if TYPE_CHECKING:
     from eip.compiler import CompileContext
     from eip.exchange import Exchange
@@ -30,6 +32,6 @@ class ChoiceProcessor:
 
 
 def compile_choice(node: Choice, ctx: CompileContext) -> ChoiceProcessor:
-    branches = tuple((when.predicate, ctx.compile_steps(when.steps)) for when in node.whens)
+    branches = tuple((unwrap(when.predicate), ctx.compile_steps(when.steps)) for when in node.whens)
     otherwise = ctx.compile_steps(node.otherwise.steps) if node.otherwise is not None else None
     return ChoiceProcessor(branches, otherwise)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from eip.constants import FILTER_MATCHED
+from eip.expressions import unwrap
 
 if TYPE_CHECKING:
     from eip.compiler import CompileContext
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
 
 class FilterProcessor:
-    __slots__ = ("predicate", "pipeline")
+    __slots__ = ("pipeline", "predicate")
 
     def __init__(self, predicate: Any, pipeline: Any) -> None:
         self.predicate = predicate
@@ -29,4 +30,4 @@ class FilterProcessor:
 
 
 def compile_filter(node: Filter, ctx: CompileContext) -> FilterProcessor:
-    return FilterProcessor(node.predicate, ctx.compile_steps(node.steps))
+    return FilterProcessor(unwrap(node.predicate), ctx.compile_steps(node.steps))

@@ -15,19 +15,20 @@ class Pipeline:
 
     ``handler`` None means exceptions propagate untouched (inside ``do_try``)."""
 
-    __slots__ = ("processors", "node_ids", "endpoints", "handler")
+    __slots__ = ("calls", "endpoints", "handler", "node_ids", "processors")
 
     def __init__(self, processors: Sequence[Any], node_ids: Sequence[str],
                  handler: ErrorHandler | None, endpoints: Sequence[str | None] | None = None) -> None:
         self.processors = tuple(processors)
+        self.calls = tuple(p.process for p in self.processors)  # bound once, not per exchange
         self.node_ids = tuple(node_ids)
         self.endpoints = tuple(endpoints) if endpoints is not None else (None,) * len(self.processors)
         self.handler = handler
 
     def process(self, exchange: Exchange) -> None:
-        for index, processor in enumerate(self.processors):
+        for index, call in enumerate(self.calls):
             try:
-                processor.process(exchange)
+                call(exchange)
             except Exception as exc:
                 if self.handler is None:
                     raise

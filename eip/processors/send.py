@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 class SendProcessor:
     """Sends the exchange to one producer, optionally with another exchange pattern."""
 
-    __slots__ = ("producer", "pattern", "uri")
+    __slots__ = ("pattern", "producer", "uri")
 
     def __init__(self, producer: Any, pattern: ExchangePattern | None, uri: str) -> None:
         self.producer = producer

@@ -7,12 +7,12 @@ import fnmatch
 from typing import TYPE_CHECKING, Any
 
 from eip.errors import TypeConversionError
-from eip.expressions import convert
+from eip.expressions import convert, unwrap
 
 if TYPE_CHECKING:
+    from eip import model as m
     from eip.compiler import CompileContext
     from eip.exchange import Exchange
-    from eip import model as m
 
 
 class SetBody:
@@ -26,7 +26,7 @@ class SetBody:
 
 
 class SetHeader:
-    __slots__ = ("name", "expression")
+    __slots__ = ("expression", "name")
 
     def __init__(self, name: str, expression: Any) -> None:
         self.name = name
@@ -37,7 +37,7 @@ class SetHeader:
 
 
 class SetProperty:
-    __slots__ = ("name", "expression")
+    __slots__ = ("expression", "name")
 
     def __init__(self, name: str, expression: Any) -> None:
         self.name = name
@@ -106,15 +106,15 @@ class BeanProcessor:
 
 
 def compile_set_body(node: m.SetBody | m.Transform, ctx: CompileContext) -> SetBody:
-    return SetBody(node.expression)
+    return SetBody(unwrap(node.expression))
 
 
 def compile_set_header(node: m.SetHeader, ctx: CompileContext) -> SetHeader:
-    return SetHeader(node.name, node.expression)
+    return SetHeader(node.name, unwrap(node.expression))
 
 
 def compile_set_property(node: m.SetProperty, ctx: CompileContext) -> SetProperty:
-    return SetProperty(node.name, node.expression)
+    return SetProperty(node.name, unwrap(node.expression))
 
 
 def compile_remove_header(node: m.RemoveHeader, ctx: CompileContext) -> RemoveHeader:

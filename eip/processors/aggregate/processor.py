@@ -1,0 +1,349 @@
+"""Aggregator: combine related messages (same correlation key) into one, then send it on.
+
+Contract (Camel's semantics):
+
+* The correlation expression gives each incoming exchange's group key. None or an empty text
+  is invalid: ``AggregationError``, or with ``ignore_invalid_correlation_keys`` the exchange
+  simply is not aggregated. A late arrival for a key closed by
+  ``close_correlation_key_on_completion`` raises ``ClosedCorrelationKeyError``.
+* A **copy** of the incoming exchange (with no unit of work) is aggregated with the strategy
+  (first call ``old=None``; it returns old or new, never None: ``AggregationError``). The
+  incoming exchange itself continues after the aggregate block, unchanged.
+* A group completes, first condition wins, checked in Camel's order: ``completion_predicate``
+  (on the aggregated exchange, or on the incoming one with ``eager_check_completion``), then
+  ``completion_size`` (an int, or an expression evaluated on that same exchange), then
+  ``completion_timeout`` (no new message for that key for so many seconds; a number or an
+  expression), or ``completion_interval`` (every so many seconds, every open group), or the
+  route stopping with ``force_completion_on_stop``/``complete_all_on_stop`` (both complete
+  every open group at once when the route stops; Camel's ``completeAllOnStop`` instead waits
+  for the other conditions, which a stopped consumer can no longer meet by size).
+* The completed exchange gets ``CamelAggregatedSize``, ``CamelAggregatedCompletedBy``
+  (size, predicate, timeout, interval or force) and ``CamelAggregatedCorrelationKey``, and
+  runs through the block's steps synchronously, on the thread that completed it: the incoming
+  message's thread for size and predicate, the checker thread for timeout and interval, the
+  stopping thread for force. With ``discard_on_completion_timeout`` a group that times out is
+  dropped instead.
+* A failure in those steps goes to the route's error handler; if it stays unhandled it is
+  logged with the route and node and counted (``failed_completions``), never raised into the
+  unrelated incoming exchange.
+
+Asynchronous boundary, and what a crash loses: the incoming exchange completes (its source is
+acknowledged) as soon as it is aggregated. With the default in-memory repository a crash
+therefore loses **every open group**: each message aggregated into a group that has not
+completed yet, plus a group completed but still inside the block's steps. A durable
+repository (an SQL aggregation repository, passed as ``repository=``) keeps the groups across
+a crash; it is confirmed only after the completed exchange went through the steps.
+
+Threads: any number of consumer threads may aggregate at once. The groups are guarded by one
+lock per aggregator (the repository's own for the in-memory one), held while the strategy and
+the completion checks run and never while the completed exchange is routed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any, NoReturn, cast
+
+from eip import constants as c
+from eip.errors import AggregationError
+from eip.processors.aggregate.completion import CompletionChecker, TimeoutMap
+from eip.repositories.aggregation import MemoryAggregationRepository
+
+if TYPE_CHECKING:
+    from eip.exchange import Exchange
+
+log = logging.getLogger("eip.processors.aggregate")
+
+_SIZE = c.AGGREGATED_SIZE
+
+
+class ClosedCorrelationKeyError(AggregationError):
+    """An exchange arrived for a correlation key whose group already completed and was closed."""
+
+    def __init__(self, message: str, *, key: Any = None, route_id: str | None = None,
+                 node_id: str | None = None) -> None:
+        super().__init__(message, route_id=route_id, node_id=node_id)
+        self.key = key
+
+
+class AggregateProcessor:
+    """The aggregator of one ``aggregate()`` block; a route service (checker, stop behaviour)."""
+
+    def __init__(self, *, correlation: Callable[[Any], Any], strategy: Callable[..., Any],
+                 steps: Any, repository: Any, route_id: str, node_id: str | None,
+                 completion_size: int | None = None,
+                 completion_size_expression: Callable[[Any], Any] | None = None,
+                 completion_timeout: float | None = None,
+                 completion_timeout_expression: Callable[[Any], Any] | None = None,
+                 completion_interval: float | None = None,
+                 completion_predicate: Callable[[Any], Any] | None = None,
+                 eager_check_completion: bool = False, complete_on_stop: bool = False,
+                 ignore_invalid_correlation_keys: bool = False,
+                 close_correlation_key_on_completion: int | None = None,
+                 discard_on_completion_timeout: bool = False,
+                 checker_interval: float = 0.1) -> None:
+        self.correlation = correlation
+        self.strategy = strategy
+        self.reads_new_only = getattr(strategy, "reads_new_only", False)
+        self.steps = steps
+        self.repository = repository
+        self.route_id = route_id
+        self.node_id = node_id
+        self.completion_size = completion_size
+        self.completion_size_expression = completion_size_expression
+        self.completion_timeout = completion_timeout
+        self.completion_timeout_expression = completion_timeout_expression
+        self.completion_interval = completion_interval
+        self.completion_predicate = completion_predicate
+        self.eager = eager_check_completion
+        self.complete_on_stop = complete_on_stop
+        self.ignore_invalid_keys = ignore_invalid_correlation_keys
+        self.discard_on_timeout = discard_on_completion_timeout
+        #: Closed keys, oldest first (bounded when the option is > 0); None when not closing.
+        self.closed: OrderedDict[Hashable, None] | None = (
+            None if close_correlation_key_on_completion is None else OrderedDict())
+        self.closed_capacity = close_correlation_key_on_completion or 0
+        self._check_only_size = (completion_predicate is None and completion_size_expression is None)
+
+        if type(repository) is MemoryAggregationRepository:
+            # Work on the dict under the repository's own lock: one acquisition per message.
+            groups = repository.groups
+            self.lock = repository.lock
+            self._get = groups.get
+            self._put = groups.__setitem__
+            self._remove = groups.pop  # pop(key, exchange): no KeyError for a never-stored group
+            self._keys: Callable[[], Any] = lambda: list(groups)
+            self._confirm: Callable[[str], None] | None = None
+        else:
+            self.lock = threading.Lock()
+            self._get = repository.get
+            self._put = repository.add
+            self._remove = repository.remove
+            self._keys = repository.keys
+            self._confirm = repository.confirm
+
+        timed = completion_timeout is not None or completion_timeout_expression is not None
+        self.timeouts: TimeoutMap | None = (
+            TimeoutMap(ordered=completion_timeout_expression is None) if timed else None)
+        name = f"eip-{route_id}-{node_id or 'aggregate'}-checker"
+        self.checker: CompletionChecker | None = None
+        if timed:
+            self.checker = CompletionChecker(name, checker_interval, self._complete_timed_out)
+        elif completion_interval is not None:
+            self.checker = CompletionChecker(name, completion_interval, self._complete_interval)
+
+        # Statistics (exact: updated under the lock, failures under their own).
+        self.completed_groups = 0
+        self.discarded_groups = 0
+        self.failed_completions = 0
+        self._failure_lock = threading.Lock()
+        if (self._check_only_size and completion_size is not None and not eager_check_completion
+                and self.closed is None and self.timeouts is None):
+            self.process = self._process_by_size  # type: ignore[method-assign]
+
+    # -- aggregating -----------------------------------------------------------------------------
+    def process(self, exchange: Exchange) -> None:
+        key = self.correlation(exchange)
+        if key is None or (key.__class__ is str and not key):
+            if self.ignore_invalid_keys:
+                return
+            self._invalid_key(key)
+        incoming = exchange.copy()
+        incoming.unit_of_work = None
+        with self.lock:
+            closed = self.closed
+            if closed is not None and key in closed:
+                raise ClosedCorrelationKeyError(
+                    f"aggregate: correlation key {key!r} is closed (its group already completed)",
+                    key=key, route_id=self.route_id, node_id=self.node_id)
+            old = self._get(key)
+            size = 1 if old is None else old.properties.get(_SIZE, 0) + 1
+            by = None
+            if self.eager:
+                incoming.properties[_SIZE] = size
+                by = self._completed_by(incoming, size)
+            aggregated = self.strategy(old, incoming)
+            if aggregated is None:
+                self._strategy_returned_none()
+            aggregated.properties[_SIZE] = size
+            if by is None and not self.eager:
+                if self._check_only_size:
+                    if self.completion_size is not None and size >= self.completion_size:
+                        by = "size"
+                else:
+                    by = self._completed_by(aggregated, size)
+            timeouts = self.timeouts
+            if by is None:
+                self._put(key, aggregated)
+                if timeouts is not None:
+                    self._arm(timeouts, key, aggregated)
+                return
+            self._remove(key, aggregated)
+            if timeouts is not None:
+                timeouts.disarm(key)
+            if closed is not None:
+                self._close(key)
+            self.completed_groups += 1
+        self._emit(aggregated, key, by)
+
+    def _process_by_size(self, exchange: Exchange) -> None:
+        """``process`` when only ``completion_size`` (an int) can complete a group from here:
+        the benchmark's hot path, so nothing but the essentials."""
+        key = self.correlation(exchange)
+        if key is None or (key.__class__ is str and not key):
+            if self.ignore_invalid_keys:
+                return
+            self._invalid_key(key)
+        with self.lock:
+            old = self._get(key)
+            if old is not None and self.reads_new_only:
+                # The strategy only reads ``new`` once a group exists: no copy needed.
+                aggregated = self.strategy(old, exchange)
+                if aggregated is exchange:
+                    aggregated = exchange.copy()
+                    aggregated.unit_of_work = None
+            else:
+                incoming = exchange.copy()
+                incoming.unit_of_work = None
+                aggregated = self.strategy(old, incoming)
+            if aggregated is None:
+                AggregateProcessor._strategy_returned_none(self)
+            size = 1 if old is None else old.properties.get(_SIZE, 0) + 1
+            aggregated.properties[_SIZE] = size
+            if size < self.completion_size:  # type: ignore[operator]
+                self._put(key, aggregated)
+                return
+            self._remove(key, aggregated)
+            self.completed_groups += 1
+        self._emit(aggregated, key, "size")
+
+    def _invalid_key(self, key: Any) -> NoReturn:
+        raise AggregationError(f"aggregate: invalid correlation key {key!r} (the correlation expression "
+                               "gave nothing); set ignore_invalid_correlation_keys=True to let such "
+                               "exchanges pass", route_id=self.route_id, node_id=self.node_id)
+
+    def _strategy_returned_none(self) -> NoReturn:
+        raise AggregationError(
+            f"aggregate: strategy {getattr(self.strategy, '__name__', self.strategy)!r} returned "
+            "None; a strategy must return old or new", route_id=self.route_id, node_id=self.node_id)
+
+    def _completed_by(self, target: Exchange, size: int) -> str | None:
+        predicate = self.completion_predicate
+        if predicate is not None and predicate(target):
+            return "predicate"
+        if self.completion_size is not None:
+            if size >= self.completion_size:
+                return "size"
+        elif self.completion_size_expression is not None:
+            wanted = self.completion_size_expression(target)
+            if wanted is not None and int(wanted) > 0 and size >= int(wanted):
+                return "size"
+        return None
+
+    def _arm(self, timeouts: TimeoutMap, key: Hashable, aggregated: Exchange) -> None:
+        timeout = self.completion_timeout
+        expression = self.completion_timeout_expression
+        if expression is not None:
+            value = expression(aggregated)
+            if value is not None and float(value) > 0:
+                timeout = float(value)
+        if timeout is not None:
+            timeouts.arm(key, time.monotonic() + timeout)
+
+    def _close(self, key: Hashable) -> None:
+        closed = cast("OrderedDict[Hashable, None]", self.closed)
+        closed[key] = None
+        if self.closed_capacity and len(closed) > self.closed_capacity:
+            closed.popitem(last=False)
+
+    # -- completing ------------------------------------------------------------------------------
+    def _emit(self, aggregated: Exchange, key: Hashable, by: str) -> None:
+        props = aggregated.properties
+        props[c.AGGREGATED_COMPLETED_BY] = by
+        props[c.AGGREGATED_CORRELATION_KEY] = key
+        try:
+            self.steps.process(aggregated)
+        except Exception as exc:  # nobody upstream waits for this exchange: log and count
+            with self._failure_lock:
+                self.failed_completions += 1
+            log.error("route '%s', node '%s': aggregated exchange %s (correlation key %r, completed "
+                      "by %s, %d message(s)) failed: %s: %s", self.route_id, self.node_id,
+                      aggregated.exchange_id, key, by, props.get(_SIZE, 0), type(exc).__name__, exc,
+                      exc_info=exc)
+            return
+        if self._confirm is not None:
+            try:
+                self._confirm(aggregated.exchange_id)
+            except Exception as exc:
+                log.error("route '%s', node '%s': confirming aggregated exchange %s failed: %s",
+                          self.route_id, self.node_id, aggregated.exchange_id, exc, exc_info=exc)
+
+    def _take(self, keys: Any) -> list[tuple[Hashable, Exchange]]:
+        """Remove the groups of ``keys`` (caller holds the lock)."""
+        taken = []
+        for key in keys:
+            aggregated = self._get(key)
+            if aggregated is None:
+                continue
+            self._remove(key, aggregated)
+            if self.closed is not None:
+                self._close(key)
+            taken.append((key, aggregated))
+        return taken
+
+    def _complete_timed_out(self) -> None:
+        timeouts = cast(TimeoutMap, self.timeouts)
+        now = time.monotonic()
+        with self.lock:
+            taken = self._take(timeouts.expired(now))
+            if self.discard_on_timeout:
+                self.discarded_groups += len(taken)
+                return
+            self.completed_groups += len(taken)
+        for key, aggregated in taken:
+            self._emit(aggregated, key, "timeout")
+
+    def _complete_interval(self) -> None:
+        self.complete_all("interval")
+
+    def complete_all(self, by: str = "force") -> int:
+        """Complete every open group now (as ``by``); returns how many."""
+        with self.lock:
+            taken = self._take(self._keys())
+            if self.timeouts is not None:
+                self.timeouts.clear()
+            self.completed_groups += len(taken)
+        for key, aggregated in taken:
+            self._emit(aggregated, key, by)
+        return len(taken)
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.timeouts is not None and self.completion_timeout is not None:
+            # Groups left from before (a durable repository, a route restart) get a fresh timeout.
+            deadline = time.monotonic() + self.completion_timeout
+            with self.lock:
+                for key in self._keys():
+                    if key not in self.timeouts:
+                        self.timeouts.arm(key, deadline)
+        if self.checker is not None:
+            self.checker.start()
+
+    def stop(self) -> None:
+        """Stop the checker, then complete every open group if told to (else they stay in the
+        repository: lost with an in-memory one when the process ends)."""
+        if self.checker is not None:
+            self.checker.stop()
+        if self.complete_on_stop:
+            self.complete_all("force")
+
+    def open_groups(self) -> int:
+        with self.lock:
+            return len(self._keys())
+
+    def __repr__(self) -> str:
+        return f"AggregateProcessor({self.route_id}/{self.node_id})"

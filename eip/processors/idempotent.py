@@ -1,0 +1,124 @@
+"""Idempotent Consumer: run the block once per message id; skip (or mark) duplicates.
+
+Camel's semantics:
+
+* ``expression`` gives the message id; None is an error (ExpressionError).
+* ``eager=True`` (default): the id is added *before* the block runs, so a duplicate arriving
+  while the first is still in flight is rejected too. ``eager=False``: the id is only checked
+  before, and added once the exchange has completed (a concurrent duplicate may pass).
+* A duplicate gets property ``CamelDuplicateMessage=True``; with ``skip_duplicate=True``
+  (default) it skips the block (routing goes on after ``end()``), otherwise it runs the block.
+* ``remove_on_failure=True`` (default): when the block fails, or the exchange fails later in
+  its route (its unit of work fails), the id is removed so a redelivery can pass. An exception
+  handled by the error handler (dead letter channel, ``handled=True``) counts as success.
+* When the exchange completes, the id is confirmed in the repository.
+
+Without ``repository`` each idempotent consumer gets its own ``MemoryIdempotentRepository``
+(LRU of 1000 ids, lost on restart: a message redelivered after a crash passes again).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Any
+
+from eip.constants import DUPLICATE_MESSAGE
+from eip.errors import ExpressionError
+from eip.repositories.idempotent import IdempotentRepository, MemoryIdempotentRepository
+
+if TYPE_CHECKING:
+    from eip.compiler import CompileContext
+    from eip.exchange import Exchange
+    from eip.model import IdempotentConsumer
+
+_REPOSITORY_METHODS = ("add", "contains", "remove", "confirm")
+
+
+class _Claim:
+    """The id one exchange holds: completed or released exactly once."""
+
+    __slots__ = ("key", "lock", "processor", "settled")
+
+    def __init__(self, processor: IdempotentConsumerProcessor, key: Hashable) -> None:
+        self.processor = processor
+        self.key = key
+        self.settled = False
+        self.lock = threading.Lock()
+
+    def _settle(self) -> bool:
+        with self.lock:
+            if self.settled:
+                return False
+            self.settled = True
+            return True
+
+    def completed(self, _: Any = None) -> None:
+        if self._settle():
+            repository = self.processor.repository
+            if self.processor.eager:
+                repository.confirm(self.key)
+            else:
+                repository.add(self.key)
+
+    def failed(self, _: Any = None) -> None:
+        if self._settle() and self.processor.eager and self.processor.remove_on_failure:
+            self.processor.repository.remove(self.key)
+
+
+class IdempotentConsumerProcessor:
+    def __init__(self, expression: Any, pipeline: Any, repository: IdempotentRepository,
+                 skip_duplicate: bool, remove_on_failure: bool, eager: bool,
+                 route_id: str, node_id: str | None) -> None:
+        self.expression = expression
+        self.pipeline = pipeline
+        self.repository = repository
+        self.skip_duplicate = skip_duplicate
+        self.remove_on_failure = remove_on_failure
+        self.eager = eager
+        self.route_id = route_id
+        self.node_id = node_id
+
+    def process(self, exchange: Exchange) -> None:
+        key = self.expression(exchange)
+        if key is None:
+            raise ExpressionError("idempotent_consumer(): the message id expression gave None "
+                                  f"({getattr(self.expression, 'text', self.expression)})",
+                                  route_id=self.route_id, node_id=self.node_id)
+        try:
+            new = self.repository.add(key) if self.eager else not self.repository.contains(key)
+        except TypeError as exc:  # unhashable key
+            raise ExpressionError(f"idempotent_consumer(): message id {key!r} cannot be used as a key: {exc}",
+                                  route_id=self.route_id, node_id=self.node_id) from exc
+        if not new:
+            exchange.properties[DUPLICATE_MESSAGE] = True
+            if not self.skip_duplicate:
+                self.pipeline.process(exchange)
+            return
+        claim = _Claim(self, key)
+        try:
+            self.pipeline.process(exchange)
+        except BaseException:
+            claim.failed()
+            raise
+        uow = exchange.unit_of_work
+        if uow is None or uow.finished:
+            claim.completed()
+        else:
+            uow.add_synchronization(claim.completed, claim.failed)
+
+
+def compile_idempotent_consumer(node: IdempotentConsumer, ctx: CompileContext) -> IdempotentConsumerProcessor:
+    repository = node.repository
+    if repository is None:
+        repository = MemoryIdempotentRepository()
+    else:
+        missing = [name for name in _REPOSITORY_METHODS if not callable(getattr(repository, name, None))]
+        if missing:
+            raise ctx.error(f"idempotent_consumer() repository {type(repository).__name__} lacks "
+                            f"{', '.join(missing)}(): use an IdempotentRepository")
+    if node.expression is None:
+        raise ctx.error("idempotent_consumer() needs a message id expression")
+    return IdempotentConsumerProcessor(node.expression, ctx.compile_steps(node.steps), repository,
+                                       node.skip_duplicate, node.remove_on_failure, node.eager,
+                                       ctx.route_id, node.node_id)

@@ -1,0 +1,114 @@
+"""What every field kind provides to the codec: a decoding expression, an encoder, a diagnosis.
+
+A converter decodes through a Python expression (``expr``) over the field's bytes. The codec
+inlines that expression in the decoder it generates for a layout, and compiles the same text
+into ``decode`` for its field-by-field path, so the fast and the careful path cannot disagree.
+The expression raises (any of ``DECODE_ERRORS``) on bytes it does not accept; ``diagnose``
+then says why, as a ``RecordError`` whose ``offset`` is relative to the field's first byte.
+"""
+
+from __future__ import annotations
+
+from decimal import Context, Decimal, InvalidOperation
+from typing import Any
+
+from legacy.errors import EncodeError, InvalidDataError, RecordError
+
+# What a decoding expression may raise on bad bytes; anything else is a bug and propagates.
+DECODE_ERRORS = (ValueError, KeyError, TypeError, IndexError, ArithmeticError, UnicodeError)
+
+EXACT = Context(prec=200)  # wide enough for any PICTURE (at most 38 digits) without rounding
+
+
+def bad(*_: object) -> Any:
+    """Raised from inside generated expressions to reject bytes (a conditional cannot raise)."""
+    raise ValueError("invalid field bytes")
+
+
+def constant(env: dict[str, object], value: object) -> str:
+    """The name under which ``value`` is visible to generated code (one name per distinct value)."""
+    for name, existing in env.items():
+        if existing is value or (type(existing) is type(value) and isinstance(value, (str, bytes))
+                                 and existing == value):
+            return name
+    name = f"_k{len(env)}"
+    env[name] = value
+    return name
+
+
+class Converter:
+    """Decodes and encodes one elementary field kind; see the module docstring."""
+
+    size: int
+    kind: str = "?"
+
+    def expr(self, src: str, tmp: str, env: dict[str, object]) -> str:
+        """A Python expression decoding the bytes named ``src``; ``tmp`` prefixes temporaries."""
+        raise NotImplementedError
+
+    def compiled(self) -> Any:
+        """``decode(data) -> value`` built from ``expr``, for the field-by-field path."""
+        decode = getattr(self, "_decode", None)
+        if decode is None:
+            env: dict[str, object] = {"_bad": bad, "Decimal": Decimal}
+            source = f"lambda x: {self.expr('x', '_t', env)}"
+            decode = eval(compile(source, f"<{type(self).__name__}>", "eval"), env)  # noqa: S307 - our own text
+            self._decode = decode
+        return decode
+
+    def decode(self, data: bytes) -> Any:
+        return self.compiled()(data)
+
+    def diagnose(self, data: bytes) -> RecordError:
+        """Why ``data`` was rejected: an error with ``offset`` relative to the field start."""
+        return InvalidDataError(f"bytes {data.hex(' ').upper()} are not a valid {self.kind} value", offset=0)
+
+    def lenient(self, data: bytes) -> Any:
+        """A tolerant reading of bytes ``decode`` rejected, as Cobrix reads them; None if none."""
+        return None
+
+    def encode(self, value: Any) -> bytes:
+        raise NotImplementedError
+
+    def filler(self) -> bytes:
+        """The bytes written for a FILLER or an unused table slot of this kind."""
+        raise NotImplementedError
+
+
+def scaled_integer(value: Any, scale: int, digits: int, signed: bool, what: str) -> int:
+    """The integer a numeric field stores for ``value``: value * 10**scale, checked."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise EncodeError(f"{what} takes an int or a Decimal, not {type(value).__name__}")
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise EncodeError(f"{what} cannot hold {value}")
+        try:
+            scaled = value.scaleb(scale, EXACT)
+            number = int(scaled)
+        except (InvalidOperation, OverflowError):
+            raise EncodeError(f"{what} cannot hold {value}") from None
+        if scaled != number:
+            raise EncodeError(f"{what} has {max(scale, 0)} decimal places and cannot hold {value} exactly")
+    elif scale >= 0:
+        number = value * 10 ** scale
+    else:
+        number, remainder = divmod(value, 10 ** -scale)
+        if remainder:
+            raise EncodeError(f"{what} holds multiples of {10 ** -scale} only, not {value}")
+    if number < 0 and not signed:
+        raise EncodeError(f"{what} is unsigned and cannot hold {value}")
+    if digits and abs(number) >= 10 ** digits:
+        raise EncodeError(f"{what} holds {digits} digits and cannot hold {value}")
+    return number
+
+
+def wrap_scale(digits_expr: str, scale: int) -> str:
+    """Turn an expression giving a signed digit string into int or Decimal source."""
+    if scale == 0:
+        return f"int({digits_expr})"
+    if scale > 0:
+        return f"Decimal({digits_expr} + 'e-{scale}')"
+    return f"int({digits_expr} + '{'0' * -scale}')"
+
+
+__all__ = ["DECODE_ERRORS", "EXACT", "Converter", "bad", "constant", "scaled_integer", "wrap_scale"]

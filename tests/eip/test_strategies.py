@@ -1,0 +1,84 @@
+"""Ready-made aggregation strategies: return old or new, never None, keep failures."""
+
+from __future__ import annotations
+
+import pytest
+
+from eip.exchange import Exchange
+from eip.strategies import (
+    concat_bodies,
+    group_bodies,
+    group_exchanges,
+    use_latest,
+    use_original,
+)
+
+
+def fold(strategy, *bodies):
+    result = None
+    exchanges = [Exchange(b) for b in bodies]
+    for exchange in exchanges:
+        returned = strategy(result, exchange)
+        assert returned is not None
+        assert returned is exchange or returned is result  # old or new, never a new instance
+        result = returned
+    return result, exchanges
+
+
+def test_use_latest():
+    result, exchanges = fold(use_latest, 1, 2, 3)
+    assert result is exchanges[-1]
+
+
+def test_use_original_keeps_the_first():
+    result, exchanges = fold(use_original, 1, 2, 3)
+    assert result is exchanges[0] and result.message.body == 1
+
+
+def test_group_bodies_in_order_with_first_headers():
+    first = Exchange("a", {"h": 1})
+    result = group_bodies(None, first)
+    result = group_bodies(result, Exchange("b", {"h": 2}))
+    assert result.message.body == ["a", "b"]
+    assert result.message.headers["h"] == 1
+
+
+def test_group_exchanges_keeps_first_exchange_intact():
+    result, exchanges = fold(group_exchanges, "a", "b", "c")
+    grouped = result.message.body
+    assert [e.message.body for e in grouped] == ["a", "b", "c"]
+    assert grouped[1] is exchanges[1] and grouped[2] is exchanges[2]
+    assert grouped[0] is not result  # the container does not contain itself
+
+
+@pytest.mark.parametrize("bodies, separator, expected", [
+    (("a", "b", "c"), "", "abc"),
+    (("a", "b"), ", ", "a, b"),
+    ((1, 2), "-", "1-2"),
+    ((b"a", b"b"), "|", b"a|b"),
+    (("a", None, "c"), "+", "a+c"),
+    ((b"x", "y"), "+", "x+y"),
+    ((None, "b"), "+", "b"),
+])
+def test_concat_bodies(bodies, separator, expected):
+    result, _ = fold(concat_bodies(separator), *bodies)
+    assert result.message.body == expected
+
+
+def test_concat_bodies_has_a_readable_name():
+    assert "concat_bodies" in concat_bodies(",").__name__
+
+
+@pytest.mark.parametrize("strategy", [use_latest, use_original, group_bodies, group_exchanges, concat_bodies()])
+def test_a_failure_reaches_the_result(strategy):
+    boom = RuntimeError("part failed")
+    first, second, third = Exchange("a"), Exchange("b"), Exchange("c")
+    second.exception = boom
+    result = strategy(None, first)
+    result = strategy(result, second)
+    result = strategy(result, third)
+    assert result.exception is boom
+
+
+def test_use_original_is_recognised_by_fan_out_eips():
+    assert getattr(use_original, "keeps_parent", False) is True

@@ -1,0 +1,377 @@
+"""The ``eip`` command line and the route loader behind it (``eip/cli.py``, ``eip/loader.py``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from eip import cli
+from eip.component import Component, Consumer, Endpoint
+from eip.engine import Engine
+from eip.loader import RouteLoadError, find_builders, instantiate
+from eip.options import Option, OptionSpec
+
+GOOD = """
+from eip import RouteBuilder, dead_letter_channel, header
+
+class Greetings(RouteBuilder):
+    def configure(self):
+        self.error_handler(dead_letter_channel("mock:dead"))
+        (self.from_("direct:greet").route_id("greet")
+            .choice()
+                .when(header("lang") == "fr").to("mock:fr")
+                .otherwise().to("mock:en")
+            .end())
+
+class Farewells(RouteBuilder):
+    def configure(self):
+        self.from_("direct:bye").route_id("bye").set_body("bye").to("log:bye")
+"""
+
+
+@pytest.fixture(autouse=True)
+def restore_logging():
+    """``eip run`` configures the root logger for a process; put it back after each test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli.main, list(args), catch_exceptions=False)
+
+
+# -- loader ------------------------------------------------------------------------------------
+def test_loader_finds_route_classes_defined_in_files_in_source_order(tmp_path):
+    path = write(tmp_path, "greet.py", GOOD)
+    loaded = find_builders([path])
+    assert [b.cls.__name__ for b in loaded] == ["Greetings", "Farewells"]
+    assert all(b.source == str(path) for b in loaded)
+
+
+def test_loader_skips_imported_private_and_unconfigured_classes(tmp_path):
+    write(tmp_path, "base.py", """
+        from eip import RouteBuilder
+        class Base(RouteBuilder):
+            def configure(self):
+                self.from_("direct:base").to("mock:base")
+    """)
+    path = write(tmp_path, "app.py", """
+        from eip import RouteBuilder
+        from eip.dsl import FunctionRouteBuilder
+        class _Helper(RouteBuilder):
+            def configure(self):
+                self.from_("direct:helper").to("mock:x")
+        class NotConfigured(RouteBuilder):
+            pass
+        class Real(RouteBuilder):
+            def configure(self):
+                self.from_("direct:real").to("mock:x")
+    """)
+    assert [b.cls.__name__ for b in find_builders([path])] == ["Real"]
+
+
+def test_loader_takes_folders_packages_and_dotted_modules_each_class_once(tmp_path, monkeypatch):
+    folder = tmp_path / "plain"
+    write(folder, "a.py", GOOD)
+    write(folder, "_private.py", "raise RuntimeError('must not be imported')\n")
+    write(folder, "notes.txt", "not python")
+    package = tmp_path / "pkg_routes_for_test"
+    write(package, "__init__.py", "")
+    write(package, "helpers.py", "TARGET = 'mock:pkg'\n")
+    write(package, "sub/__init__.py", "")
+    write(package, "sub/routes.py", """
+        from eip import RouteBuilder
+        from ..helpers import TARGET
+        class PackageRoutes(RouteBuilder):
+            def configure(self):
+                self.from_("direct:pkg").to(TARGET)
+    """)
+    names = [b.cls.__name__ for b in find_builders([folder, folder / "a.py", package])]
+    assert names == ["Greetings", "Farewells", "PackageRoutes"]
+    # the same package is now importable by its dotted name
+    assert [b.cls.__name__ for b in find_builders(["pkg_routes_for_test.sub.routes"])] == ["PackageRoutes"]
+    monkeypatch.delitem(sys.modules, "pkg_routes_for_test", raising=False)
+
+
+def test_loader_reports_missing_paths_and_import_errors_by_name(tmp_path):
+    with pytest.raises(RouteLoadError, match="no such file, folder or module: nowhere/routes.py"):
+        find_builders(["nowhere/routes.py"])
+    with pytest.raises(RouteLoadError, match="no such file, folder or module: no_such_module_xyz"):
+        find_builders(["no_such_module_xyz"])
+    broken = write(tmp_path, "broken.py", "import no_such_dependency_xyz\n")
+    with pytest.raises(RouteLoadError, match="broken.py: ModuleNotFoundError: .*no_such_dependency_xyz"):
+        find_builders([broken])
+
+
+def test_loader_names_a_class_that_needs_constructor_arguments(tmp_path):
+    path = write(tmp_path, "args.py", """
+        from eip import RouteBuilder
+        class NeedsArgs(RouteBuilder):
+            def __init__(self, target):
+                super().__init__()
+                self.target = target
+            def configure(self):
+                self.from_("direct:a").to(self.target)
+    """)
+    [loaded] = find_builders([path])
+    with pytest.raises(RouteLoadError, match="NeedsArgs .*cannot be created without arguments"):
+        instantiate(loaded)
+
+
+# -- validate ---------------------------------------------------------------------------------
+def test_validate_accepts_good_routes(tmp_path):
+    result = invoke("validate", str(write(tmp_path, "good.py", GOOD)))
+    assert result.exit_code == 0, result.output
+    assert "OK: 2 route(s) valid" in result.output
+
+
+def test_validate_lists_every_problem_with_route_node_and_message(tmp_path):
+    path = write(tmp_path, "bad.py", """
+        from eip import RouteBuilder, header
+        class Bad(RouteBuilder):
+            def configure(self):
+                self.from_("direct:a").route_id("unknown-scheme").to("nosuchscheme:x").id("send-x")
+                self.from_("direct:b").route_id("bad-option").to("direct:c?timout=1").id("send-c")
+                self.from_("direct:c").route_id("fine").to("mock:c")
+        class Misplaced(RouteBuilder):
+            def configure(self):
+                self.from_("direct:d").route_id("misplaced").when(header("x") == 1).to("mock:d")
+        class Explodes(RouteBuilder):
+            def configure(self):
+                raise RuntimeError("configure blew up")
+    """)
+    result = invoke("validate", str(path))
+    assert result.exit_code == 2
+    out = result.output
+    assert "4 problems" in out
+    assert "route 'unknown-scheme', node 'send-x'" in out and "no component for scheme 'nosuchscheme'" in out
+    assert "route 'bad-option', node 'send-c'" in out and "unknown option 'timout'" in out
+    assert "did you mean 'timeout'" in out
+    assert "route 'misplaced'" in out and "when() outside a choice()" in out
+    assert "Explodes" in out and "RuntimeError: configure blew up" in out
+    assert "route 'fine'" not in out
+
+
+def test_validate_reports_duplicate_route_ids_across_classes(tmp_path):
+    path = write(tmp_path, "dupes.py", """
+        from eip import RouteBuilder
+        class One(RouteBuilder):
+            def configure(self):
+                self.from_("direct:one").route_id("same").to("mock:x")
+        class Two(RouteBuilder):
+            def configure(self):
+                self.from_("direct:two").route_id("same").to("mock:y")
+    """)
+    result = invoke("validate", str(path))
+    assert result.exit_code == 2
+    assert "route id 'same' is used twice" in result.output
+
+
+def test_validate_needs_a_path_and_reports_empty_ones(tmp_path):
+    assert invoke("validate").exit_code == 2
+    empty = write(tmp_path, "empty.py", "X = 1\n")
+    result = invoke("validate", str(empty))
+    assert result.exit_code == 2
+    assert "no RouteBuilder classes found" in result.output
+
+
+# -- routes -----------------------------------------------------------------------------------
+def test_routes_prints_a_table_of_inputs_and_outputs_with_secrets_masked(tmp_path):
+    path = write(tmp_path, "table.py", """
+        from eip import RouteBuilder, dead_letter_channel
+        class Table(RouteBuilder):
+            def configure(self):
+                (self.from_("direct:in").route_id("fan-out")
+                    .error_handler(dead_letter_channel("mock:dead"))
+                    .to("mock:a")
+                    .filter(lambda ex: ex.message.body).to("mock:b").end()
+                    .to_d("http://user:hunter2@example.org/${header.x}"))
+                self.from_("direct:quiet").route_id("quiet").set_body("x")
+    """)
+    result = invoke("routes", str(path))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["ROUTE", "INPUT", "OUTPUTS"]
+    fan_out = next(line for line in lines if line.startswith("fan-out"))
+    assert "direct:in" in fan_out
+    assert "mock:a, mock:b, to_d http://user:xxxxxx@example.org/${header.x}, dead letter mock:dead" in fan_out
+    assert "hunter2" not in result.output
+    quiet = next(line for line in lines if line.startswith("quiet"))
+    assert quiet.split() == ["quiet", "direct:quiet", "-"]
+
+
+# -- doc --------------------------------------------------------------------------------------
+def test_doc_lists_components_from_entry_points_with_their_summary():
+    result = invoke("doc")
+    assert result.exit_code == 0, result.output
+    schemes = {line.split()[0]: line for line in result.output.splitlines()}
+    declared = {ep.name for ep in entry_points(group="eip.components")}
+    assert declared <= set(schemes)
+    assert "synchronous call" in schemes["direct"]
+    assert "mock:NAME" in schemes["mock"]
+
+
+def test_doc_shows_one_components_option_table():
+    result = invoke("doc", "direct")
+    assert result.exit_code == 0
+    header, *rows = result.output.split("\n\n", 1)[1].splitlines()
+    assert header.split() == ["option", "type", "default", "description"]
+    timeout = next(row for row in rows if row.startswith("timeout"))
+    assert "duration" in timeout and "0.0" in timeout
+
+
+def test_doc_of_an_unknown_scheme_suggests_the_closest():
+    result = invoke("doc", "dirct")
+    assert result.exit_code == 2
+    assert "no component for scheme 'dirct'" in result.output and "direct" in result.output
+
+
+# -- run --------------------------------------------------------------------------------------
+class VaultEndpoint(Endpoint):
+    options = OptionSpec((Option("password", "str", None, "Password.", secret=True),
+                          Option("fail", "bool", False, "Fail when the consumer starts.")))
+
+    def create_consumer(self, processor):
+        endpoint = self
+
+        class VaultConsumer(Consumer):
+            def start(self):
+                if endpoint.values["fail"]:
+                    raise ConnectionError("vault is sealed")
+
+        return VaultConsumer(self, processor)
+
+
+class VaultComponent(Component):
+    """vault:NAME - a test component with a secret option."""
+
+    endpoint_class = VaultEndpoint
+
+
+@pytest.fixture
+def vault(monkeypatch):
+    """Engines made by the CLI know the ``vault:`` test scheme."""
+    made = []
+
+    def factory(**kwargs):
+        engine = Engine(**kwargs)
+        engine.add_component("vault", VaultComponent)
+        made.append(engine)
+        return engine
+
+    monkeypatch.setattr(cli, "Engine", factory)
+    return made
+
+
+def test_run_logs_each_started_route_with_its_masked_input_and_stops(tmp_path, vault):
+    path = write(tmp_path, "vault_routes.py", """
+        from eip import RouteBuilder
+        class Vault(RouteBuilder):
+            def configure(self):
+                self.from_("vault:in?password=s3cret").route_id("secret-in").to("mock:out")
+                self.from_("direct:manual").route_id("manual").auto_startup(False).to("mock:out")
+    """)
+    started = time.monotonic()
+    result = invoke("run", str(path), "--duration", "0.2")
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started < 5
+    assert "route 'secret-in' started: vault:in?password=xxxxxx" in result.output
+    assert "route 'manual' not started" in result.output
+    assert "s3cret" not in result.output
+    assert "stopped" in result.output
+    [engine] = vault
+    assert engine.state == "stopped"
+
+
+def test_run_with_invalid_routes_starts_nothing_and_exits_2(tmp_path, vault):
+    path = write(tmp_path, "mixed.py", """
+        from eip import RouteBuilder
+        class Mixed(RouteBuilder):
+            def configure(self):
+                self.from_("vault:in").route_id("good").to("mock:out")
+                self.from_("direct:x").route_id("bad").to("mock:out?retain_frist=1")
+    """)
+    result = invoke("run", str(path), "--duration", "0")
+    assert result.exit_code == 2
+    assert "nothing started" in result.output
+    assert "route 'bad'" in result.output and "did you mean 'retain_first'" in result.output
+    assert "route 'good' started" not in result.output
+    assert all(engine.state == "stopped" for engine in vault)
+
+
+def test_run_exits_1_when_a_consumer_cannot_start(tmp_path, vault):
+    path = write(tmp_path, "sealed.py", """
+        from eip import RouteBuilder
+        class Sealed(RouteBuilder):
+            def configure(self):
+                self.from_("vault:in?fail=true").route_id("sealed").to("mock:out")
+    """)
+    result = invoke("run", str(path), "--duration", "0")
+    assert result.exit_code == 1
+    assert "engine failed to start" in result.output and "vault is sealed" in result.output
+
+
+def test_run_defaults_to_the_routes_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("run", "--duration", "0")
+    assert result.exit_code == 2
+    assert "./routes does not exist" in result.output
+    write(tmp_path / "routes", "greet.py", GOOD)
+    result = invoke("run", "--duration", "0", "--log-level", "warning")
+    assert result.exit_code == 0, result.output
+    result = invoke("run", "--duration", "0")
+    assert "route 'greet' started: direct:greet" in result.output
+    assert "route 'bye' started: direct:bye" in result.output
+
+
+def test_console_script_is_declared():
+    [script] = [ep for ep in entry_points(group="console_scripts") if ep.name == "eip"]
+    assert script.value == "eip.cli:main"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_run_shuts_down_gracefully_on_a_signal(tmp_path, signum):
+    path = write(tmp_path, "greet.py", GOOD)
+    proc = subprocess.Popen([sys.executable, "-m", "eip.cli", "run", str(path)],
+                            stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "route(s) running" in line:
+                break
+        assert any("route 'greet' started" in line for line in lines), "".join(lines)
+        proc.send_signal(signum)
+        _, rest = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, "".join(lines) + rest
+    assert f"received {signal.Signals(signum).name}, shutting down" in rest
+    assert rest.rstrip().endswith("stopped")
