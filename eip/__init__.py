@@ -1,30 +1,49 @@
 """A Camel-style Enterprise Integration Patterns routing engine for Python.
 
-Route authors import from here only; ``__all__`` is the public API.
+Route authors import from here only; ``__all__`` is the public API. Component authors use
+``eip.component`` (the SPI) and ``eip.options``; tests use ``eip.testing``.
 """
 
+from eip.dataformat import DataFormat
 from eip.dsl import RouteBuilder
 from eip.engine import Engine
 from eip.errors import (
-                        ConfigurationError,
-                        EipError,
-                        EndpointError,
-                        EndpointOptionError,
-                        ExchangeError,
-                        ExpressionError,
-                        NoConsumerError,
-                        RouteDefinitionError,
-                        UnknownComponentError,
+    AggregationError,
+    CircuitOpenError,
+    ClosedCorrelationKeyError,
+    ConfigurationError,
+    EipError,
+    EndpointError,
+    EndpointOptionError,
+    ExchangeError,
+    ExpressionError,
+    NoConsumerError,
+    QueueFullError,
+    RouteDefinitionError,
+    SplitError,
+    ThrottlerRejectedError,
+    TypeConversionError,
+    UnknownComponentError,
+    ValidationError,
 )
 from eip.exchange import Exchange, ExchangePattern, InOnly, InOut
 from eip.expressions import Expression, body, constant, exchange_property, header, jsonpath, simple, xpath
 from eip.message import Headers, Message
 from eip.model.error_handling import dead_letter_channel, default_error_handler
+from eip.repositories.aggregation import AggregationRepository, MemoryAggregationRepository
+from eip.repositories.claim_check import ClaimCheckRepository, MemoryClaimCheckRepository
+from eip.repositories.idempotent import IdempotentRepository, MemoryIdempotentRepository
+from eip.strategies import concat_bodies, group_bodies, group_exchanges, use_latest, use_original
 
 __all__ = [
-    "ConfigurationError", "EipError", "EndpointError", "EndpointOptionError", "Engine", "Exchange",
-    "ExchangeError", "ExchangePattern", "Expression", "ExpressionError", "Headers", "InOnly", "InOut",
-    "Message", "NoConsumerError", "RouteBuilder", "RouteDefinitionError", "UnknownComponentError",
-    "body", "constant", "dead_letter_channel", "default_error_handler", "exchange_property", "header",
-    "jsonpath", "simple", "xpath",
+    "AggregationError", "AggregationRepository", "CircuitOpenError", "ClaimCheckRepository",
+    "ClosedCorrelationKeyError", "ConfigurationError", "DataFormat", "EipError", "EndpointError",
+    "EndpointOptionError", "Engine", "Exchange", "ExchangeError", "ExchangePattern", "Expression",
+    "ExpressionError", "Headers", "IdempotentRepository", "InOnly", "InOut",
+    "MemoryAggregationRepository", "MemoryClaimCheckRepository", "MemoryIdempotentRepository",
+    "Message", "NoConsumerError", "QueueFullError", "RouteBuilder", "RouteDefinitionError",
+    "SplitError", "ThrottlerRejectedError", "TypeConversionError", "UnknownComponentError",
+    "ValidationError", "body", "concat_bodies", "constant", "dead_letter_channel",
+    "default_error_handler", "exchange_property", "group_bodies", "group_exchanges", "header",
+    "jsonpath", "simple", "use_latest", "use_original", "xpath",
 ]

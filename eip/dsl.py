@@ -47,7 +47,7 @@ def _expr(value: Any) -> Any:
     return to_expression(value)
 
 
-def _make(cls: type, route_id: str | None, node_id: str | None, location: str, **kwargs: Any) -> Any:
+def _make(cls: type[m.Node], route_id: str | None, node_id: str | None, location: str, **kwargs: Any) -> Any:
     """Build a definition node; a misspelt keyword gets an error with the closest option."""
     names = {f.name for f in fields(cls) if f.init}
     for key in kwargs:
@@ -98,7 +98,7 @@ class RouteDsl:
         self._route_id: str | None = None
         self._route_options: dict[str, Any] = {}
         self._on_exceptions: list[m.OnException] = []
-        self._on_completions: list[m.Node] = []
+        self._on_completions: list[m.OnCompletion] = []
         self._error_handler: Any = None
         self._input = None if input_uri is None else m.From(
             uri=input_uri, node_id=self._next_id("from"), location=location)
@@ -122,7 +122,7 @@ class RouteDsl:
     def _top(self) -> _Frame:
         return self._stack[-1]
 
-    def _add(self, cls: type, **kwargs: Any) -> RouteDsl:
+    def _add(self, cls: type[m.Node], **kwargs: Any) -> RouteDsl:
         self._check_open()
         top = self._top
         if top.kind in ("choice", "do_try_shell", "circuit_breaker_shell"):
@@ -210,7 +210,7 @@ class RouteDsl:
         if frame_kind == "on_exception" and len(self._stack) == 1 and self._stack[0].kind == "route":
             self._on_exceptions.append(node)  # type: ignore[arg-type]
         elif frame_kind == "on_completion":
-            self._on_completions.append(node)
+            self._on_completions.append(node)  # type: ignore[arg-type]
         else:
             self._top.steps.append(node)
         self._last = ("step", self._top)

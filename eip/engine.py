@@ -196,7 +196,9 @@ class Engine:
         handler.clauses = tuple(
             CompiledClause(clause, clause_ctx.compile_steps(clause.steps, handler=None) if clause.steps else None, rank)
             for rank, clause in enumerate(definition.on_exceptions))
+        ctx.node = definition.input
         endpoint = ctx.endpoint(definition.input.uri)
+        ctx.node = None
         if not endpoint.supports_consumer:
             raise ConfigurationError(f"endpoint '{endpoint.uri}' cannot be consumed from",
                                      route_id=definition.route_id, node_id=definition.input.node_id,

@@ -8,12 +8,15 @@
     ├── ExchangeError                 something went wrong while an exchange was routed
     │   ├── ExpressionError           an expression or predicate raised or got the wrong input
     │   ├── AggregationError          an aggregation strategy misbehaved (returned None, ...)
+    │   │   └── ClosedCorrelationKeyError  a message for a group that completed and was closed
     │   ├── SplitError                the splitter could not split the body
     │   ├── ValidationError           validate() rejected the message
-    │   ├── DuplicateMessageError     (reserved) duplicate rejected by an idempotent consumer
     │   ├── CircuitOpenError          a circuit breaker is open and there is no fallback
-    │   ├── ThrottlerRejectedError    (reserved) throttler rejected the exchange
-    │   └── TypeConversionError       convert_body_to could not convert the body
+    │   ├── CircuitBreakerTimeoutError a circuit breaker's block did not finish in time
+    │   ├── ThrottlerRejectedError    the throttler rejected the exchange (reject_execution, stop)
+    │   ├── DelayInterruptedError     the route stopped while an exchange was delayed
+    │   ├── RollbackError             rollback() failed the exchange on purpose
+    │   └── TypeConversionError       convert_body_to / marshal / unmarshal could not convert
     ├── EndpointError                 an endpoint could not do its job
     │   ├── NoConsumerError           sending to direct: with no consumer
     │   ├── QueueFullError            seda: queue full and block_when_full is off
@@ -87,16 +90,33 @@ class ValidationError(ExchangeError):
     """validate() found the message invalid."""
 
 
-class DuplicateMessageError(ExchangeError):
-    """A duplicate was rejected by an idempotent consumer."""
-
-
 class CircuitOpenError(ExchangeError):
     """A circuit breaker is open and no fallback is configured."""
 
 
 class ThrottlerRejectedError(ExchangeError):
     """The throttler rejected an exchange."""
+
+
+class ClosedCorrelationKeyError(AggregationError):
+    """An exchange arrived for a correlation key whose group already completed and was closed."""
+
+    def __init__(self, message: str, *, key: object = None, route_id: str | None = None,
+                 node_id: str | None = None) -> None:
+        super().__init__(message, route_id=route_id, node_id=node_id)
+        self.key = key
+
+
+class CircuitBreakerTimeoutError(ExchangeError):
+    """The circuit breaker's block did not finish within ``timeout``."""
+
+
+class DelayInterruptedError(ExchangeError):
+    """The route stopped while an exchange was being delayed."""
+
+
+class RollbackError(ExchangeError):
+    """Raised by ``rollback()``: the exchange fails and its source keeps the message."""
 
 
 class TypeConversionError(ExchangeError):

@@ -8,6 +8,7 @@ from typing import Any
 
 from eip.model.base import Node
 from eip.model.endpoints import From
+from eip.model.blocks import OnCompletion
 from eip.model.error_handling import OnException
 
 
@@ -18,7 +19,7 @@ class RouteDefinition:
     steps: tuple[Node, ...]
     error_handler: Any = None
     on_exceptions: tuple[OnException, ...] = ()
-    on_completions: tuple[Node, ...] = ()
+    on_completions: tuple[OnCompletion, ...] = ()
     auto_startup: bool = True
     startup_order: int | None = None
     description: str | None = None
@@ -40,10 +41,10 @@ class RouteDefinition:
         yield self.input
         for clause in self.on_exceptions:
             yield from _walk(clause)
-        for node in self.on_completions:
-            yield from _walk(node)
-        for node in self.steps:
-            yield from _walk(node)
+        for completion in self.on_completions:
+            yield from _walk(completion)
+        for step in self.steps:
+            yield from _walk(step)
 
 
 def _walk(node: Node) -> Iterator[Node]:

@@ -39,7 +39,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
 from eip import constants as c
-from eip.errors import CircuitOpenError, ExchangeError
+from eip.errors import CircuitBreakerTimeoutError, CircuitOpenError
 
 if TYPE_CHECKING:
     from eip.compiler import CompileContext
@@ -50,14 +50,11 @@ CLOSED = "CLOSED"
 OPEN = "OPEN"
 HALF_OPEN = "HALF_OPEN"
 
-RESPONSE_SUCCESSFUL_EXECUTION = "CamelResponseSuccessfulExecution"
-RESPONSE_TIMED_OUT = "CamelResponseTimedOut"
+RESPONSE_SUCCESSFUL_EXECUTION = c.RESPONSE_SUCCESSFUL_EXECUTION
+RESPONSE_TIMED_OUT = c.RESPONSE_TIMED_OUT
 
 TIMEOUT_POOL_SIZE = 10
 
-
-class CircuitBreakerTimeoutError(ExchangeError):
-    """The circuit breaker's block did not finish within ``timeout``."""
 
 
 class CircuitBreakerProcessor:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from eip import constants as c
 from eip.errors import ExpressionError
 from eip.expressions import Expression, to_expression
 from eip.repositories.claim_check import MemoryClaimCheckRepository
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from eip.message import Message
     from eip.model import ClaimCheck
 
-REPOSITORY_PROPERTY = "CamelClaimCheckRepository"
+REPOSITORY_PROPERTY = c.CLAIM_CHECK_REPOSITORY
 
 _REPOSITORY_METHODS = ("add", "get", "get_and_remove", "push", "pop")
 

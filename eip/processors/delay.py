@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from eip.errors import ExchangeError, ExpressionError
+from eip.errors import DelayInterruptedError, ExpressionError
 from eip.expressions import Expression, to_expression
 from eip.options import parse_duration
 
@@ -21,9 +21,6 @@ if TYPE_CHECKING:
     from eip.exchange import Exchange
     from eip.model import Delay
 
-
-class DelayInterruptedError(ExchangeError):
-    """The route stopped while an exchange was being delayed."""
 
 
 class DelayProcessor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from eip.errors import ExchangeError
+from eip.errors import RollbackError
 
 if TYPE_CHECKING:
     from eip.compiler import CompileContext
@@ -18,9 +18,6 @@ class StopProcessor:
     def process(self, exchange: Exchange) -> None:
         exchange.route_stop = True
 
-
-class RollbackError(ExchangeError):
-    """Raised by ``rollback()``: the exchange fails and its source keeps the message."""
 
 
 class RollbackProcessor:

@@ -328,7 +328,7 @@ def _rebuild_route(definition: m.RouteDefinition, fn: StepFn) -> m.RouteDefiniti
     return replace(definition,
                    steps=_rebuild_steps(definition.steps, fn),
                    on_exceptions=tuple(cast(m.OnException, _rebuild(c, fn)) for c in definition.on_exceptions),
-                   on_completions=tuple(_rebuild(c, fn) for c in definition.on_completions))
+                   on_completions=tuple(cast(m.OnCompletion, _rebuild(c, fn)) for c in definition.on_completions))
 
 
 def _rebuild_steps(steps: tuple[m.Node, ...], fn: StepFn) -> tuple[m.Node, ...]:

@@ -143,6 +143,9 @@ class _Builder:
             size = set_end - offset
             if occurs is not None:
                 size = _aligned_element(size, children)
+                if entry.name is None and any(has_named(c) for c in children):
+                    raise CopybookError("a FILLER table cannot hold named items: give the table a name",
+                                        line=entry.where.line, column=entry.where.column)
             self._check_keys(entry, children)
             result = Field(entry.name, key, node.level, path, GROUP, offset, size, usage=usage or "display",
                            occurs=occurs, redefines=entry.redefines, variable=variable,
@@ -229,7 +232,7 @@ class _Builder:
 
     def resolve_depending(self, root: Field) -> Field:
         """Point every OCCURS DEPENDING ON at its counter's path, checking that it precedes the table."""
-        targets: dict[str, str] = {}
+        targets: dict[str, tuple[str, tuple[tuple[str, int], ...] | None]] = {}
         for node, _names, table_path in self.pending_odo:
             clause = node.entry.occurs
             if clause is None or clause.depending_on is None:  # pragma: no cover - only ODO tables are pending
@@ -251,13 +254,20 @@ class _Builder:
             if counter.offset >= table.offset or counter.path.startswith(table.path + "."):
                 raise CopybookError(f"DEPENDING ON {counter.name}: the counter must come before the table",
                                     line=where.line, column=where.column)
-            if counter.scale != 0 or (counter.kind == TEXT):
-                raise CopybookError(f"DEPENDING ON {counter.name}: the counter must be an integer",
-                                    line=where.line, column=where.column)
+            mapping = dict(self.options.occurs_mappings).get((node.entry.name or "").upper())
+            if mapping is None and (counter.scale != 0 or counter.kind == TEXT):
+                raise CopybookError(f"DEPENDING ON {counter.name}: the counter must be an integer "
+                                    f"(or the table needs an occurs mapping)", line=where.line, column=where.column)
             if counter.occurs is not None:
                 raise CopybookError(f"DEPENDING ON {counter.name}: the counter cannot itself be a table",
                                     line=where.line, column=where.column)
-            targets[table_path] = counter.path
+            outer_tables = [f for f, _ in self.all_fields if f.occurs is not None
+                            and counter.path.startswith(f.path + ".") and not table.path.startswith(f.path + ".")]
+            if outer_tables:
+                raise CopybookError(f"DEPENDING ON {counter.name}: the counter is inside table "
+                                    f"{outer_tables[0].name}, which does not hold this table", line=where.line,
+                                    column=where.column)
+            targets[table_path] = (counter.path, mapping)
         return _with_depending(root, targets) if targets else root
 
 
@@ -272,11 +282,12 @@ def _qualified(names: tuple[str, ...], qualifiers: tuple[str, ...]) -> bool:
     return True
 
 
-def _with_depending(f: Field, targets: dict[str, str]) -> Field:
+def _with_depending(f: Field, targets: dict[str, tuple[str, tuple[tuple[str, int], ...] | None]]) -> Field:
     children = tuple(_with_depending(c, targets) for c in f.children)
     occurs = f.occurs
     if f.path in targets and occurs is not None:
-        occurs = dataclasses.replace(occurs, depending_on=targets[f.path])
+        counter, mapping = targets[f.path]
+        occurs = dataclasses.replace(occurs, depending_on=counter, mapping=mapping)
     if children == f.children and occurs is f.occurs:
         return f
     return dataclasses.replace(f, children=children, occurs=occurs)

@@ -30,6 +30,13 @@ class Occurs:
     minimum: int
     maximum: int
     depending_on: str | None = None  # path of the counter field, e.g. "RECORD.COUNT"
+    mapping: tuple[tuple[str, int], ...] | None = None  # counter value -> count (occurs_mappings)
+
+    def count_of(self, counter_value: object) -> object:
+        """The number of occurrences a counter value stands for (mapped, or the value itself)."""
+        if self.mapping is None:
+            return counter_value
+        return dict(self.mapping).get(counter_value)  # type: ignore[call-overload]
 
     @property
     def fixed(self) -> bool:
@@ -187,6 +194,7 @@ class LayoutOptions:
     truncation: str = "std"  # std: COMP values bounded by PICTURE digits; bin: by size
     native_byte_order: str = "big"  # COMP-5 byte order
     keep_root: bool = False
+    occurs_mappings: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()  # table name -> value -> count
 
 
 __all__ = [

@@ -11,10 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from eip.expressions import unwrap
 from eip.options import parse_duration
-from eip.processors.aggregate.processor import (
-    AggregateProcessor,
-    ClosedCorrelationKeyError,
-)
+from eip.errors import ClosedCorrelationKeyError
+from eip.processors.aggregate.processor import AggregateProcessor
 from eip.repositories.aggregation import (
     AggregationRepository,
     MemoryAggregationRepository,

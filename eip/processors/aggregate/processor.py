@@ -49,7 +49,7 @@ from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from eip import constants as c
-from eip.errors import AggregationError
+from eip.errors import AggregationError, ClosedCorrelationKeyError
 from eip.processors.aggregate.completion import CompletionChecker, TimeoutMap
 from eip.repositories.aggregation import MemoryAggregationRepository
 
@@ -60,14 +60,6 @@ log = logging.getLogger("eip.processors.aggregate")
 
 _SIZE = c.AGGREGATED_SIZE
 
-
-class ClosedCorrelationKeyError(AggregationError):
-    """An exchange arrived for a correlation key whose group already completed and was closed."""
-
-    def __init__(self, message: str, *, key: Any = None, route_id: str | None = None,
-                 node_id: str | None = None) -> None:
-        super().__init__(message, route_id=route_id, node_id=node_id)
-        self.key = key
 
 
 class AggregateProcessor:

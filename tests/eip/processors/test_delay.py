@@ -9,7 +9,8 @@ import pytest
 
 from eip import ConfigurationError, ExpressionError, RouteBuilder, header
 from eip.exchange import Exchange
-from eip.processors.delay import DelayInterruptedError, DelayProcessor
+from eip.errors import DelayInterruptedError
+from eip.processors.delay import DelayProcessor
 
 
 def start(engine, configure):
