@@ -133,8 +133,7 @@ def write_file(path: Path, count: int) -> None:
             raise SystemExit("hand-written decoder disagrees with the codec")
     block = b"".join(distinct)
     with open(path, "wb") as fh:
-        for _ in range(count // len(distinct)):
-            fh.write(block)
+        fh.writelines(block for _ in range(count // len(distinct)))
         fh.write(b"".join(distinct[:count % len(distinct)]))
 
 

@@ -36,7 +36,11 @@ class DirectConsumer(Consumer):
         self.endpoint.attach(self)
 
     def stop(self) -> None:
-        self.endpoint.detach(self)
+        # While the whole engine stops, stay attached so that in-flight exchanges, draining
+        # seda queues and aggregators completing on stop can still call this route (Camel's
+        # ShutdownRoute.Defer); the endpoint detaches it when the engine stops endpoints.
+        if self.endpoint.engine.state != "stopping":
+            self.endpoint.detach(self)
 
 
 class DirectEndpoint(Endpoint):
@@ -71,6 +75,10 @@ class DirectEndpoint(Endpoint):
             if self.consumer is None:
                 raise NoConsumerError("no consumer is running (is the route started?)", uri=self.key)
             return self.consumer
+
+    def stop(self) -> None:
+        with self._changed:
+            self.consumer = None
 
     def create_producer(self) -> Producer:
         if not self.values["fail_if_no_consumers"]:

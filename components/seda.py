@@ -54,7 +54,13 @@ from collections import deque
 from typing import Any
 
 from eip.component import Component, Consumer, Endpoint, Processor, Producer
-from eip.errors import EndpointError, EndpointOptionError, QueueFullError
+from eip.errors import (
+    EndpointOptionError,
+    ExchangeDiscardedError,
+    ExchangeTimedOutError,
+    QueueClosedError,
+    QueueFullError,
+)
 from eip.exchange import Exchange, ExchangePattern
 from eip.options import Option, OptionSpec
 from eip.unit_of_work import UnitOfWork
@@ -64,16 +70,7 @@ log = logging.getLogger("components.seda")
 ALWAYS, IF_REPLY_EXPECTED, NEVER = "Always", "IfReplyExpected", "Never"
 
 
-class QueueClosedError(EndpointError):
-    """The queue is closed (the engine is stopped or stopping): the exchange was not accepted."""
 
-
-class ExchangeDiscardedError(EndpointError):
-    """The engine stopped before this queued exchange ran; it was failed, not kept."""
-
-
-class ExchangeTimedOutError(EndpointError):
-    """A caller waiting for a seda reply gave up after ``timeout`` seconds."""
 
 
 class _Reply:
@@ -93,7 +90,7 @@ class _Reply:
 class _Workers:
     """The threads of one ``SedaConsumer.start()``; told to stop (or drain) as a group."""
 
-    __slots__ = ("stopped", "draining", "epoch", "threads")
+    __slots__ = ("draining", "epoch", "stopped", "threads")
 
     def __init__(self, epoch: int) -> None:
         self.stopped = False
@@ -187,9 +184,8 @@ class SedaConsumer(Consumer):
             exchange, reply = item
             try:
                 process(exchange)
-            except Exception as exc:  # noqa: BLE001 - the route entry never raises; a listener may
-                log.error("%s: processing exchange %s raised: %s", endpoint.uri, exchange.exchange_id,
-                          exc, exc_info=True)
+            except Exception as exc:  # the route entry never raises; this thread must not die
+                log.exception("%s: processing exchange %s raised", endpoint.uri, exchange.exchange_id)
                 if exchange.exception is None:
                     exchange.exception = exc
             finally:

@@ -49,6 +49,7 @@ class Engine:
         self._routes: dict[str, Route] = {}
         self._route_counter = 0
         self._lock = threading.RLock()
+        self._stop_lock = threading.Lock()
         self.state = "stopped"
         self.services: list[Any] = []
         self._template: ProducerTemplate | None = None
@@ -170,7 +171,12 @@ class Engine:
                                                route_id=definition.route_id)
                 taken.add(definition.route_id)
                 named.append(definition)
-            compiled = [self._compile(definition) for definition in named]
+            snapshot = self._endpoint_snapshot()
+            try:
+                compiled = [self._compile(definition) for definition in named]
+            except Exception:
+                self._restore_endpoints(snapshot)  # a failed batch leaves no trace
+                raise
             for route in compiled:
                 self._routes[route.route_id] = route
             if self.state == "started":
@@ -178,6 +184,16 @@ class Engine:
                     if route.definition.auto_startup:
                         self._start_route(route)
             return [route.route_id for route in compiled]
+
+    def _endpoint_snapshot(self) -> dict[str, tuple[Endpoint, dict[str, Any], dict[str, Any], str]]:
+        return {key: (ep, dict(ep.given), dict(ep.values), ep.uri) for key, ep in self._endpoints.items()}
+
+    def _restore_endpoints(self, snapshot: dict[str, tuple[Endpoint, dict[str, Any], dict[str, Any], str]]) -> None:
+        for key in list(self._endpoints):
+            if key not in snapshot:
+                del self._endpoints[key]
+        for endpoint, given, values, uri in snapshot.values():
+            endpoint.given, endpoint.values, endpoint.uri = given, values, uri
 
     def _compile(self, definition: m.RouteDefinition, interceptors: Iterable[Any] = ()) -> Route:
         handler_def = definition.error_handler or self.default_error_handler
@@ -318,10 +334,14 @@ class Engine:
             if self.state != "started":
                 return {}
             self.state = "stopping"
-            result = self._stop_all(self.shutdown_timeout if timeout is None else timeout,
-                                    list(self._routes.values()))
-            self.state = "stopped"
-            self.started_event.clear()
+            routes = list(self._routes.values())
+        # Not under the engine lock: in-flight exchanges may still need get_endpoint (to_d,
+        # template sends) while we wait for them.
+        with self._stop_lock:
+            result = self._stop_all(self.shutdown_timeout if timeout is None else timeout, routes)
+            with self._lock:
+                self.state = "stopped"
+                self.started_event.clear()
             return result
 
     def _stop_all(self, timeout: float, routes: list[Route]) -> dict[str, list[str]]:

@@ -20,6 +20,9 @@
     ├── EndpointError                 an endpoint could not do its job
     │   ├── NoConsumerError           sending to direct: with no consumer
     │   ├── QueueFullError            seda: queue full and block_when_full is off
+    │   ├── QueueClosedError          seda: queue closed (engine stopping or stopped)
+    │   ├── ExchangeDiscardedError    seda: the engine stopped before a queued exchange ran
+    │   ├── ExchangeTimedOutError     a caller waiting for a reply gave up
     │   └── EndpointNotConnectedError a broker or database is unreachable
     └── LegacyFormatError             bad legacy data (copybook, EBCDIC, packed decimal); see legacy/
 
@@ -137,6 +140,18 @@ class NoConsumerError(EndpointError):
 
 class QueueFullError(EndpointError):
     """An in-memory queue is full and the producer may not block."""
+
+
+class QueueClosedError(EndpointError):
+    """The queue is closed (the engine is stopped or stopping): the exchange was not accepted."""
+
+
+class ExchangeDiscardedError(EndpointError):
+    """The engine stopped before this queued exchange ran; it was failed, not kept."""
+
+
+class ExchangeTimedOutError(EndpointError):
+    """A caller waiting for a reply gave up after its timeout."""
 
 
 class EndpointNotConnectedError(EndpointError):

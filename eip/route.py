@@ -144,9 +144,9 @@ class RouteEntry:
             for listener in tuple(self.listeners):  # a snapshot: listeners come and go on other threads
                 try:
                     listener(self.route_id, exchange)
-                except Exception as exc:  # noqa: BLE001 - a listener must not skip the unit of work
-                    log.error("route '%s': listener %r failed for exchange %s: %s", self.route_id,
-                              listener, exchange.exchange_id, exc, exc_info=True)
+                except Exception:  # a listener must not skip the unit of work below
+                    log.exception("route '%s': listener %r failed for exchange %s", self.route_id,
+                                  listener, exchange.exchange_id)
         if owner:
             if exchange.exception is not None:
                 log.warning("route '%s': exchange %s failed: %s: %s", self.route_id,

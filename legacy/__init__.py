@@ -12,11 +12,29 @@ from __future__ import annotations
 
 import os
 
-from legacy.copybook import CodePage, Condition, Field, Layout, load_copybook, parse_copybook
+from legacy.copybook import (
+    CodePage,
+    Condition,
+    Field,
+    Layout,
+    load_copybook,
+    parse_copybook,
+)
 from legacy.errors import (
-    CopybookError, CopybookSyntaxError, DependingOnError, EncodeError, InvalidDataError, InvalidDigitError,
-    InvalidPackedDecimalError, InvalidSignError, InvalidTextError, RecordError, RecordFramingError,
-    RecordTooShortError, RedefinesConflictError, ValueRangeError,
+    CopybookError,
+    CopybookSyntaxError,
+    DependingOnError,
+    EncodeError,
+    InvalidDataError,
+    InvalidDigitError,
+    InvalidPackedDecimalError,
+    InvalidSignError,
+    InvalidTextError,
+    RecordError,
+    RecordFramingError,
+    RecordTooShortError,
+    RedefinesConflictError,
+    ValueRangeError,
 )
 
 

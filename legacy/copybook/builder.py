@@ -13,8 +13,20 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from legacy.copybook.model import (
-    BINARY, DOUBLE, EDITED, FLOAT, GROUP, NATIVE, PACKED, TEXT, ZONED, Condition, Field,
-    LayoutOptions, Occurs, kind_for,
+    BINARY,
+    DOUBLE,
+    EDITED,
+    FLOAT,
+    GROUP,
+    NATIVE,
+    PACKED,
+    TEXT,
+    ZONED,
+    Condition,
+    Field,
+    LayoutOptions,
+    Occurs,
+    kind_for,
 )
 from legacy.copybook.parser import Entry
 from legacy.errors import CopybookError

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import functools
 from dataclasses import dataclass, field
+from typing import Any
 
 EBCDIC_CODE_PAGES = (
     "cp037", "cp273", "cp277", "cp278", "cp280", "cp284", "cp285", "cp297", "cp500", "cp1047",
@@ -40,7 +41,7 @@ class CodePage:
     name: str
     ebcdic: bool
     table: str | None = None  # 256 characters; None for UTF-8, which is not single-byte
-    _encoding_map: object = field(default=None, repr=False, compare=False)
+    _encoding_map: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_table(cls, name: str, table: str, *, ebcdic: bool = True) -> CodePage:
@@ -103,7 +104,7 @@ def _from_codec(name: str) -> CodePage:
     return CodePage.from_table(name, table, ebcdic=True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _named(name: str) -> CodePage:
     return _from_codec(name)
 

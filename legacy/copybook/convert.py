@@ -52,7 +52,7 @@ class Converter:
         if decode is None:
             env: dict[str, object] = {"_bad": bad, "Decimal": Decimal}
             source = f"lambda x: {self.expr('x', '_t', env)}"
-            decode = eval(compile(source, f"<{type(self).__name__}>", "eval"), env)  # noqa: S307 - our own text
+            decode = eval(compile(source, f"<{type(self).__name__}>", "eval"), env)
             self._decode = decode
         return decode
 

@@ -9,10 +9,27 @@ from legacy.copybook.convert import Converter
 from legacy.copybook.edited import EditedConverter
 from legacy.copybook.floats import FloatConverter
 from legacy.copybook.model import (
-    BINARY, DOUBLE, EDITED, FLOAT, NATIVE, PACKED, TEXT, ZONED, Field, LayoutOptions,
+    BINARY,
+    DOUBLE,
+    EDITED,
+    FLOAT,
+    NATIVE,
+    PACKED,
+    TEXT,
+    ZONED,
+    Field,
+    LayoutOptions,
 )
 from legacy.copybook.numeric import BinaryConverter, PackedConverter, ZonedConverter
+from legacy.copybook.picture import Picture
 from legacy.copybook.text import TextConverter
+from legacy.errors import CopybookError
+
+
+def _picture(f: Field) -> Picture:
+    if f.picture is None:  # the builder gives every item but COMP-1/COMP-2 a PICTURE
+        raise CopybookError(f"{f.path} has no PICTURE", line=f.line)
+    return f.picture
 
 
 def _text(f: Field, cp: CodePage, o: LayoutOptions) -> Converter:
@@ -20,20 +37,17 @@ def _text(f: Field, cp: CodePage, o: LayoutOptions) -> Converter:
 
 
 def _zoned(f: Field, cp: CodePage, o: LayoutOptions) -> Converter:
-    pic = f.picture
-    assert pic is not None
+    pic = _picture(f)
     return ZonedConverter(digits=pic.digits, scale=pic.scale, signed=pic.signed, code_page=cp,
                           leading=f.sign_leading, separate=f.sign_separate, point=pic.point)
 
 
 def _edited(f: Field, cp: CodePage, o: LayoutOptions) -> Converter:
-    assert f.picture is not None
-    return EditedConverter(f.picture, cp, blank_when_zero=f.blank_when_zero, strict=o.strict)
+    return EditedConverter(_picture(f), cp, blank_when_zero=f.blank_when_zero, strict=o.strict)
 
 
 def _binary(f: Field, cp: CodePage, o: LayoutOptions) -> Converter:
-    pic = f.picture
-    assert pic is not None
+    pic = _picture(f)
     native = f.kind == NATIVE
     return BinaryConverter(size=f.size, digits=pic.digits, scale=pic.scale, signed=pic.signed,
                            byte_order=o.native_byte_order if native else "big",
@@ -41,8 +55,7 @@ def _binary(f: Field, cp: CodePage, o: LayoutOptions) -> Converter:
 
 
 def _packed(f: Field, cp: CodePage, o: LayoutOptions) -> Converter:
-    pic = f.picture
-    assert pic is not None
+    pic = _picture(f)
     return PackedConverter(digits=pic.digits, scale=pic.scale, signed=pic.signed)
 
 

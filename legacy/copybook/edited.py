@@ -95,11 +95,16 @@ class EditedConverter(Converter):
         number, value = self._read(text)
         if self.strict:
             canonical = self._render(number)
-            if canonical != text:
+            if canonical != text and self._plain_signs(canonical) != self._plain_signs(text):
                 at = next((i for i, (a, b) in enumerate(zip(canonical, text)) if a != b), 0)
                 raise InvalidDataError(f"{text!r} is not how PICTURE {self.picture.text} shows {value} "
                                        f"({canonical!r})", offset=at)
         return value
+
+    def _plain_signs(self, text: str) -> str:
+        # '+' where the PICTURE prints a space for plus (or the reverse) still says plus
+        return "".join(" " if ch == "+" and role in ("sign", "float-lead", "float") else ch
+                       for (role, _), ch in zip(self.cells, text))
 
     def decode_bytes(self, data: bytes) -> int | Decimal:
         try:

@@ -137,14 +137,14 @@ class Layout:
         """The layout as a table: level and name, type, offset, length, occurrences."""
         rows = [("FIELD", "TYPE", "OFFSET", "LENGTH", "OCCURS")]
         for f in self._fields:
-            indent = "  " * (f.path.count(".") - (0 if self._root.level == 0 else 0))
+            indent = "  " * f.path.count(".")
             label = f"{indent}{f.level:02d} {f.name or 'FILLER'}"
             if f.redefines:
                 label += f" REDEFINES {f.redefines}"
             occurs = ""
             if f.occurs:
                 occurs = (str(f.occurs.maximum) if f.occurs.fixed
-                          else f"{f.occurs.minimum}-{f.occurs.maximum} ON {f.occurs.depending_on.rsplit('.', 1)[-1]}")
+                          else f"{f.occurs.minimum}-{f.occurs.maximum} ON {(f.occurs.depending_on or '').rsplit('.', 1)[-1]}")
             rows.append((label, f.type_text or ("group" if f.is_group else f.kind), str(f.offset), str(f.size), occurs))
             for c in f.conditions:
                 rows.append((f"{indent}   88 {c.name}", _values_text(c), "", "", ""))

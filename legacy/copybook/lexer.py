@@ -122,9 +122,9 @@ def tokenize(lines: list[SourceLine]) -> list[Token]:
         quote, _, line, column, _ = open_literal
         raise CopybookSyntaxError("literal is not closed", line=line, column=column,
                                   expected=f"closing {quote}")
-    last = lines[-1] if lines else None
-    tokens.append(Token("end", "", last.number if last else 1,
-                        (last.column + len(last.text.rstrip())) if last else 1))
+    final = lines[-1] if lines else None
+    tokens.append(Token("end", "", final.number if final else 1,
+                        (final.column + len(final.text.rstrip())) if final else 1))
     return tokens
 
 

@@ -6,7 +6,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from legacy.copybook.picture import (
-    ALPHABETIC, ALPHANUMERIC, ALPHANUMERIC_EDITED, NUMERIC, NUMERIC_EDITED, Picture,
+    ALPHABETIC,
+    ALPHANUMERIC,
+    ALPHANUMERIC_EDITED,
+    NUMERIC,
+    NUMERIC_EDITED,
+    Picture,
 )
 
 ConditionValue = str | int | Decimal | bytes

@@ -15,7 +15,12 @@ from typing import Any
 from legacy.copybook.codepages import CodePage
 from legacy.copybook.convert import Converter, constant, scaled_integer, wrap_scale
 from legacy.errors import (
-    EncodeError, InvalidDataError, InvalidDigitError, InvalidPackedDecimalError, InvalidSignError, RecordError,
+    EncodeError,
+    InvalidDataError,
+    InvalidDigitError,
+    InvalidPackedDecimalError,
+    InvalidSignError,
+    RecordError,
 )
 
 _EBCDIC_SIGN_ZONES = {"c": "", "f": "", "a": "", "e": "", "d": "-", "b": "-"}
@@ -65,7 +70,8 @@ class _Charset:
 
     def read_overpunch(self, byte: int) -> tuple[str, str] | None:
         if self.ebcdic:
-            zone, digit = f"{byte:02x}"
+            pair = f"{byte:02x}"
+            zone, digit = pair[0], pair[1]
             if zone in _EBCDIC_SIGN_ZONES and digit.isdigit():
                 return _EBCDIC_SIGN_ZONES[zone], digit
             return None

@@ -21,13 +21,13 @@ USAGES = {
 }
 _UNSUPPORTED_USAGES = {"NATIONAL", "INDEX", "POINTER", "PROCEDURE-POINTER", "FUNCTION-POINTER",
                        "DISPLAY-1", "COMP-6", "COMPUTATIONAL-6", "OBJECT"}
-_FIGURATIVE = {
+_FIGURATIVE: dict[str, LiteralValue] = {
     "SPACE": " ", "SPACES": " ", "ZERO": 0, "ZEROS": 0, "ZEROES": 0,
     "HIGH-VALUE": b"\xff", "HIGH-VALUES": b"\xff", "LOW-VALUE": b"\x00", "LOW-VALUES": b"\x00",
     "QUOTE": '"', "QUOTES": '"', "NULL": b"\x00", "NULLS": b"\x00",
 }
 
-Literal = str | int | Decimal | bytes
+LiteralValue = str | int | Decimal | bytes
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class Entry:
     sync: bool = False
     justified: bool = False
     blank_when_zero: bool = False
-    values: list[tuple[Literal, Literal | None]] = field(default_factory=list)  # (value, THRU value)
+    values: list[tuple[LiteralValue, LiteralValue | None]] = field(default_factory=list)  # (value, THRU value)
 
 
 class _Parser:
@@ -303,7 +303,7 @@ class _Parser:
             return False
         return tok.upper in _FIGURATIVE or tok.upper == "ALL" or _number(tok.text) is not None
 
-    def literal(self, expected: str) -> Literal:
+    def literal(self, expected: str) -> LiteralValue:
         tok = self.tok
         if tok.kind == "string":
             self.advance()
@@ -331,7 +331,7 @@ class _Parser:
 _CLAUSE_WORDS = frozenset({
     "PIC", "PICTURE", "USAGE", "REDEFINES", "OCCURS", "SIGN", "LEADING", "TRAILING", "SYNC",
     "SYNCHRONIZED", "JUST", "JUSTIFIED", "BLANK", "VALUE", "VALUES", "GLOBAL", "EXTERNAL", "IS",
-    "DATE", "RENAMES",
+    "RENAMES",
 })
 
 
@@ -352,4 +352,4 @@ def parse_entries(text: str, source_format: SourceFormat = "auto") -> list[Entry
     return _Parser(tokenize(source_lines(text, source_format))).entries()
 
 
-__all__ = ["Entry", "OccursClause", "USAGES", "Where", "parse_entries"]
+__all__ = ["USAGES", "Entry", "OccursClause", "Where", "parse_entries"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from legacy.copybook.builder import has_named
 from legacy.copybook.codepages import CodePage
@@ -15,7 +16,7 @@ from legacy.copybook.model import Field, LayoutOptions
 class Node:
     field: Field
     converter: Converter | None  # None for groups
-    children: list[Node] = field(default_factory=list)
+    children: list[Node] = dataclass_field(default_factory=list)
     rel: int = 0  # offset from the start of the parent group (when the parent has a fixed size)
     variable: bool = False  # the size of one occurrence, or of the table, depends on ODO counts
     shown: bool = True  # something of it appears in decoded records
@@ -42,11 +43,11 @@ class Node:
 
 
 def build_plan(root: Field, code_page: CodePage, options: LayoutOptions) -> Node:
-    counters = {f.occurs.depending_on for f in root.walk() if f.occurs and f.occurs.depending_on}
+    counters = {f.occurs.depending_on for f in root.walk() if f.occurs is not None and f.occurs.depending_on}
     return _node(root, root.offset, code_page, options, counters)
 
 
-def _node(f: Field, parent_offset: int, code_page: CodePage, options: LayoutOptions, counters: set[str | None]) -> Node:
+def _node(f: Field, parent_offset: int, code_page: CodePage, options: LayoutOptions, counters: set[str]) -> Node:
     if not f.is_group:
         node = Node(f, converter_for(f, code_page, options), rel=f.offset - parent_offset,
                     shown=not f.is_filler, counter=f.path in counters)

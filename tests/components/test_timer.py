@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -114,7 +115,7 @@ def test_fixed_delay_waits_a_full_period_after_each_fire_ends(engine: Engine) ->
     engine.start()
     engine.route("t").consumer.thread.join(5)
     assert len(times) == 4
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert all(gap >= 0.079 for gap in gaps), gaps  # 0.03 of work + a full 0.05 period
 
 
@@ -129,7 +130,7 @@ def test_fixed_rate_catches_up_after_a_slow_fire(engine: Engine) -> None:
     assert len(times) == 4
     # fires 2, 3 and 4 were due at 0.1, 0.2 and 0.3: all late, so they run back to back,
     # which a fixed-delay timer (at least 0.1 between fires) never does
-    gaps = [b - a for a, b in zip(times[1:], times[2:])]
+    gaps = [b - a for a, b in itertools.pairwise(times[1:])]
     assert all(gap < 0.09 for gap in gaps), gaps
 
 

@@ -7,9 +7,8 @@ import threading
 import time
 from collections import Counter
 
-from components.seda import ExchangeDiscardedError, QueueClosedError
 from eip import Engine, Exchange, RouteBuilder, dead_letter_channel
-from eip.errors import QueueFullError
+from eip.errors import ExchangeDiscardedError, QueueClosedError, QueueFullError
 from eip.unit_of_work import UnitOfWork
 
 

@@ -9,10 +9,18 @@ from typing import Any
 
 import pytest
 
-from components.seda import QueueClosedError
-from eip import (ConfigurationError, EndpointOptionError, Engine, Exchange, NoConsumerError, RouteBuilder,
-                 UnknownComponentError)
+from eip import (
+    ConfigurationError,
+    EndpointOptionError,
+    Engine,
+    Exchange,
+    NoConsumerError,
+    RouteBuilder,
+    UnknownComponentError,
+)
 from eip.component import Component, Consumer, Endpoint
+from eip.errors import QueueClosedError
+from eip.unit_of_work import UnitOfWork
 
 
 def routes(fn):
@@ -53,7 +61,7 @@ def stop_in_background(engine: Engine, timeout: float) -> tuple[threading.Thread
         result["unfinished"] = engine.stop(timeout=timeout)
         result["took"] = time.monotonic() - started
 
-    thread = threading.Thread(target=run)
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     assert wait_until(lambda: engine.state == "stopping")
     return thread, result
@@ -74,17 +82,20 @@ def test_graceful_stop_stops_consumers_first_and_lets_a_slow_exchange_finish() -
     engine.template.send_body("seda:work", "slow one")
     assert gate.entered.wait(5)
     thread, result = stop_in_background(engine, timeout=5)
-    # consumers are stopped while the slow exchange is still in flight
+    # consumers are stopped while the slow exchange is still in flight...
     assert wait_until(lambda: engine.route("other").state == "stopped")
-    with pytest.raises(NoConsumerError):
-        engine.template.send_body("direct:other", "too late")
+    # ...but direct: routes stay callable until the others drained (Camel's ShutdownRoute.Defer),
+    # so in-flight exchanges that call them can still finish
+    engine.template.send_body("direct:other", "during stop")
     assert engine.route_stats("slow")["exchanges_in_flight"] == 1
     gate.opened.set()
     thread.join(5)
     assert result["unfinished"] == {}
     assert engine.get_endpoint("mock:out").received_bodies == ["slow one"]
-    assert engine.get_endpoint("mock:other").received_bodies == ["before"]
+    assert engine.get_endpoint("mock:other").received_bodies == ["before", "during stop"]
     assert engine.state == "stopped"
+    with pytest.raises(NoConsumerError):
+        engine.template.send_body("direct:other", "too late")
 
 
 def test_engine_stop_drains_the_seda_queue_within_the_timeout() -> None:
@@ -105,6 +116,29 @@ def test_engine_stop_drains_the_seda_queue_within_the_timeout() -> None:
     assert sorted(out.received_bodies) == list(range(10))
     with pytest.raises(QueueClosedError):
         engine.template.send_body("seda:work", "after stop")
+
+
+def test_engine_stop_waits_for_queued_exchanges_not_only_those_in_flight() -> None:
+    """Between two exchanges a consumer thread has none in flight; the queue must still count."""
+    engine = Engine()
+    gate = Gate()
+    engine.add_routes(routes(lambda r: r.from_("seda:work").route_id("slow").process(gate).to("mock:out")))
+    # runs after the route took the exchange off its in-flight list, before the next one starts
+    engine.add_listener(lambda route_id, exchange: time.sleep(0.03))
+    engine.start()
+    acknowledged: list[int] = []
+    for i in range(5):
+        exchange = Exchange(i)
+        exchange.unit_of_work = UnitOfWork()  # completed by the seda route, after the listener
+        exchange.unit_of_work.on_completion(lambda ex: acknowledged.append(ex.message.body))
+        engine.template.send("seda:work", exchange)
+    assert gate.entered.wait(5)
+    thread, result = stop_in_background(engine, timeout=5)
+    gate.opened.set()
+    thread.join(5)
+    assert result["unfinished"] == {}
+    assert acknowledged == [0, 1, 2, 3, 4]  # every one, before stop() returned
+    assert engine.get_endpoint("mock:out").received_bodies == [0, 1, 2, 3, 4]
 
 
 def test_stop_returns_the_ids_of_exchanges_still_in_flight_when_the_timeout_is_too_short() -> None:
@@ -140,7 +174,7 @@ def test_a_template_send_to_a_new_uri_during_stop_does_not_deadlock() -> None:
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
 
-    sender = threading.Thread(target=send)
+    sender = threading.Thread(target=send, daemon=True)
     sender.start()
     thread.join(5)
     sender.join(5)
@@ -242,9 +276,9 @@ def test_engine_as_context_manager() -> None:
 
 
 def test_context_manager_stops_the_engine_when_the_block_raises() -> None:
-    with pytest.raises(RuntimeError, match="in the block"):
-        with Engine(routes=[routes(lambda r: r.from_("seda:a").route_id("a").to("mock:a"))]) as engine:
-            raise RuntimeError("in the block")
+    engine = Engine(routes=[routes(lambda r: r.from_("seda:a").route_id("a").to("mock:a"))])
+    with pytest.raises(RuntimeError, match="in the block"), engine:
+        raise RuntimeError("in the block")
     assert engine.state == "stopped"
     assert engine.route("a").consumer.join(5)
 

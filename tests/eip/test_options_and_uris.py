@@ -85,3 +85,19 @@ def test_same_endpoint_from_two_uris_merges_options_and_rejects_conflicts():
     assert first is second and first.values["retain_first"] == 5
     with pytest.raises(EndpointOptionError, match="retain_first"):
         engine.get_endpoint("mock:x?retain_first=6")
+
+
+def test_a_failed_add_routes_leaves_no_endpoint_behind():
+    from eip import RouteBuilder
+
+    class Broken(RouteBuilder):
+        def configure(self):
+            self.from_("direct:a").route_id("a").to("mock:x?retain_first=5")
+            self.from_("direct:b").route_id("b").to("nope:x")
+
+    engine = Engine()
+    with pytest.raises(ConfigurationError):
+        engine.add_routes(Broken())
+    assert not engine.has_endpoint("mock:x") and engine.route_ids() == []
+    engine.add_routes(lambda b: b.from_("direct:a").to("mock:x?retain_first=10"))
+    assert engine.get_endpoint("mock:x").values["retain_first"] == 10
