@@ -5,11 +5,17 @@ move a file to ``.done``/``.error``). The route that created the unit of work ca
 once the exchange has finished its whole route, including every synchronous send downstream.
 A handled exception (dead letter channel, ``on_exception(handled=True)``) counts as done; an
 unhandled one as failed.
+
+A producer whose send is confirmed asynchronously (a RabbitMQ publisher confirm arriving
+later) calls ``hold()`` and later the returned ``release(error=None)``: the callbacks then run
+only when the route has finished *and* every hold was released, on the thread of the last of
+those events. A release with an error makes the outcome a failure.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +31,8 @@ Callback = Callable[["Exchange"], Any]
 class UnitOfWork:
     """Completion callbacks of one exchange's source, run exactly once by ``done()``."""
 
-    __slots__ = ("_finished", "_on_complete", "_on_failure", "original_message", "owner_route_id")
+    __slots__ = ("_exchange", "_finished", "_hold_lock", "_holds", "_on_complete", "_on_failure",
+                 "_pending_error", "_route_done", "original_message", "owner_route_id")
 
     def __init__(self, original_message: Message | None = None) -> None:
         self.original_message = original_message
@@ -33,6 +40,11 @@ class UnitOfWork:
         self._on_complete: list[Callback] | None = None
         self._on_failure: list[Callback] | None = None
         self._finished = False
+        self._holds = 0
+        self._hold_lock: threading.Lock | None = None
+        self._route_done = False
+        self._exchange: Exchange | None = None
+        self._pending_error: BaseException | None = None
 
     def on_completion(self, callback: Callback) -> None:
         """Run ``callback(exchange)`` when the exchange completed (or its failure was handled)."""
@@ -56,9 +68,54 @@ class UnitOfWork:
     def finished(self) -> bool:
         return self._finished
 
+    @property
+    def pending_holds(self) -> int:
+        return self._holds
+
+    def hold(self) -> Callable[[BaseException | None], None]:
+        """Delay the callbacks until the returned ``release(error=None)`` is called (once)."""
+        if self._hold_lock is None:
+            self._hold_lock = threading.Lock()
+        with self._hold_lock:
+            if self._finished:
+                raise RuntimeError("unit of work already finished; hold() must come before done()")
+            self._holds += 1
+        released = False
+
+        def release(error: BaseException | None = None) -> None:
+            nonlocal released
+            assert self._hold_lock is not None
+            with self._hold_lock:
+                if released:
+                    return
+                released = True
+                self._holds -= 1
+                exchange = self._exchange
+                if error is not None and exchange is not None and exchange.exception is None:
+                    exchange.exception = error
+                elif error is not None:
+                    self._pending_error = error
+                ready = self._route_done and self._holds == 0
+            if ready and exchange is not None:
+                self._finish(exchange)
+
+        return release
+
     def done(self, exchange: Exchange) -> None:
-        """Run the completion or failure callbacks (once). A callback that raises makes the
-        exchange failed if it was a completion callback (the ack did not happen), and is logged."""
+        """The route finished: run the completion or failure callbacks (once), now or when the
+        last hold is released. A completion callback that raises makes the exchange failed (the
+        ack did not happen) and is logged."""
+        if self._hold_lock is not None:
+            with self._hold_lock:
+                self._route_done = True
+                self._exchange = exchange
+                if self._pending_error is not None and exchange.exception is None:
+                    exchange.exception = self._pending_error
+                if self._holds:
+                    return
+        self._finish(exchange)
+
+    def _finish(self, exchange: Exchange) -> None:
         if self._finished:
             return
         self._finished = True

@@ -162,3 +162,41 @@ def test_on_completion_runs_after_the_route_on_a_copy(engine):
     assert engine.get_endpoint("mock:always").received_bodies == ["good", "bad"]
     assert engine.get_endpoint("mock:failed").received_bodies == ["bad"]
     assert events == [("ack", "good"), ("nack", "ValueError")]
+
+
+def test_holds_delay_the_callbacks_until_released():
+    import threading
+
+    from eip.exchange import Exchange
+    from eip.unit_of_work import UnitOfWork
+
+    events: list = []
+    uow = UnitOfWork()
+    uow.on_completion(lambda ex: events.append(("ack", threading.current_thread().name)))
+    uow.on_failure(lambda ex: events.append(("nack", type(ex.exception).__name__)))
+    first, second = uow.hold(), uow.hold()
+    exchange = Exchange("x")
+    uow.done(exchange)  # the route finished; two confirms are still outstanding
+    assert events == [] and uow.pending_holds == 2
+    first()
+    assert events == []
+    worker = threading.Thread(target=second, name="confirm-thread")
+    worker.start()
+    worker.join()
+    assert events == [("ack", "confirm-thread")]
+    second()  # releasing twice is harmless
+    assert events == [("ack", "confirm-thread")]
+
+
+def test_a_failed_confirm_turns_the_outcome_into_a_failure():
+    from eip.exchange import Exchange
+    from eip.unit_of_work import UnitOfWork
+
+    events: list = []
+    uow = UnitOfWork()
+    uow.add_synchronization(lambda ex: events.append("ack"), lambda ex: events.append("nack"))
+    release = uow.hold()
+    release(ConnectionError("nacked by broker"))  # released before the route even finished
+    exchange = Exchange("x")
+    uow.done(exchange)
+    assert events == ["nack"] and isinstance(exchange.exception, ConnectionError)
