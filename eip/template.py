@@ -48,7 +48,11 @@ class ProducerTemplate:
 
     def send_body(self, uri: str, body: Any, headers: Mapping[str, Any] | None = None) -> None:
         """Fire and forget (InOnly); raises the exception if the exchange failed."""
-        exchange = self.send(uri, Exchange(body, headers, pattern=ExchangePattern.IN_ONLY))
+        exchange = Exchange(body, headers)
+        producer = self._producers.get(uri)
+        if producer is None:
+            producer = self._producer(uri)
+        producer.process(exchange)  # a failure raised here reaches the caller as it is
         if exchange.exception is not None:
             raise exchange.exception
 

@@ -28,11 +28,23 @@ log = logging.getLogger("eip.unit_of_work")
 Callback = Callable[["Exchange"], Any]
 
 
+class _Holds:
+    """Outstanding asynchronous confirmations of one unit of work (made on first ``hold()``)."""
+
+    __slots__ = ("count", "error", "exchange", "lock", "route_done")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.count = 0
+        self.route_done = False
+        self.exchange: Exchange | None = None
+        self.error: BaseException | None = None
+
+
 class UnitOfWork:
     """Completion callbacks of one exchange's source, run exactly once by ``done()``."""
 
-    __slots__ = ("_exchange", "_finished", "_hold_lock", "_holds", "_on_complete", "_on_failure",
-                 "_pending_error", "_route_done", "original_message", "owner_route_id")
+    __slots__ = ("_finished", "_holds", "_on_complete", "_on_failure", "original_message", "owner_route_id")
 
     def __init__(self, original_message: Message | None = None) -> None:
         self.original_message = original_message
@@ -40,11 +52,7 @@ class UnitOfWork:
         self._on_complete: list[Callback] | None = None
         self._on_failure: list[Callback] | None = None
         self._finished = False
-        self._holds = 0
-        self._hold_lock: threading.Lock | None = None
-        self._route_done = False
-        self._exchange: Exchange | None = None
-        self._pending_error: BaseException | None = None
+        self._holds: _Holds | None = None
 
     def on_completion(self, callback: Callback) -> None:
         """Run ``callback(exchange)`` when the exchange completed (or its failure was handled)."""
@@ -70,32 +78,33 @@ class UnitOfWork:
 
     @property
     def pending_holds(self) -> int:
-        return self._holds
+        return 0 if self._holds is None else self._holds.count
 
     def hold(self) -> Callable[[BaseException | None], None]:
         """Delay the callbacks until the returned ``release(error=None)`` is called (once)."""
-        if self._hold_lock is None:
-            self._hold_lock = threading.Lock()
-        with self._hold_lock:
+        holds = self._holds
+        if holds is None:
+            holds = self._holds = _Holds()
+        with holds.lock:
             if self._finished:
                 raise RuntimeError("unit of work already finished; hold() must come before done()")
-            self._holds += 1
+            holds.count += 1
         released = False
 
         def release(error: BaseException | None = None) -> None:
             nonlocal released
-            assert self._hold_lock is not None
-            with self._hold_lock:
+            with holds.lock:
                 if released:
                     return
                 released = True
-                self._holds -= 1
-                exchange = self._exchange
-                if error is not None and exchange is not None and exchange.exception is None:
-                    exchange.exception = error
-                elif error is not None:
-                    self._pending_error = error
-                ready = self._route_done and self._holds == 0
+                holds.count -= 1
+                exchange = holds.exchange
+                if error is not None:
+                    if exchange is not None and exchange.exception is None:
+                        exchange.exception = error
+                    elif holds.error is None:
+                        holds.error = error
+                ready = holds.route_done and holds.count == 0
             if ready and exchange is not None:
                 self._finish(exchange)
 
@@ -105,13 +114,14 @@ class UnitOfWork:
         """The route finished: run the completion or failure callbacks (once), now or when the
         last hold is released. A completion callback that raises makes the exchange failed (the
         ack did not happen) and is logged."""
-        if self._hold_lock is not None:
-            with self._hold_lock:
-                self._route_done = True
-                self._exchange = exchange
-                if self._pending_error is not None and exchange.exception is None:
-                    exchange.exception = self._pending_error
-                if self._holds:
+        holds = self._holds
+        if holds is not None:
+            with holds.lock:
+                holds.route_done = True
+                holds.exchange = exchange
+                if holds.error is not None and exchange.exception is None:
+                    exchange.exception = holds.error
+                if holds.count:
                     return
         self._finish(exchange)
 
