@@ -14,7 +14,6 @@ Block scoping is explicit and checked while the route is built:
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import sys
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from eip import model as m
 from eip.errors import RouteDefinitionError
 from eip.exchange import ExchangePattern
 from eip.expressions import Expression, to_expression
+from eip.options import first_unknown
 
 _SECTION_KINDS = {"when", "otherwise", "do_catch", "do_finally", "on_fallback", "try_body",
                   "breaker_body"}
@@ -50,12 +50,9 @@ def _expr(value: Any) -> Any:
 def _make(cls: type[m.Node], route_id: str | None, node_id: str | None, location: str, **kwargs: Any) -> Any:
     """Build a definition node; a misspelt keyword gets an error with the closest option."""
     names = {f.name for f in fields(cls) if f.init}
-    for key in kwargs:
-        if key not in names:
-            close = difflib.get_close_matches(key, sorted(names - {"node_id", "location", "steps"}), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise RouteDefinitionError(f"{cls.kind_name()}() has no option '{key}'{hint}",
-                                       route_id=route_id, node_id=node_id, location=location)
+    problem = first_unknown(cls.kind_name(), kwargs, names - {"node_id", "location"})
+    if problem:
+        raise RouteDefinitionError(problem, route_id=route_id, node_id=node_id, location=location)
     missing = [f.name for f in fields(cls) if f.init and f.default is MISSING
                and f.default_factory is MISSING and f.name not in kwargs]
     if missing:
@@ -143,13 +140,19 @@ class RouteDsl:
         location = _location(3)
         node_id = self._next_id(kind)
         if cls is not None:  # check option names now, where the mistake is
-            names = {f.name for f in fields(cls) if f.init}
-            for key in attrs:
-                if key not in names:
-                    close = difflib.get_close_matches(key, sorted(names), n=1)
-                    hint = f"; did you mean '{close[0]}'?" if close else ""
-                    raise self._error(f"{kind}() has no option '{key}'{hint}", node_id, location)
+            known = {f.name for f in fields(cls) if f.init} - {"node_id", "location", "steps"}
+            problem = first_unknown(kind, attrs, known)
+            if problem:
+                raise self._error(problem, node_id, location)
         frame = _Frame(kind, node_id, location, attrs)
+        self._stack.append(frame)
+        self._last = ("frame", frame)
+        return self
+
+    def _push_section(self, kind: str, location: str, attrs: dict[str, Any],
+                      node_id: str | None = None) -> RouteDsl:
+        """Open a branch (when, otherwise, do_catch, ...) or the body of a shell block."""
+        frame = _Frame(kind, node_id or self._next_id(kind), location, attrs)
         self._stack.append(frame)
         self._last = ("frame", frame)
         return self
@@ -410,10 +413,7 @@ class RouteDsl:
                               top.node_id, location)
         elif top.kind != "choice":
             raise self._misplaced("when()", "choice()", top, location)
-        frame = _Frame("when", self._next_id("when"), location, {"predicate": _expr(predicate)})
-        self._stack.append(frame)
-        self._last = ("frame", frame)
-        return self
+        return self._push_section("when", location, {"predicate": _expr(predicate)})
 
     def otherwise(self) -> RouteDsl:
         self._check_open()
@@ -427,19 +427,13 @@ class RouteDsl:
             raise self._error("otherwise() before any when()", top.node_id, location)
         else:
             raise self._misplaced("otherwise()", "choice()", top, location)
-        frame = _Frame("otherwise", self._next_id("otherwise"), location, {})
-        self._stack.append(frame)
-        self._last = ("frame", frame)
-        return self
+        return self._push_section("otherwise", location, {})
 
     def do_try(self) -> RouteDsl:
         self._open("do_try_shell", None)
         shell = self._top
         shell.node_id = self._next_id("do_try")
-        body = _Frame("try_body", shell.node_id, shell.location, {})
-        self._stack.append(body)
-        self._last = ("frame", body)
-        return self
+        return self._push_section("try_body", shell.location, {}, shell.node_id)
 
     def do_catch(self, *exceptions: type[BaseException], on_when: Any = None) -> RouteDsl:
         self._check_open()
@@ -455,12 +449,8 @@ class RouteDsl:
         if top.kind not in ("try_body", "do_catch"):
             raise self._misplaced("do_catch()", "do_try()", top, location)
         self._close_section()
-        frame = _Frame("do_catch", self._next_id("do_catch"), location,
-                       {"exceptions": tuple(exceptions),
-                        "on_when": None if on_when is None else _expr(on_when)})
-        self._stack.append(frame)
-        self._last = ("frame", frame)
-        return self
+        return self._push_section("do_catch", location, {
+            "exceptions": tuple(exceptions), "on_when": None if on_when is None else _expr(on_when)})
 
     def do_finally(self) -> RouteDsl:
         self._check_open()
@@ -471,28 +461,21 @@ class RouteDsl:
         if top.kind not in ("try_body", "do_catch"):
             raise self._misplaced("do_finally()", "do_try()", top, location)
         self._close_section()
-        frame = _Frame("do_finally", self._next_id("do_finally"), location, {})
-        self._stack.append(frame)
-        self._last = ("frame", frame)
-        return self
+        return self._push_section("do_finally", location, {})
 
     def circuit_breaker(self, **options: Any) -> RouteDsl:
         for key in ("record_exceptions", "ignore_exceptions"):
             if key in options:
                 options[key] = tuple(options[key])
-        names = {f.name for f in fields(m.CircuitBreaker) if f.init} - {"steps", "fallback"}
-        for key in options:
-            if key not in names:
-                close = difflib.get_close_matches(key, sorted(names), n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
-                raise self._error(f"circuit_breaker() has no option '{key}'{hint}")
+        names = {f.name for f in fields(m.CircuitBreaker) if f.init} - {
+            "steps", "fallback", "node_id", "location"}
+        problem = first_unknown("circuit_breaker", options, names)
+        if problem:
+            raise self._error(problem)
         self._open("circuit_breaker_shell", None, **options)
         shell = self._top
         shell.node_id = self._next_id("circuit_breaker")
-        body = _Frame("breaker_body", shell.node_id, shell.location, {})
-        self._stack.append(body)
-        self._last = ("frame", body)
-        return self
+        return self._push_section("breaker_body", shell.location, {}, shell.node_id)
 
     def on_fallback(self) -> RouteDsl:
         self._check_open()
@@ -501,10 +484,7 @@ class RouteDsl:
         if top.kind != "breaker_body":
             raise self._misplaced("on_fallback()", "circuit_breaker()", top, location)
         self._close_section()
-        frame = _Frame("on_fallback", self._next_id("on_fallback"), location, {})
-        self._stack.append(frame)
-        self._last = ("frame", frame)
-        return self
+        return self._push_section("on_fallback", location, {})
 
     def on_exception(self, *exceptions: type[BaseException], **options: Any) -> RouteDsl:
         """Route-scoped exception clause; its steps run when it matches; close it with ``end()``."""
@@ -558,12 +538,13 @@ class RouteDsl:
     def _build_route(self, default_id: str) -> m.RouteDefinition:
         if len(self._stack) > 1:
             frame = self._stack[-1]
-            kind = frame.kind.replace("_shell", "").replace("try_body", "do_try").replace("breaker_body", "circuit_breaker")
+            kind = _BLOCK_NAMES.get(frame.kind, frame.kind)
             raise self._error(f"{kind}() '{frame.node_id}' opened at {frame.location} is not closed "
                               f"with end()", frame.node_id, frame.location)
         self._closed = True
         route_id = self._route_id or default_id
-        assert self._input is not None
+        if self._input is None:
+            raise self._error("route has no input: start it with from_()")
         steps = tuple(self._stack[0].steps)
         _check_unique_ids(route_id, steps, self._on_exceptions)
         return m.RouteDefinition(route_id=route_id, input=self._input, steps=steps,
@@ -584,6 +565,11 @@ def _check_unique_ids(route_id: str, steps: tuple[m.Node, ...], clauses: list[m.
                                        node_id=node.node_id, location=node.location)
         if node.node_id:
             seen[node.node_id] = node.location
+
+
+# What the user typed, for frames whose internal kind differs.
+_BLOCK_NAMES = {"do_try_shell": "do_try", "try_body": "do_try", "circuit_breaker_shell": "circuit_breaker",
+                "breaker_body": "circuit_breaker"}
 
 
 def _branch_hint(kind: str) -> str:
@@ -607,11 +593,9 @@ def _on_exception_attrs(dsl: Any, exceptions: tuple[Any, ...], options: dict[str
                    "use_exponential_backoff", "maximum_redelivery_delay")
     policy_args = {k: options.pop(k) for k in policy_keys if k in options}
     allowed = {"handled", "continued", "use_original_message", "on_when", "retry_while"}
-    for key in options:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, sorted(allowed | set(policy_keys)), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise dsl._error(f"on_exception() has no option '{key}'{hint}")
+    problem = first_unknown("on_exception", options, allowed | set(policy_keys))
+    if problem:
+        raise dsl._error(problem)
     if options.get("handled", False) is not False and options.get("continued", False) is not False:
         raise dsl._error("on_exception() cannot be both handled and continued")
     for key in ("handled", "continued", "on_when", "retry_while"):

@@ -116,7 +116,8 @@ class Engine:
                         endpoint.start()
                 elif parsed.options:
                     spec = type(endpoint).options
-                    endpoint.merge_options(parsed, spec.parse_given(parsed.query, mask_uri(parsed.text, spec.secrets())))
+                    given = spec.parse_given(parsed.query, mask_uri(parsed.text, spec.secrets()))
+                    endpoint.merge_options(parsed, given)
                     endpoint.validate()
                 return endpoint
         except ConfigurationError as exc:

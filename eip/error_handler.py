@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from eip import constants as c
 from eip.model import DeadLetterChannel, DefaultErrorHandler, OnException, RedeliveryPolicy
@@ -182,8 +182,7 @@ class ErrorHandler:
         raise exc
 
     def _dead_letter(self, exchange: Exchange, exc: Exception) -> None:
-        definition = self.definition
-        assert isinstance(definition, DeadLetterChannel)
+        definition = cast(DeadLetterChannel, self.definition)
         if definition.use_original_message:
             self._original_message(exchange)
         exchange.properties[c.EXCEPTION_CAUGHT] = exc

@@ -119,6 +119,15 @@ class OptionSpec:
                          for r in rows)
 
 
+def first_unknown(what: str, given: Iterable[str], known: Iterable[str]) -> str | None:
+    """The error text for the first name in ``given`` that is not ``known``, or None."""
+    known = set(known)
+    for name in given:
+        if name not in known:
+            return f"{what}() has no option '{name}'{suggest(name, known)}"
+    return None
+
+
 def suggest(name: str, candidates: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest candidate, or a list of valid names."""
     names = sorted(candidates)

@@ -96,16 +96,12 @@ _POLICY_FIELDS = ("maximum_redeliveries", "redelivery_delay", "backoff_multiplie
 
 
 def _policy(options: dict[str, Any], what: str) -> RedeliveryPolicy:
-    import difflib
-
     from eip.errors import ConfigurationError
-    from eip.options import parse_duration
+    from eip.options import first_unknown, parse_duration
 
-    for key in options:
-        if key not in _POLICY_FIELDS:
-            close = difflib.get_close_matches(key, _POLICY_FIELDS, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise ConfigurationError(f"{what}() has no option '{key}'{hint}")
+    problem = first_unknown(what, options, _POLICY_FIELDS)
+    if problem:
+        raise ConfigurationError(problem)
     values = dict(options)
     for key in ("redelivery_delay", "maximum_redelivery_delay"):
         if key in values:
