@@ -6,7 +6,11 @@ and decodes the whole file twice, each time in a fresh worker process: once with
 ``layout.iter_records`` and once with a loop and decoder written by hand for this layout
 (precomputed slices, one conversion per field, Decimal for scaled numbers, the fastest
 conversions known for each kind). Prints records per second and peak RSS of each, and the
-ratio general / hand-written (target: 0.8 or more). Run:
+ratio general / hand-written (target: 0.8 or more). Then the same file goes through the engine:
+a route ``split(copybook_records(layout), streaming=True)`` with one exchange per record (the
+file's path as the body, read in chunks), once with a no-op step per record and once with
+``marshal("json")`` per record (copybook to JSON, Decimals exact); their records per second and
+peak RSS are printed beside the codec's, with the ratio to the codec alone. Run:
 
     python benchmarks/bench_copybook.py [--records N] [--repeat K]
 
@@ -137,9 +141,37 @@ def write_file(path: Path, count: int) -> None:
         fh.write(b"".join(distinct[:count % len(distinct)]))
 
 
+def engine_run(path: str, to_json: bool) -> tuple[int, float]:
+    """Records routed through split(copybook_records(...), streaming=True), and the seconds taken."""
+    from eip import Engine, RouteBuilder
+    from legacy import copybook_records, parse_copybook
+
+    layout = parse_copybook(COPYBOOK, "cp037")
+    seen = [0]
+
+    def count(exchange) -> None:
+        seen[0] += 1
+
+    class CopybookToJson(RouteBuilder):
+        def configure(self) -> None:
+            steps = self.from_("direct:file").split(copybook_records(layout), streaming=True)
+            if to_json:
+                steps = steps.marshal("json")
+            steps.process(count).end()
+
+    with Engine(routes=[CopybookToJson]) as engine:
+        started = time.perf_counter()
+        engine.template.send_body("direct:file", Path(path))
+        return seen[0], time.perf_counter() - started
+
+
 def worker(side: str, path: str) -> dict:
     start_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     count = 0
+    if side in ("engine", "engine-json"):
+        count, elapsed = engine_run(path, side == "engine-json")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return {"records": count, "seconds": elapsed, "peak_rss_kib": peak, "start_rss_kib": start_rss}
     if side == "general":
         from legacy import parse_copybook
 
@@ -174,7 +206,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--worker", choices=["general", "handwritten"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["general", "handwritten", "engine", "engine-json"], help=argparse.SUPPRESS)
+    parser.add_argument("--no-engine", action="store_true", help="measure the codecs only")
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -185,8 +218,9 @@ def main() -> None:
         write_file(path, args.records)
         print(f"{args.records:,} records of {RECORD_LENGTH} bytes, 20 fields ({os.path.getsize(path) / 1e6:.0f} MB)")
         best: dict[str, dict] = {}
+        sides = ("handwritten", "general") if args.no_engine else ("handwritten", "general", "engine", "engine-json")
         for _ in range(args.repeat):
-            for side in ("handwritten", "general"):
+            for side in sides:
                 result = run_worker(side, path)
                 if result["records"] != args.records:
                     raise SystemExit(f"{side} decoded {result['records']} records, not {args.records}")
@@ -199,6 +233,14 @@ def main() -> None:
         ratio = (best["general"]["records"] / best["general"]["seconds"]) / (
             best["handwritten"]["records"] / best["handwritten"]["seconds"])
         print(f"ratio general / hand-written: {ratio:.2f} (target >= 0.80)")
+        if args.no_engine:
+            return
+        codec_rate = best["general"]["records"] / best["general"]["seconds"]
+        for side, label in (("engine", "engine streaming split"), ("engine-json", "engine split + json")):
+            r = best[side]
+            rate = r["records"] / r["seconds"]
+            print(f"{label:22s} {rate:>10,.0f} records/s   peak RSS {r['peak_rss_kib'] / 1024:6.1f} MiB "
+                  f"(at start {r['start_rss_kib'] / 1024:5.1f} MiB)   {rate / codec_rate:.2f} of the codec alone")
 
 
 if __name__ == "__main__":

@@ -46,3 +46,45 @@ RESPONSE_TIMED_OUT = "CamelResponseTimedOut"
 CLAIM_CHECK_REPOSITORY = "CamelClaimCheckRepository"
 TIMER_COUNTER = "CamelTimerCounter"
 TIMER_NAME = "CamelTimerName"
+TIMER_FIRED_TIME = "CamelTimerFiredTime"  # timezone-aware datetime the fire started (cron:, scheduler:)
+TIMER_SCHEDULED_TIME = "CamelTimerScheduledTime"  # the datetime the fire was due (cron:, scheduler:)
+
+# Batch consumers (properties): position of an exchange in the batch one poll took
+BATCH_INDEX = "CamelBatchIndex"  # 0-based
+BATCH_SIZE = "CamelBatchSize"
+BATCH_COMPLETE = "CamelBatchComplete"
+
+# SQL component (headers)
+SQL_ROW_COUNT = "CamelSqlRowCount"  # rows a SELECT returned (producer), or rows one poll took (consumer)
+SQL_UPDATE_COUNT = "CamelSqlUpdateCount"  # rows an INSERT/UPDATE/DELETE changed (a batch: the sum)
+
+# File component (headers)
+FILE_NAME = "CamelFileName"  # path relative to the consumer's folder; the producer writes to it
+FILE_NAME_ONLY = "CamelFileNameOnly"
+FILE_NAME_CONSUMED = "CamelFileNameConsumed"
+FILE_RELATIVE_PATH = "CamelFileRelativePath"
+FILE_ABSOLUTE_PATH = "CamelFileAbsolutePath"
+FILE_PARENT = "CamelFileParent"
+FILE_LENGTH = "CamelFileLength"
+FILE_LAST_MODIFIED = "CamelFileLastModified"  # milliseconds since the epoch, as Camel
+FILE_NAME_PRODUCED = "CamelFileNameProduced"  # absolute path the producer wrote
+
+# AMQP component (headers), named as Camel's RabbitMQ component names them. The first group maps
+# to and from the AMQP message properties; the second is set by the consumer only (never published).
+AMQP_MESSAGE_ID = "CamelRabbitmqMessageId"
+AMQP_CORRELATION_ID = "CamelRabbitmqCorrelationId"
+AMQP_REPLY_TO = "CamelRabbitmqReplyTo"
+AMQP_CONTENT_TYPE = "CamelRabbitmqContentType"
+AMQP_CONTENT_ENCODING = "CamelRabbitmqContentEncoding"
+AMQP_TIMESTAMP = "CamelRabbitmqTimestamp"  # timezone-aware datetime (AMQP keeps whole seconds)
+AMQP_PRIORITY = "CamelRabbitmqPriority"
+AMQP_EXPIRATION = "CamelRabbitmqExpiration"  # per-message TTL, milliseconds as text
+AMQP_TYPE = "CamelRabbitmqType"
+AMQP_APP_ID = "CamelRabbitmqAppId"
+AMQP_USER_ID = "CamelRabbitmqUserId"  # consumed only: the broker rejects a user id other than the sender's
+AMQP_DELIVERY_MODE = "CamelRabbitmqDeliveryMode"  # consumed only: the producer's ``persistent`` decides
+AMQP_EXCHANGE_NAME = "CamelRabbitmqExchangeName"
+AMQP_ROUTING_KEY = "CamelRabbitmqRoutingKey"
+AMQP_DELIVERY_TAG = "CamelRabbitmqDeliveryTag"
+AMQP_REDELIVERED = "CamelRabbitmqRedeliveryTag"  # the broker's redelivered flag (Camel's name)
+AMQP_REDELIVERY_COUNT = "CamelRabbitmqRedeliveryCount"  # AMQP header kept by requeue_on_failure

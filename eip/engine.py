@@ -18,6 +18,7 @@ from typing import Any
 from eip import model as m
 from eip.compiler import CompileContext
 from eip.component import Component, Endpoint
+from eip.datasources import DataSource, DataSourceRegistry
 from eip.dsl import RouteBuilder
 from eip.error_handler import CompiledClause, ErrorHandler
 from eip.errors import ConfigurationError, RouteDefinitionError
@@ -55,6 +56,7 @@ class Engine:
         self._template: ProducerTemplate | None = None
         self.started_event = threading.Event()
         self.listeners: list[Any] = []  # fn(route_id, exchange) after each exchange leaves a route
+        self.datasources = DataSourceRegistry(lambda key: self.properties.get(key))
         if routes:
             self.add_routes(*routes)
 
@@ -85,6 +87,15 @@ class Engine:
                 if self.state == "started":
                     component.start()
             return component
+
+    def add_datasource(self, name: str, url: Any, **options: Any) -> DataSource:
+        """Register a named database for ``sql:`` endpoints and SQL repositories: a SQLAlchemy
+        URL (``postgresql+psycopg://user:pw@host/db``) and ``create_engine`` options."""
+        return self.datasources.add(name, url, **options)
+
+    def datasource(self, name: str = "default") -> DataSource:
+        """The datasource ``name`` (see ``eip.datasources``); raises ConfigurationError if unknown."""
+        return self.datasources.get(name)
 
     def resolve_placeholders(self, text: str) -> str:
         def lookup(match: re.Match[str]) -> str:
@@ -380,6 +391,7 @@ class Engine:
                 component.stop()
             except Exception as exc:  # noqa: BLE001
                 log.error("component %s failed to stop: %s", component.scheme, exc)
+        self.datasources.dispose()
         return unfinished
 
     @property

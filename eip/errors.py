@@ -11,6 +11,8 @@
     │   │   └── ClosedCorrelationKeyError  a message for a group that completed and was closed
     │   ├── SplitError                the splitter could not split the body
     │   ├── ValidationError           validate() rejected the message
+    │   │   └── SchemaValidationError xsd(): the body breaks the schema (``errors``: line, column, message)
+    │   ├── TransformError            xslt() could not transform the message
     │   ├── CircuitOpenError          a circuit breaker is open and there is no fallback
     │   ├── CircuitBreakerTimeoutError a circuit breaker's block did not finish in time
     │   ├── ThrottlerRejectedError    the throttler rejected the exchange (reject_execution, stop)
@@ -23,8 +25,17 @@
     │   ├── QueueClosedError          seda: queue closed (engine stopping or stopped)
     │   ├── ExchangeDiscardedError    seda: the engine stopped before a queued exchange ran
     │   ├── ExchangeTimedOutError     a caller waiting for a reply gave up
-    │   └── EndpointNotConnectedError a broker or database is unreachable
-    └── LegacyFormatError             bad legacy data (copybook, EBCDIC, packed decimal); see legacy/
+    │   ├── FileOperationError        file: a file could not be read, decoded, written or moved
+    │   │   └── UnsafeFileNameError   file: a file name would escape its folder (``..``, absolute, NUL)
+    │   ├── EndpointNotConnectedError a broker or database is unreachable
+    │   │   └── SqlConnectionError    sql: the database connection failed or was lost (also a SqlError)
+    │   ├── SqlError                  sql: a statement failed (``datasource``, ``statement``; no values)
+    │   └── AmqpError                 amqp: the broker refused an operation (``reply_code``, ``reply_text``)
+    │       ├── MessageUnroutableError amqp: a ``mandatory`` message matched no queue (returned)
+    │       └── MessageNackedError    amqp: the broker nacked a publish (negative publisher confirm)
+    ├── LegacyFormatError             bad legacy data (copybook, EBCDIC, packed decimal); see legacy/
+    └── eip.xml.UnsafeXmlError        the safe XML parser rejected entity declarations or an external
+                                      DTD (also an ``lxml.etree.XMLSyntaxError``; lives in eip.xml)
 
 Exceptions carry context as attributes (``route_id``, ``node_id``, ``uri`` with secrets masked)
 so that logs and error handlers can say where it went wrong.
@@ -93,6 +104,19 @@ class ValidationError(ExchangeError):
     """validate() found the message invalid."""
 
 
+class SchemaValidationError(ValidationError):
+    """An XML body breaks its XML schema; ``errors`` lists ``(line, column, message)`` of each."""
+
+    def __init__(self, message: str, *, errors: list[tuple[int, int, str]] | None = None,
+                 route_id: str | None = None, node_id: str | None = None) -> None:
+        super().__init__(message, route_id=route_id, node_id=node_id)
+        self.errors = list(errors or [])
+
+
+class TransformError(ExchangeError):
+    """An XSLT transformation failed (a stylesheet error at run time, ``xsl:message terminate``)."""
+
+
 class CircuitOpenError(ExchangeError):
     """A circuit breaker is open and no fallback is configured."""
 
@@ -154,8 +178,55 @@ class ExchangeTimedOutError(EndpointError):
     """A caller waiting for a reply gave up after its timeout."""
 
 
+class FileOperationError(EndpointError):
+    """A file endpoint could not read, decode, write or move a file; ``path`` names the file."""
+
+    def __init__(self, message: str, *, uri: str | None = None, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message, uri=uri)
+
+
+class UnsafeFileNameError(FileOperationError):
+    """A file name (from a header or template) would escape the endpoint's folder."""
+
+
 class EndpointNotConnectedError(EndpointError):
     """The system behind an endpoint is not reachable."""
+
+
+class SqlError(EndpointError):
+    """A SQL statement failed. ``datasource`` and ``statement`` say which; bound values are never
+    part of the message. The driver's exception is the ``__cause__``."""
+
+    def __init__(self, message: str, *, uri: str | None = None, datasource: str | None = None,
+                 statement: str | None = None) -> None:
+        self.datasource = datasource
+        self.statement = statement
+        super().__init__(message)  # not prefixed with the URI: it is the statement, named already
+        self.uri = uri
+
+
+class SqlConnectionError(SqlError, EndpointNotConnectedError):
+    """The database could not be reached or dropped the connection: worth a redelivery."""
+
+
+class AmqpError(EndpointError):
+    """The AMQP broker refused an operation (a channel closed with ``reply_code`` and
+    ``reply_text``: 404 no such queue or exchange, 406 arguments that differ, 403 access refused)."""
+
+    def __init__(self, message: str, *, uri: str | None = None, reply_code: int | None = None,
+                 reply_text: str | None = None) -> None:
+        self.reply_code = reply_code
+        self.reply_text = reply_text
+        super().__init__(message, uri=uri)
+
+
+class MessageUnroutableError(AmqpError):
+    """A message published with ``mandatory=true`` matched no queue; the broker returned it."""
+
+
+class MessageNackedError(AmqpError):
+    """The broker could not take a published message (a negative publisher confirm)."""
 
 
 class LegacyFormatError(EipError):

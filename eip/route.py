@@ -233,6 +233,9 @@ class Route:
         if self.handler is not None:
             data["redeliveries"] = self.handler.redeliveries
             data["dead_lettered"] = self.handler.dead_lettered
+        consumer_stats = getattr(self.consumer, "stats", None)  # e.g. cron's next_fire_time
+        if consumer_stats is not None:
+            data.update(consumer_stats())
         return data
 
 

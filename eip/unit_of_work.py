@@ -77,6 +77,12 @@ class UnitOfWork:
         return self._finished
 
     @property
+    def has_synchronizations(self) -> bool:
+        """True when a source registered callbacks, i.e. something waits for the outcome (a
+        producer may then confirm asynchronously through ``hold()`` instead of blocking)."""
+        return bool(self._on_complete or self._on_failure)
+
+    @property
     def pending_holds(self) -> int:
         return 0 if self._holds is None else self._holds.count
 

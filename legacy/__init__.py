@@ -6,11 +6,15 @@
     data = layout.encode(record)      # dict -> bytes, byte-exact round trip
     for rec in layout.iter_records(fileobj, record_format="fixed"):   # "fixed" | "vb" | "text"
         ...
+
+In routes, as data formats and a streaming splitter (``legacy.dataformats``):
+
+    .unmarshal(copybook("customer.cpy", "cp037"))             # bytes -> dict (or list of dicts)
+    .split(copybook_records("customer.cpy"), streaming=True)    # one exchange per record
+    .marshal(fixed_width([("id", 6, "int"), ("name", 20)]))    # dict(s) -> fixed-width lines
 """
 
 from __future__ import annotations
-
-import os
 
 from legacy.copybook import (
     CodePage,
@@ -19,6 +23,14 @@ from legacy.copybook import (
     Layout,
     load_copybook,
     parse_copybook,
+)
+from legacy.dataformats import (
+    CopybookDataFormat,
+    FixedWidthDataFormat,
+    copybook,
+    copybook_records,
+    fixed_width,
+    fixed_width_records,
 )
 from legacy.errors import (
     CopybookError,
@@ -36,25 +48,12 @@ from legacy.errors import (
     RedefinesConflictError,
     ValueRangeError,
 )
-
-
-def copybook(layout_or_path: Layout | str | os.PathLike[str], code_page: str = "cp037", **options: object) -> Layout:
-    """A layout from a Layout, copybook text or a copybook file path.
-
-    For now this returns the Layout itself; the engine's ``copybook(...)`` data format, usable
-    with ``unmarshal``/``marshal`` in routes, will be built on it.
-    """
-    if isinstance(layout_or_path, Layout):
-        return layout_or_path
-    text = os.fspath(layout_or_path)
-    if "\n" not in text and os.path.exists(text):
-        return load_copybook(text, code_page, **options)  # type: ignore[arg-type]
-    return parse_copybook(text, code_page, **options)  # type: ignore[arg-type]
-
+from legacy.fixed_width import FixedField, FixedWidthLayout
 
 __all__ = [
-    "CodePage", "Condition", "CopybookError", "CopybookSyntaxError", "DependingOnError", "EncodeError", "Field",
-    "InvalidDataError", "InvalidDigitError", "InvalidPackedDecimalError", "InvalidSignError", "InvalidTextError",
-    "Layout", "RecordError", "RecordFramingError", "RecordTooShortError", "RedefinesConflictError",
-    "ValueRangeError", "copybook", "load_copybook", "parse_copybook",
+    "CodePage", "Condition", "CopybookDataFormat", "CopybookError", "CopybookSyntaxError", "DependingOnError",
+    "EncodeError", "Field", "FixedField", "FixedWidthDataFormat", "FixedWidthLayout", "InvalidDataError",
+    "InvalidDigitError", "InvalidPackedDecimalError", "InvalidSignError", "InvalidTextError", "Layout",
+    "RecordError", "RecordFramingError", "RecordTooShortError", "RedefinesConflictError", "ValueRangeError",
+    "copybook", "copybook_records", "fixed_width", "fixed_width_records", "load_copybook", "parse_copybook",
 ]

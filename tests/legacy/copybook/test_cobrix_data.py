@@ -315,10 +315,11 @@ def _sort_key(row: dict[str, Any], fields: list[str]) -> tuple[Any, ...]:
     return tuple((row.get(f) is not None, row.get(f)) for f in fields)
 
 
-@pytest.mark.parametrize(("case", "variant"), _variants())
+# The variants in SKIPPED are not compared (not collected, rather than skipped on every run):
+# their expected output keeps value FILLERs, which this codec leaves out by design.
+@pytest.mark.parametrize(("case", "variant"),
+                         [p for p in _variants() if p.values[1]["name"] not in SKIPPED])  # type: ignore[index]
 def test_decodes_like_cobrix(case: dict[str, Any], variant: dict[str, Any]) -> None:
-    if variant["name"] in SKIPPED:
-        pytest.skip(SKIPPED[variant["name"]])
     variant = {**variant, "folder": case["folder"]}
     options, spec = variant["options"], variant["compare"]
     rows = decoded_rows(variant)

@@ -1,0 +1,575 @@
+"""One broker connection on a thread of its own, driven by pika's SelectConnection I/O loop.
+
+pika objects never leave the session's thread: other threads hand work over with
+``run_soon`` (a queue plus one wake-up of the loop, coalesced). A session keeps one publishing
+channel in confirm mode with a window of unconfirmed publishes (sequence number -> callback,
+settled by the broker's acks, ``multiple`` ones included), answers request-reply through
+RabbitMQ's direct reply-to, re-declares its topology and reconnects by itself with exponential
+back-off. Consumers extend it with a consuming channel (``consumer.py``).
+
+What a connection loss loses: nothing confirmed. A publish still unconfirmed when the channel
+or connection dies is reported failed to its callback (EndpointNotConnectedError, or the
+broker's AmqpError); it may or may not have reached the queue, so a redelivery can duplicate it
+(at-least-once).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import pika
+import pika.exceptions as px
+from pika.adapters.select_connection import IOLoop, SelectConnection
+
+from components.amqp.topology import Steps, Topology, drive
+from eip.errors import (
+    AmqpError,
+    EndpointError,
+    EndpointNotConnectedError,
+    ExchangeTimedOutError,
+    MessageNackedError,
+    MessageUnroutableError,
+)
+from eip.uri import mask_uri
+
+log = logging.getLogger("components.amqp")
+
+_local = threading.local()
+DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
+Confirm = Callable[[BaseException | None], None]
+
+
+def current_session() -> Session | None:
+    """The session whose I/O thread is running this code, if any."""
+    return getattr(_local, "session", None)
+
+
+def translate(exc: BaseException, uri: str | None = None) -> EndpointError:
+    """pika's exception as the engine's: refusals are AmqpError, the rest not-connected."""
+    if isinstance(exc, EndpointError):
+        return exc
+    if isinstance(exc, px.ChannelClosedByBroker):
+        return AmqpError(f"the broker closed the channel: {exc.reply_code} {exc.reply_text}", uri=uri,
+                         reply_code=exc.reply_code, reply_text=exc.reply_text)
+    if isinstance(exc, px.ProbableAuthenticationError):
+        return AmqpError(f"the broker refused the login: {exc}", uri=uri, reply_code=403, reply_text=str(exc))
+    if isinstance(exc, px.ProbableAccessDeniedError):
+        return AmqpError(f"the broker refused access to the virtual host: {exc}", uri=uri, reply_code=403,
+                         reply_text=str(exc))
+    if isinstance(exc, (px.AMQPConnectionError, px.ChannelWrongStateError, px.ChannelClosed,
+                        px.ConnectionWrongStateError, OSError)):
+        return EndpointNotConnectedError(f"not connected to the broker: {type(exc).__name__}: {exc}", uri=uri)
+    return AmqpError(f"{type(exc).__name__}: {exc}", uri=uri)
+
+
+def _ignore(error: BaseException | None) -> None:
+    pass
+
+
+class _Outcome:
+    """Where a thread waits for something the session thread finishes (a declaration, a reply)."""
+
+    __slots__ = ("body", "error", "event", "properties")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.error: BaseException | None = None
+        self.properties: Any = None
+        self.body: bytes | None = None
+
+    def done(self, error: BaseException | None = None) -> None:
+        if not self.event.is_set():
+            self.error = error
+            self.event.set()
+
+    def reply(self, properties: Any, body: bytes) -> None:
+        self.properties, self.body = properties, body
+        self.event.set()
+
+    def confirmed(self, error: BaseException | None) -> None:
+        if error is not None:  # a positive confirm means nothing to a requester: the reply does
+            self.done(error)
+
+
+class Session:
+    """A connection, its publishing channel and its reconnect loop, all on one thread."""
+
+    def __init__(self, url: str, *, name: str, uri: str, reconnect_delay: float = 1.0,
+                 max_reconnect_delay: float = 30.0, max_unconfirmed: int = 1000) -> None:
+        self.url = url
+        self.params = pika.URLParameters(url)
+        properties = dict(self.params.client_properties or {})
+        properties["connection_name"] = name
+        self.params.client_properties = properties
+        self.name = name
+        self.uri = uri  # for messages: secrets masked
+        self.broker = mask_uri(url)
+        self.reconnect_delay = reconnect_delay
+        self.max_reconnect_delay = max_reconnect_delay
+        self.max_unconfirmed = max_unconfirmed
+        self.ready = threading.Event()  # connected and set up
+        self.last_error: EndpointError | None = None
+        self.generation = 0  # bumped on every new connection: older deliveries cannot be acked
+        self.thread: threading.Thread | None = None
+        self.ioloop: IOLoop | None = None
+        self.connection: SelectConnection | None = None
+        self.channel: Any = None  # the publishing channel (confirm mode)
+        self._ident: int | None = None
+        self._attempted = threading.Event()
+        self._finished = threading.Event()
+        self._stopping = False
+        self._established = False
+        self._pub_ready = False
+        self._failing = False
+        self._delay = reconnect_delay
+        self._attempt_error: EndpointError | None = None
+        self._reconnect_timer: Any = None
+        self._calls: deque[Callable[[], Any]] = deque()
+        self._wake_pending = False
+        self._topologies: list[Topology] = []
+        self._declare_waiters: list[_Outcome] = []
+        # publisher confirms: sequence number -> callback, in publish order
+        self._seq = 0
+        self._pending: dict[int, Confirm] = {}
+        self._order: deque[int] = deque()
+        self._mandatory: dict[int, tuple[str, str, bytes]] = {}
+        self._returned: dict[int, MessageUnroutableError] = {}
+        # request-reply through direct reply-to
+        self._replies: dict[str, _Outcome] = {}
+        self._reply_consuming = False
+        # back-pressure on publishes handed over by other threads
+        self._window = threading.Condition()
+        self._outstanding = 0
+
+    # -- lifecycle (any thread) -------------------------------------------------------------------
+    def start(self, wait: float = 10.0) -> None:
+        """Start the I/O thread and wait up to ``wait`` seconds for the first connection attempt.
+
+        Raises the broker's AmqpError when it refused the setup (bad login, missing queue,
+        queue arguments that differ): a configuration problem. A broker that cannot be reached
+        is only logged; the session keeps reconnecting in the background."""
+        self.ioloop = IOLoop()
+        self.thread = threading.Thread(target=self._run, name=f"eip-amqp-{self.name}", daemon=True)
+        self.thread.start()
+        self._attempted.wait(wait)
+        error = self.last_error
+        if not self.ready.is_set() and isinstance(error, AmqpError):
+            self.stop()
+            raise error
+
+    def stop(self, timeout: float = 5.0, drain: float = 0.0) -> None:
+        """Close the connection (after up to ``drain`` seconds for outstanding confirms) and
+        end the thread, waiting up to ``timeout`` seconds for it."""
+        if self.thread is None:
+            return
+        try:
+            self.run_soon(lambda: self._shutdown(time.monotonic() + drain))
+        except EndpointNotConnectedError:
+            pass
+        if threading.get_ident() != self._ident:
+            self.thread.join(timeout + drain)
+
+    @property
+    def alive(self) -> bool:
+        return self.thread is not None and not self._finished.is_set()
+
+    @property
+    def on_own_thread(self) -> bool:
+        return threading.get_ident() == self._ident
+
+    def run_soon(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn()`` on the session's thread (thread-safe; calls keep their order)."""
+        if self._finished.is_set() or self.ioloop is None:
+            raise EndpointNotConnectedError(f"the AMQP session '{self.name}' is closed", uri=self.uri)
+        self._calls.append(fn)
+        if not self._wake_pending:
+            self._wake_pending = True
+            try:
+                self.ioloop.add_callback_threadsafe(self._drain_calls)
+            except Exception as exc:  # the loop closed under us
+                self._wake_pending = False
+                raise EndpointNotConnectedError(f"the AMQP session '{self.name}' is closed", uri=self.uri) from exc
+
+    def _drain_calls(self) -> None:
+        self._wake_pending = False
+        calls = self._calls
+        while calls:
+            fn = calls.popleft()
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 - one bad call must not stop the loop
+                log.exception("%s: a call on the AMQP I/O thread failed", self.uri)
+
+    # -- the I/O thread -----------------------------------------------------------------------------
+    def _run(self) -> None:
+        _local.session = self
+        self._ident = threading.get_ident()
+        assert self.ioloop is not None
+        self.ioloop.call_later(0, self._connect)
+        try:
+            while True:
+                try:
+                    self.ioloop.start()
+                    break
+                except Exception:  # noqa: BLE001 - a callback escaped; start over on a new connection
+                    log.exception("%s: the AMQP I/O loop failed; reconnecting", self.uri)
+                    self._abort()
+        finally:
+            self._finished.set()
+            self.ready.clear()
+            self._attempted.set()
+            self._fail_pending(EndpointNotConnectedError("the AMQP session closed", uri=self.uri))
+            try:
+                self.ioloop.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+    def _abort(self) -> None:
+        connection = self.connection
+        if connection is not None and connection.is_open:
+            try:
+                connection.close()
+                return
+            except Exception:  # noqa: BLE001
+                pass
+        self._lost(EndpointNotConnectedError("the AMQP I/O loop failed", uri=self.uri))
+
+    def _connect(self) -> None:
+        self._reconnect_timer = None
+        if self._stopping:
+            self._stop_loop()
+            return
+        self._attempt_error = None
+        try:
+            self.connection = SelectConnection(
+                self.params, on_open_callback=self._on_open, on_open_error_callback=self._on_open_error,
+                on_close_callback=self._on_closed, custom_ioloop=self.ioloop)
+        except Exception as exc:  # noqa: BLE001
+            self._lost(exc)
+
+    def _on_open(self, connection: SelectConnection) -> None:
+        self.generation += 1
+        connection.channel(on_open_callback=self._on_channel)
+
+    def _on_channel(self, channel: Any) -> None:
+        self.channel = channel
+        self._seq = 0
+        self._reply_consuming = False
+        channel.add_on_close_callback(self._on_channel_closed)
+        channel.add_on_return_callback(self._on_return)
+        channel.confirm_delivery(ack_nack_callback=self._on_confirm, callback=self._on_confirm_mode)
+
+    def _on_confirm_mode(self, _frame: Any) -> None:
+        if self._established:  # the publishing channel was reopened after a channel error
+            self._pub_ready = True
+            return
+        drive(self._setup_steps(), self._on_setup_done, self._on_setup_error)
+
+    def _setup_steps(self) -> Steps:
+        """Declarations after every (re)connect; consumers add their consuming channel."""
+        for topology in list(self._topologies):
+            yield from topology.steps(self.channel)
+
+    def _on_setup_done(self, _result: Any) -> None:
+        self._established = True
+        self._pub_ready = True
+        self._delay = self.reconnect_delay
+        self.last_error = None
+        if self._failing:
+            log.info("%s: connected to %s again", self.uri, self.broker)
+            self._failing = False
+        waiters, self._declare_waiters = self._declare_waiters, []
+        for waiter in waiters:
+            waiter.done()
+        self.ready.set()
+        self._attempted.set()
+
+    def _on_setup_error(self, error: BaseException) -> None:
+        self._attempt_error = translate(error, self.uri)
+        connection = self.connection
+        if connection is not None and connection.is_open:
+            connection.close()
+        else:
+            self._lost(error)
+
+    def _on_channel_closed(self, channel: Any, reason: BaseException) -> None:
+        if channel is not self.channel:
+            return
+        self._pub_ready = False
+        error = translate(reason, self.uri)
+        self._fail_pending(error)
+        self._fail_waiters(error)
+        waiters, self._declare_waiters = self._declare_waiters, []
+        for waiter in waiters:
+            waiter.done(error)
+        connection = self.connection
+        if self._stopping or connection is None or not connection.is_open:
+            return
+        if not self._established:
+            self._on_setup_error(reason)
+            return
+        log.warning("%s: the broker closed the publishing channel (%s); reopening it", self.uri, error)
+        connection.channel(on_open_callback=self._on_channel)
+
+    def _on_open_error(self, _connection: Any, error: BaseException) -> None:
+        self._lost(error)
+
+    def _on_closed(self, _connection: Any, reason: BaseException) -> None:
+        self._lost(reason)
+
+    def _lost(self, reason: BaseException) -> None:
+        """The connection is gone (or never came): fail what waits on it, then reconnect."""
+        self.channel = None
+        self._pub_ready = False
+        self._established = False
+        self.ready.clear()
+        error = self._attempt_error or translate(reason, self.uri)
+        lost = EndpointNotConnectedError(f"connection to the broker lost before the outcome was known: {error}",
+                                         uri=self.uri)
+        self._fail_pending(lost)
+        self._fail_waiters(lost)
+        waiters, self._declare_waiters = self._declare_waiters, []
+        for waiter in waiters:
+            waiter.done(error)
+        self._on_disconnected()
+        if self._stopping:
+            self._stop_loop()
+            return
+        self.last_error = error
+        self._attempted.set()
+        if not self._failing:
+            self._failing = True
+            log.warning("%s: no connection to %s (%s); reconnecting every %.1f-%.1fs", self.uri, self.broker,
+                        error, self.reconnect_delay, self.max_reconnect_delay)
+        assert self.ioloop is not None
+        self._reconnect_timer = self.ioloop.call_later(self._delay, self._connect)
+        self._delay = min(self._delay * 2, self.max_reconnect_delay)
+
+    def _on_disconnected(self) -> None:
+        """Hook: the connection is gone (consumers forget their deliveries)."""
+
+    def _shutdown(self, deadline: float) -> None:
+        if self._pending and self._pub_ready and time.monotonic() < deadline:
+            assert self.ioloop is not None
+            self.ioloop.call_later(0.01, lambda: self._shutdown(deadline))
+            return
+        self._stopping = True
+        assert self.ioloop is not None
+        if self._reconnect_timer is not None:
+            self.ioloop.remove_timeout(self._reconnect_timer)
+            self._reconnect_timer = None
+        connection = self.connection
+        if connection is not None and not (connection.is_closing or connection.is_closed):
+            connection.close()  # also aborts an attempt still opening; _lost then stops the loop
+        elif connection is None or connection.is_closed:
+            self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        assert self.ioloop is not None
+        self.ioloop.stop()
+
+    # -- publishing (the session's thread) -----------------------------------------------------------
+    @property
+    def can_publish(self) -> bool:
+        return self._pub_ready
+
+    def publish(self, exchange: str, routing_key: str, body: bytes, properties: Any, mandatory: bool,
+                on_confirm: Confirm | None) -> None:
+        """Publish on this thread; ``on_confirm(error_or_None)`` runs when the broker confirmed
+        (or nacked, returned, or the channel died). Raises when it cannot publish at all."""
+        if not self._pub_ready:
+            raise EndpointNotConnectedError(f"not connected to the broker {self.broker} ({self.last_error})",
+                                            uri=self.uri)
+        try:
+            self.channel.basic_publish(exchange, routing_key, body, properties, mandatory)
+        except Exception as exc:
+            raise translate(exc, self.uri) from exc
+        seq = self._seq = self._seq + 1
+        self._pending[seq] = on_confirm or _ignore
+        self._order.append(seq)
+        if mandatory:
+            self._mandatory[seq] = (exchange, routing_key, body)
+
+    def _on_confirm(self, frame: Any) -> None:
+        method = frame.method
+        nack = isinstance(method, pika.spec.Basic.Nack)
+        tag = method.delivery_tag
+        pending = self._pending
+        order = self._order
+        if method.multiple:
+            while order and order[0] <= tag:
+                seq = order.popleft()
+                callback = pending.pop(seq, None)
+                if callback is not None:
+                    self._confirmed(seq, callback, nack)
+        else:
+            callback = pending.pop(tag, None)
+            if callback is not None:
+                self._confirmed(tag, callback, nack)
+            while order and order[0] not in pending:
+                order.popleft()
+
+    def _confirmed(self, seq: int, callback: Confirm, nack: bool) -> None:
+        error: BaseException | None = None
+        if self._mandatory:
+            self._mandatory.pop(seq, None)
+            error = self._returned.pop(seq, None)
+        if nack and error is None:
+            error = MessageNackedError("the broker nacked the message (it could not take it)", uri=self.uri)
+        try:
+            callback(error)
+        except Exception:  # noqa: BLE001
+            log.exception("%s: publisher confirm callback failed", self.uri)
+
+    def _on_return(self, _channel: Any, method: Any, _properties: Any, body: bytes) -> None:
+        # Returns come before the confirm of the same message, in publish order: the earliest
+        # unconfirmed mandatory publish with the same exchange, routing key and body is the one.
+        for seq in self._order:
+            entry = self._mandatory.get(seq)
+            if entry is not None and seq not in self._returned and entry[0] == method.exchange \
+                    and entry[1] == method.routing_key and entry[2] == body:
+                self._returned[seq] = MessageUnroutableError(
+                    f"the broker returned the message: {method.reply_code} {method.reply_text} "
+                    f"(exchange '{method.exchange}', routing key '{method.routing_key}')", uri=self.uri,
+                    reply_code=method.reply_code, reply_text=method.reply_text)
+                return
+        log.warning("%s: the broker returned a message this session no longer waits for "
+                    "(exchange '%s', routing key '%s')", self.uri, method.exchange, method.routing_key)
+
+    def _fail_pending(self, error: BaseException) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        self._pending, self._order, self._mandatory, self._returned = {}, deque(), {}, {}
+        for callback in pending.values():
+            try:
+                callback(error)
+            except Exception:  # noqa: BLE001
+                log.exception("%s: publisher confirm callback failed", self.uri)
+
+    def _fail_waiters(self, error: BaseException) -> None:
+        self._reply_consuming = False
+        replies, self._replies = self._replies, {}
+        for waiter in replies.values():
+            waiter.done(error)
+
+    # -- from other threads ----------------------------------------------------------------------------
+    def submit(self, exchange: str, routing_key: str, body: bytes, properties: Any, mandatory: bool,
+               on_confirm: Confirm | None, timeout: float) -> None:
+        """Publish from another thread without waiting for the confirm; ``on_confirm`` runs on
+        the session's thread. Blocks while ``max_unconfirmed`` publishes are unconfirmed."""
+        if not self.ready.is_set():
+            raise EndpointNotConnectedError(f"not connected to the broker {self.broker} ({self.last_error})",
+                                            uri=self.uri)
+        window = self._window
+        with window:
+            if self._outstanding >= self.max_unconfirmed and not window.wait_for(
+                    lambda: self._outstanding < self.max_unconfirmed or not self.ready.is_set(), timeout):
+                raise EndpointNotConnectedError(f"{self._outstanding} publishes still unconfirmed after "
+                                                f"{timeout}s", uri=self.uri)
+            self._outstanding += 1
+
+        def confirmed(error: BaseException | None) -> None:
+            with window:
+                self._outstanding -= 1
+                window.notify()
+            if on_confirm is not None:
+                on_confirm(error)
+
+        def publish() -> None:
+            try:
+                self.publish(exchange, routing_key, body, properties, mandatory, confirmed)
+            except Exception as exc:  # noqa: BLE001 - reported through the callback
+                confirmed(translate(exc, self.uri))
+
+        try:
+            self.run_soon(publish)
+        except EndpointNotConnectedError:
+            with window:
+                self._outstanding -= 1
+            raise
+
+    def publish_and_wait(self, exchange: str, routing_key: str, body: bytes, properties: Any,
+                         mandatory: bool, timeout: float) -> None:
+        """Publish from another thread and wait for the broker's confirm; raises its error."""
+        outcome = _Outcome()
+        self.submit(exchange, routing_key, body, properties, mandatory, outcome.done, timeout)
+        if not outcome.event.wait(timeout):
+            raise ExchangeTimedOutError(f"no publisher confirm from the broker within {timeout}s", uri=self.uri)
+        if outcome.error is not None:
+            raise outcome.error
+
+    def request(self, exchange: str, routing_key: str, body: bytes, properties: Any, mandatory: bool,
+                timeout: float) -> tuple[Any, bytes]:
+        """Request-reply from another thread: publish with ``reply_to`` set to RabbitMQ's direct
+        reply-to and wait up to ``timeout`` for the reply with the same correlation id."""
+        correlation_id = properties.correlation_id
+        outcome = _Outcome()
+
+        def send() -> None:
+            if not self._pub_ready:
+                outcome.done(EndpointNotConnectedError(f"not connected to the broker {self.broker}", uri=self.uri))
+                return
+            try:
+                if not self._reply_consuming:  # must consume before publishing with reply_to
+                    self.channel.basic_consume(DIRECT_REPLY_TO, self._on_reply, auto_ack=True)
+                    self._reply_consuming = True
+                self._replies[correlation_id] = outcome
+                properties.reply_to = DIRECT_REPLY_TO
+                self.publish(exchange, routing_key, body, properties, mandatory, outcome.confirmed)
+            except Exception as exc:  # noqa: BLE001
+                self._replies.pop(correlation_id, None)
+                outcome.done(translate(exc, self.uri))
+
+        if not self.ready.is_set():
+            raise EndpointNotConnectedError(f"not connected to the broker {self.broker} ({self.last_error})",
+                                            uri=self.uri)
+        self.run_soon(send)
+        if not outcome.event.wait(timeout):
+            self._replies.pop(correlation_id, None)
+            raise ExchangeTimedOutError(f"no reply within {timeout}s (correlation id {correlation_id})",
+                                        uri=self.uri)
+        self._replies.pop(correlation_id, None)
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.properties, outcome.body or b""
+
+    def _on_reply(self, _channel: Any, _method: Any, properties: Any, body: bytes) -> None:
+        outcome = self._replies.pop(properties.correlation_id, None)
+        if outcome is None:
+            log.debug("%s: reply for correlation id %s came after its requester gave up", self.uri,
+                      properties.correlation_id)
+            return
+        outcome.reply(properties, body)
+
+    def declare(self, topology: Topology, timeout: float) -> None:
+        """Declare ``topology`` now and after every reconnect. Raises AmqpError when the broker
+        refuses it; returns quietly when the broker cannot be reached (it is declared on connect)."""
+        if topology.empty:
+            return
+        outcome = _Outcome()
+
+        def run() -> None:
+            if topology not in self._topologies:
+                self._topologies.append(topology)
+            if not self._established or not self._pub_ready:
+                self._declare_waiters.append(outcome)  # declared by the next setup
+                return
+            self._declare_waiters.append(outcome)
+
+            def done(_queue: Any) -> None:
+                if outcome in self._declare_waiters:
+                    self._declare_waiters.remove(outcome)
+                outcome.done()
+
+            drive(topology.steps(self.channel), done, lambda exc: outcome.done(translate(exc, self.uri)))
+
+        self.run_soon(run)
+        if outcome.event.wait(timeout) and isinstance(outcome.error, AmqpError):
+            self.run_soon(lambda: topology in self._topologies and self._topologies.remove(topology))
+            raise outcome.error
