@@ -4,7 +4,7 @@ Route authors import from here only; ``__all__`` is the public API. Component au
 ``eip.component`` (the SPI) and ``eip.options``; tests use ``eip.testing``.
 """
 
-from eip.dataformat import DataFormat
+from eip.dataformat import DataFormat, JsonDataFormat, xml
 from eip.dsl import RouteBuilder
 from eip.engine import Engine
 from eip.errors import (
@@ -17,11 +17,16 @@ from eip.errors import (
     EndpointOptionError,
     ExchangeError,
     ExpressionError,
+    EndpointNotConnectedError,
+    FileOperationError,
     NoConsumerError,
     QueueFullError,
     RouteDefinitionError,
+    SchemaValidationError,
     SplitError,
+    SqlError,
     ThrottlerRejectedError,
+    TransformError,
     TypeConversionError,
     UnknownComponentError,
     ValidationError,
@@ -33,9 +38,14 @@ from eip.model.error_handling import dead_letter_channel, default_error_handler
 from eip.repositories.aggregation import AggregationRepository, MemoryAggregationRepository
 from eip.repositories.claim_check import ClaimCheckRepository, MemoryClaimCheckRepository
 from eip.repositories.idempotent import IdempotentRepository, MemoryIdempotentRepository
+from eip.file_body import FileBody
 from eip.strategies import concat_bodies, group_bodies, group_exchanges, use_latest, use_original
+from eip.xml_schema import xsd
+from eip.xml_transform import xslt
 
 __all__ = [
+    "EndpointNotConnectedError", "FileBody", "FileOperationError", "JsonDataFormat", "SchemaValidationError",
+    "SqlError", "TransformError", "xml", "xsd", "xslt",
     "AggregationError", "AggregationRepository", "CircuitOpenError", "ClaimCheckRepository",
     "ClosedCorrelationKeyError", "ConfigurationError", "DataFormat", "EipError", "EndpointError",
     "EndpointOptionError", "Engine", "Exchange", "ExchangeError", "ExchangePattern", "Expression",

@@ -152,6 +152,12 @@ class Component:
         self.scheme = scheme
         self.lock = threading.Lock()
 
+    def endpoint_key(self, uri: Uri) -> str:
+        """What identifies an endpoint: URIs with the same key share one (and must agree on
+        options). ``scheme:path``; a component may add options that name a different destination
+        (amqp's routing key)."""
+        return uri.key
+
     def create_endpoint(self, uri: Uri) -> Endpoint:
         """A new endpoint for ``uri``; raises EndpointOptionError for bad options."""
         spec = self.endpoint_class.options

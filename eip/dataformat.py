@@ -158,7 +158,7 @@ class XmlDataFormat:
         return xml_to_dict(root) if self.as_dict else root
 
     def _parse(self, data: Any) -> Any:
-        from eip.xml import parse_xml
+        from eip.safe_xml import parse_xml
 
         return parse_xml(_bytes(data, self.charset))
 

@@ -117,12 +117,13 @@ class Engine:
         try:
             parsed = parse_uri(self.resolve_placeholders(uri))
             with self._lock:
-                endpoint = self._endpoints.get(parsed.key)
                 component = self.component(parsed.scheme)
+                key = component.endpoint_key(parsed)
+                endpoint = self._endpoints.get(key)
                 if endpoint is None:
                     endpoint = component.create_endpoint(parsed)
                     endpoint.validate()
-                    self._endpoints[parsed.key] = endpoint
+                    self._endpoints[key] = endpoint
                     if self.state == "started":
                         endpoint.start()
                 elif parsed.options:
@@ -143,7 +144,9 @@ class Engine:
             return list(self._endpoints.values())
 
     def has_endpoint(self, uri: str) -> bool:
-        return parse_uri(self.resolve_placeholders(uri)).key in self._endpoints
+        parsed = parse_uri(self.resolve_placeholders(uri))
+        component = self._components.get(parsed.scheme)
+        return component is not None and component.endpoint_key(parsed) in self._endpoints
 
     @property
     def template(self) -> ProducerTemplate:

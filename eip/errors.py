@@ -34,8 +34,8 @@
     │       ├── MessageUnroutableError amqp: a ``mandatory`` message matched no queue (returned)
     │       └── MessageNackedError    amqp: the broker nacked a publish (negative publisher confirm)
     ├── LegacyFormatError             bad legacy data (copybook, EBCDIC, packed decimal); see legacy/
-    └── eip.xml.UnsafeXmlError        the safe XML parser rejected entity declarations or an external
-                                      DTD (also an ``lxml.etree.XMLSyntaxError``; lives in eip.xml)
+    └── eip.safe_xml.UnsafeXmlError        the safe XML parser rejected entity declarations or an external
+                                      DTD (also an ``lxml.etree.XMLSyntaxError``; lives in eip.safe_xml)
 
 Exceptions carry context as attributes (``route_id``, ``node_id``, ``uri`` with secrets masked)
 so that logs and error handlers can say where it went wrong.

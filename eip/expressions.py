@@ -291,7 +291,7 @@ def xpath(expr: str, namespaces: Mapping[str, str] | None = None, result_type: t
     With ``result_type=str`` returns the string value of the first match."""
     from lxml import etree
 
-    from eip.xml import parse_xml
+    from eip.safe_xml import parse_xml
 
     try:
         compiled = etree.XPath(expr, namespaces=dict(namespaces or {}))

@@ -373,12 +373,15 @@ class AmqpConsumer(Consumer):
     def pending_exchanges(self) -> int:
         return sum(s.unsettled for s in self._closing if s.alive)
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop and wait for every session to end (the endpoint's stop)."""
+    def close(self, timeout: float = 1.0) -> None:
+        """Stop, and wait a little for the sessions to end (the endpoint's stop). A session whose
+        thread is stuck in a route closes its connection when the route returns; until then its
+        message stays unacknowledged (redelivered if the process dies)."""
         self.stop()
+        deadline = time.monotonic() + timeout
         for session in self._closing:
-            session.stop(timeout)
-        self._closing = []
+            session.stop(max(0.0, deadline - time.monotonic()))
+        self._closing = [s for s in self._closing if s.alive]
 
     @property
     def connected(self) -> bool:

@@ -204,6 +204,13 @@ class AmqpComponent(Component):
         self._publishers: dict[tuple[str, str], list[Any]] = {}  # key -> [session, users]
         self._publishers_lock = threading.Lock()
 
+    def endpoint_key(self, uri: Uri) -> str:
+        """An exchange with another routing key (or another consumer queue) is another
+        destination, so another endpoint: ``amqp:exchange:x?routing_key=a`` and ``...=b`` coexist."""
+        query = uri.query
+        extra = "&".join(f"{name}={query[name]}" for name in ("routing_key", "queue") if name in query)
+        return f"{uri.key}?{extra}" if extra else uri.key
+
     def acquire_publisher(self, endpoint: AmqpEndpoint) -> Session:
         """The shared publisher session for the endpoint's broker (started on first use)."""
         key = (endpoint.broker_url, endpoint.connection_name)

@@ -19,7 +19,13 @@ class ValidateProcessor:
         self.node_id = node_id
 
     def process(self, exchange: Exchange) -> None:
-        if not self.predicate(exchange):
+        try:
+            valid = self.predicate(exchange)
+        except ValidationError as exc:  # a validator with its own details (xsd): add where it happened
+            if exc.route_id is None:
+                exc.route_id, exc.node_id = self.route_id, self.node_id
+            raise
+        if not valid:
             raise ValidationError(f"validation failed: {getattr(self.predicate, 'text', self.predicate)}",
                                   route_id=self.route_id, node_id=self.node_id)
 

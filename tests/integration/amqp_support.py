@@ -60,7 +60,7 @@ class Broker:
 
     def publish_many(self, queue: str, bodies: list[bytes], persistent: bool = False,
                      message_ids: list[str] | None = None) -> None:
-        """Publish without confirms, then wait until the queue holds them all."""
+        """Publish without confirms, then wait until the queue (nobody consumes) holds them all."""
         channel = self.channel
         before = self.count(queue)
         mode = 2 if persistent else 1

@@ -16,9 +16,9 @@ from eip import RouteBuilder, dead_letter_channel, xpath
 from eip.constants import EXCEPTION_CAUGHT
 from eip.dataformat import XmlDataFormat
 from eip.errors import SchemaValidationError
-from eip.xml import UnsafeXmlError, parse_xml
-from eip.xsd import xsd
-from eip.xslt import xslt
+from eip.safe_xml import UnsafeXmlError, parse_xml
+from eip.xml_schema import xsd
+from eip.xml_transform import xslt
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [

@@ -6,7 +6,7 @@ it then keeps its own compiled copy, because an lxml XSLT object is not safe to 
 threads at once. Stylesheets are trusted configuration: they are read without network access
 or external DTDs (internal entities such as ``&nbsp;`` are allowed), and while running they
 may read local files (``document()``, ``xsl:include``) but never the network, nor write files.
-The message body is untrusted: text is parsed with the engine's one safe parser (``eip.xml``).
+The message body is untrusted: text is parsed with the engine's one safe parser (``eip.safe_xml``).
 
 - input: ``str``, ``bytes``, a file or file body, or an lxml element/tree;
 - ``output``: ``"str"`` (default, as Camel's XSLT component), ``"bytes"`` (encoded as the
@@ -20,7 +20,7 @@ The message body is untrusted: text is parsed with the engine's one safe parser 
 
 A failing transformation (``xsl:message terminate="yes"``, a run-time error) raises
 ``TransformError`` with lxml's messages; a body that is not well-formed XML raises
-``TransformError`` too; an unsafe body raises ``eip.xml.UnsafeXmlError``.
+``TransformError`` too; an unsafe body raises ``eip.safe_xml.UnsafeXmlError``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Any
 from lxml import etree
 
 from eip.errors import ConfigurationError, TransformError
-from eip.xml import UnsafeXmlError, parse_xml
+from eip.safe_xml import UnsafeXmlError, parse_xml
 
 _OUTPUTS = ("str", "bytes", "element")
 _XML_NAME = re.compile(r"^[A-Za-z_][\w.\-]*$")

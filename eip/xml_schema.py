@@ -23,7 +23,7 @@ from typing import Any
 from lxml import etree
 
 from eip.errors import ConfigurationError, SchemaValidationError
-from eip.xslt import document_of, load_trusted_xml
+from eip.xml_transform import document_of, load_trusted_xml
 
 _MAX_LISTED = 20  # errors spelled out in the message; ``errors`` holds them all
 

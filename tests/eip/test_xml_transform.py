@@ -12,7 +12,7 @@ from eip import RouteBuilder, dead_letter_channel, header
 from eip.constants import EXCEPTION_CAUGHT
 from eip.errors import ConfigurationError, TransformError
 from eip.exchange import Exchange
-from eip.xslt import xslt
+from eip.xml_transform import xslt
 
 ORDER_XSL = """<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
   <xsl:output method="xml" omit-xml-declaration="yes"/>

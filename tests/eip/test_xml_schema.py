@@ -11,7 +11,7 @@ from eip import RouteBuilder, ValidationError, dead_letter_channel
 from eip.constants import EXCEPTION_CAUGHT
 from eip.errors import ConfigurationError, SchemaValidationError
 from eip.exchange import Exchange
-from eip.xsd import xsd
+from eip.xml_schema import xsd
 
 TYPES_XSD = """<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
   <xs:simpleType name="qty"><xs:restriction base="xs:int"><xs:minInclusive value="1"/></xs:restriction></xs:simpleType>
