@@ -161,7 +161,7 @@ class ConsumerSession(Session):
         consumer = self.consumer
         try:
             payload, headers = from_amqp(method, properties, body, endpoint.body_type)
-        except Exception:  # noqa: BLE001 - malformed headers: keep the message for a person to see
+        except Exception:
             log.exception("%s: cannot read delivery %s; rejecting it", self.uri, tag)
             channel.basic_reject(tag, requeue=False)
             self._settled[tag] = False
@@ -178,7 +178,7 @@ class ConsumerSession(Session):
         self.unsettled += 1
         try:
             consumer.processor.process(exchange)
-        except Exception as exc:  # noqa: BLE001 - the route entry should never raise
+        except Exception as exc:
             log.exception("%s: the route raised for delivery %s", self.uri, tag)
             if not uow.finished:
                 exchange.exception = exchange.exception or exc

@@ -159,9 +159,9 @@ class AmqpEndpoint(Endpoint):
         if values["dead_letter_routing_key"] is not None:
             arguments["x-dead-letter-routing-key"] = values["dead_letter_routing_key"]
         if values["message_ttl"] is not None:
-            arguments["x-message-ttl"] = int(round(values["message_ttl"] * 1000))
-        queue_options = dict(durable=values["durable"], exclusive=values["exclusive"],
-                             auto_delete=values["auto_delete"], arguments=tuple(sorted(arguments.items())))
+            arguments["x-message-ttl"] = round(values["message_ttl"] * 1000)
+        queue_options = {"durable": values["durable"], "exclusive": values["exclusive"],
+                         "auto_delete": values["auto_delete"], "arguments": tuple(sorted(arguments.items()))}
         if self.kind == "queue":
             self.exchange_name, self.routing_key = "", self.name
             self.consumer_topology = Topology(queue=self.name, declare_queue=declaring, **queue_options)

@@ -171,7 +171,7 @@ def properties_to_headers(props: pika.BasicProperties) -> dict[str, Any]:
         if value is not None:
             headers[name] = value
     if props.timestamp is not None:
-        headers[c.AMQP_TIMESTAMP] = _dt.datetime.fromtimestamp(props.timestamp, _dt.timezone.utc)
+        headers[c.AMQP_TIMESTAMP] = _dt.datetime.fromtimestamp(props.timestamp, _dt.UTC)
     if props.delivery_mode is not None:
         headers[c.AMQP_DELIVERY_MODE] = props.delivery_mode
     if props.user_id is not None:

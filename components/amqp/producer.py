@@ -19,7 +19,9 @@ confirm and raises its error into the route, where the error handler decides.
 InOut exchanges do request-reply: the message is published with ``reply_to`` set to RabbitMQ's
 direct reply-to and a correlation id (the ``CamelRabbitmqCorrelationId`` header, else a new
 one); the reply's body and headers become the exchange's message, or ExchangeTimedOutError is
-raised after ``request_timeout``.
+raised after ``request_timeout``. As in Camel, an exchange consumed from a message that has
+``reply_to`` is InOut, so a ``to("amqp:...")`` in its route is a request-reply too: write
+``to(uri, pattern=InOnly)`` to forward it, or set ``disable_reply_to`` on the consumer.
 
 What a crash loses: nothing confirmed; an unconfirmed publish's source is not acknowledged, so
 it is delivered again (at-least-once, duplicates possible).

@@ -137,7 +137,9 @@ class Session:
         self._seq = 0
         self._pending: dict[int, Confirm] = {}
         self._order: deque[int] = deque()
-        self._mandatory: dict[int, tuple[str, str, bytes]] = {}
+        # what a publish went to, kept for mandatory publishes (to match returns) and publishes to
+        # a named exchange (to tell which one a channel error was about): seq -> (exchange, key, body)
+        self._details: dict[int, tuple[str, str, bytes | None]] = {}
         self._returned: dict[int, MessageUnroutableError] = {}
         # request-reply through direct reply-to
         self._replies: dict[str, _Outcome] = {}
@@ -202,7 +204,7 @@ class Session:
             fn = calls.popleft()
             try:
                 fn()
-            except Exception:  # noqa: BLE001 - one bad call must not stop the loop
+            except Exception:
                 log.exception("%s: a call on the AMQP I/O thread failed", self.uri)
 
     # -- the I/O thread -----------------------------------------------------------------------------
@@ -216,7 +218,7 @@ class Session:
                 try:
                     self.ioloop.start()
                     break
-                except Exception:  # noqa: BLE001 - a callback escaped; start over on a new connection
+                except Exception:
                     log.exception("%s: the AMQP I/O loop failed; reconnecting", self.uri)
                     self._abort()
         finally:
@@ -226,8 +228,8 @@ class Session:
             self._fail_pending(EndpointNotConnectedError("the AMQP session closed", uri=self.uri))
             try:
                 self.ioloop.close()
-            except Exception:  # noqa: BLE001
-                pass
+            except Exception as exc:  # noqa: BLE001
+                log.debug("%s: closing the I/O loop: %s", self.uri, exc)
 
     def _abort(self) -> None:
         connection = self.connection
@@ -235,8 +237,8 @@ class Session:
             try:
                 connection.close()
                 return
-            except Exception:  # noqa: BLE001
-                pass
+            except Exception as exc:  # noqa: BLE001
+                log.debug("%s: closing the connection: %s", self.uri, exc)
         self._lost(EndpointNotConnectedError("the AMQP I/O loop failed", uri=self.uri))
 
     def _connect(self) -> None:
@@ -344,8 +346,9 @@ class Session:
         self._attempted.set()
         if not self._failing:
             self._failing = True
+            cause = getattr(error, "reply_text", None) or f"{type(reason).__name__}: {reason}"
             log.warning("%s: no connection to %s (%s); reconnecting every %.1f-%.1fs", self.uri, self.broker,
-                        error, self.reconnect_delay, self.max_reconnect_delay)
+                        cause, self.reconnect_delay, self.max_reconnect_delay)
         assert self.ioloop is not None
         self._reconnect_timer = self.ioloop.call_later(self._delay, self._connect)
         self._delay = min(self._delay * 2, self.max_reconnect_delay)
@@ -392,8 +395,8 @@ class Session:
         seq = self._seq = self._seq + 1
         self._pending[seq] = on_confirm or _ignore
         self._order.append(seq)
-        if mandatory:
-            self._mandatory[seq] = (exchange, routing_key, body)
+        if mandatory or exchange:
+            self._details[seq] = (exchange, routing_key, body if mandatory else None)
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
@@ -416,22 +419,24 @@ class Session:
 
     def _confirmed(self, seq: int, callback: Confirm, nack: bool) -> None:
         error: BaseException | None = None
-        if self._mandatory:
-            self._mandatory.pop(seq, None)
-            error = self._returned.pop(seq, None)
+        if self._details:
+            self._details.pop(seq, None)
+            if self._returned:
+                error = self._returned.pop(seq, None)
         if nack and error is None:
             error = MessageNackedError("the broker nacked the message (it could not take it)", uri=self.uri)
         try:
             callback(error)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("%s: publisher confirm callback failed", self.uri)
 
     def _on_return(self, _channel: Any, method: Any, _properties: Any, body: bytes) -> None:
         # Returns come before the confirm of the same message, in publish order: the earliest
         # unconfirmed mandatory publish with the same exchange, routing key and body is the one.
         for seq in self._order:
-            entry = self._mandatory.get(seq)
-            if entry is not None and seq not in self._returned and entry[0] == method.exchange \
+            entry = self._details.get(seq)
+            if entry is not None and entry[2] is not None and seq not in self._returned \
+                    and entry[0] == method.exchange \
                     and entry[1] == method.routing_key and entry[2] == body:
                 self._returned[seq] = MessageUnroutableError(
                     f"the broker returned the message: {method.reply_code} {method.reply_text} "
@@ -442,14 +447,24 @@ class Session:
                     "(exchange '%s', routing key '%s')", self.uri, method.exchange, method.routing_key)
 
     def _fail_pending(self, error: BaseException) -> None:
-        pending = self._pending
+        """Report every unconfirmed publish failed. When the broker closed the channel over one
+        exchange (404 no such exchange, 403 access refused), only the publishes to that exchange
+        get its error; the others were merely on the same channel and get a not-connected error,
+        so their sources are retried rather than dead-lettered."""
+        pending, details = self._pending, self._details
         if not pending:
             return
-        self._pending, self._order, self._mandatory, self._returned = {}, deque(), {}, {}
-        for callback in pending.values():
+        self._pending, self._order, self._details, self._returned = {}, deque(), {}, {}
+        text = error.reply_text if isinstance(error, AmqpError) else None
+        bystander = EndpointNotConnectedError(
+            f"the broker closed the publishing channel before confirming this message, over another "
+            f"publish on it ({text})", uri=self.uri) if text else error
+        for seq, callback in pending.items():
+            detail = details.get(seq)
+            mine = text is None or (detail is not None and f"'{detail[0]}'" in text)
             try:
-                callback(error)
-            except Exception:  # noqa: BLE001
+                callback(error if mine else bystander)
+            except Exception:
                 log.exception("%s: publisher confirm callback failed", self.uri)
 
     def _fail_waiters(self, error: BaseException) -> None:
@@ -571,5 +586,9 @@ class Session:
 
         self.run_soon(run)
         if outcome.event.wait(timeout) and isinstance(outcome.error, AmqpError):
-            self.run_soon(lambda: topology in self._topologies and self._topologies.remove(topology))
+            def forget() -> None:  # refused: do not fail every later reconnect with it
+                if topology in self._topologies:
+                    self._topologies.remove(topology)
+
+            self.run_soon(forget)
             raise outcome.error

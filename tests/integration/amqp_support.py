@@ -6,6 +6,7 @@ test), name every queue and exchange with a per-test prefix, and delete them aft
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 import uuid
@@ -30,13 +31,15 @@ class Broker:
     def channel(self) -> Any:
         if self._channel is None or self._channel.is_closed or self._connection.is_closed:
             if self._connection is not None and self._connection.is_open:
-                try:
+                with contextlib.suppress(pika.exceptions.AMQPError, OSError):
                     self._connection.close()
-                except Exception:  # noqa: BLE001
-                    pass
             self._connection = pika.BlockingConnection(pika.URLParameters(self.url))
             self._channel = self._connection.channel()
         return self._channel
+
+    def reconnect(self) -> None:
+        """Forget the connection (after a broker restart killed it); the next call opens another."""
+        self._connection = self._channel = None
 
     def name(self, suffix: str) -> str:
         """A unique queue name for this test, deleted at cleanup (not declared)."""

@@ -23,7 +23,7 @@ from eip.errors import (
 from eip.exchange import Exchange
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from amqp_support import Broker, close_connections, wait_until  # noqa: E402
+from amqp_support import Broker, close_connections, wait_until
 
 FAST = "reconnect_delay=0.1&max_reconnect_delay=0.5"
 
@@ -88,7 +88,7 @@ def test_queue_arguments_are_typed(engine: Engine) -> None:
 def test_producer_encodes_bodies_and_maps_headers_to_properties(amqp_engine: Engine, broker: Broker) -> None:
     queue = broker.queue("out")
     amqp_engine.start()
-    stamp = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    stamp = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     amqp_engine.template.send_body(f"amqp:queue:{queue}", {"id": 7, "total": decimal.Decimal("9.50")}, headers={
         c.AMQP_MESSAGE_ID: "m-1", c.AMQP_CORRELATION_ID: "c-1", c.AMQP_PRIORITY: 5, c.AMQP_EXPIRATION: 60000,
         c.AMQP_TIMESTAMP: stamp, c.AMQP_TYPE: "order", c.AMQP_APP_ID: "shop", "tenant": "acme", "attempt": 3,
@@ -136,7 +136,7 @@ def test_consumer_decodes_by_content_type_and_maps_properties_to_headers(amqp_en
     assert first.message.message_id == "m-9"
     assert (headers["tenant"], headers["n"], headers[c.AMQP_CORRELATION_ID], headers[c.AMQP_PRIORITY]) == \
         ("acme", 4, "c-9", 3)
-    assert headers[c.AMQP_TIMESTAMP] == dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    assert headers[c.AMQP_TIMESTAMP] == dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     assert (headers[c.AMQP_ROUTING_KEY], headers[c.AMQP_EXCHANGE_NAME], headers[c.AMQP_REDELIVERED]) == \
         (queue, "", False)
     assert broker.count(queue) == 0
@@ -386,3 +386,37 @@ def test_dead_letter_channel_to_amqp_acks_the_source_after_the_dead_letter_is_co
     mock.expected_bodies_received({"fine": True})
     mock.assert_is_satisfied(timeout=5)
     wait_until(lambda: broker.count(queue) == 0, 5, "source queue empty")
+
+
+def test_bridge_to_another_broker_url_acks_after_that_connections_confirm(amqp_engine: Engine, broker: Broker,
+                                                                            rabbitmq_service: Any) -> None:
+    """A producer on another broker URL publishes through the shared publisher session (another
+    thread): the source is still acked only after that publish is confirmed, and rejected when
+    it is not."""
+    source, target, dlq = broker.name("in"), broker.queue("out"), broker.queue("dlq")
+    other = rabbitmq_service.url.replace("127.0.0.1", "localhost")
+    missing = f"{broker.prefix}.no-such-exchange"
+
+    amqp_engine.add_routes(routes(lambda r: r.from_(
+        f"amqp:queue:{source}?declare=true&durable=false&dead_letter_exchange=&dead_letter_routing_key={dlq}")
+        .choice()
+            .when(lambda ex: ex.message.body == b"lost").to(f"amqp:exchange:{missing}?url={other}")
+            .otherwise().to(f"amqp:queue:{target}?url={other}")
+        .end()))
+    amqp_engine.start()
+    for body in ("a", "lost", "b"):
+        broker.publish(source, body)
+    _, props, body = broker.get(dlq)
+    assert body == b"lost" and props.headers["x-death"][0]["reason"] == "rejected"
+    arrived: list[bytes] = []
+    wait_until(lambda: arrived.extend(b for _, b in broker.drain(target)) or {b"a", b"b"} <= set(arrived), 10,
+               "a and b published")  # at least once: one caught unconfirmed when the channel closed comes twice
+    wait_until(lambda: broker.count(source) == 0, 5, "source settled")
+    assert broker.count(dlq) == 0  # the bystanders on the closed channel were retried, not dead-lettered
+
+
+def test_publishing_without_confirms(amqp_engine: Engine, broker: Broker) -> None:
+    queue = broker.queue("out")
+    amqp_engine.start()
+    amqp_engine.template.send_body(f"amqp:queue:{queue}?publisher_confirms=false", "fire and forget")
+    assert broker.get(queue)[2] == b"fire and forget"

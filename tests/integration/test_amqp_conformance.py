@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -13,14 +13,14 @@ from eip import Engine
 from eip import constants as c
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from amqp_support import Broker, close_connections  # noqa: E402
-from conformance import ConformanceAdapter, ConformanceSuite  # noqa: E402
+from amqp_support import Broker, close_connections
+from conformance import ConformanceAdapter, ConformanceSuite
 
 
 class AmqpAdapter(ConformanceAdapter):
     """One durable-less test queue, sent to and consumed through amqp:queue:."""
 
-    redelivery_options = {"requeue_on_failure": "true"}
+    redelivery_options: ClassVar[dict[str, Any]] = {"requeue_on_failure": "true"}
 
     def __init__(self, url: str) -> None:
         self.url = url
