@@ -5,9 +5,11 @@ body's ``n`` and the headers, each into a column of its own type); the consumer 
 ``SELECT ... ORDER BY id`` (SKIP LOCKED, one transaction per poll) and marks a row with
 ``on_consume`` once its exchange completed. A row whose exchange failed is left unmarked and is
 polled again. The suite runs twice: with the default ``skip_locked=true`` and with
-``skip_locked=false`` (the SELECT and each mark in transactions of their own). The engine logs in as a throwaway role, so "the server drops the endpoint's
-connections" is a ``pg_terminate_backend`` of that role's backends only: other tests' sessions
-on the same server are untouched.
+``skip_locked=false`` (the SELECT and each mark in transactions of their own).
+
+The engine logs in as a throwaway role, so "the server drops the endpoint's connections" is a
+``pg_terminate_backend`` of that role's backends only: other tests' sessions on the same server
+are untouched.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import sys
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -72,7 +74,7 @@ class SqlAdapter(ConformanceAdapter):
 
     def header_samples(self) -> dict[str, Any]:
         return {"tenant": "acme", "attempt": 3, "urgent": True, "tags": ["a", "b"],
-                "amount": Decimal("12.50"), "sent_at": datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=timezone.utc),
+                "amount": Decimal("12.50"), "sent_at": datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC),
                 "payload": b"\x00\xffbin"}
 
     def received_headers(self, exchange: Exchange, names: Iterable[str]) -> dict[str, Any]:
