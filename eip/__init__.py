@@ -16,9 +16,11 @@ from eip.errors import (
     EndpointError,
     EndpointOptionError,
     ExchangeError,
+    ExchangeTimedOutError,
     ExpressionError,
     EndpointNotConnectedError,
     FileOperationError,
+    HttpOperationFailedError,
     NoConsumerError,
     QueueFullError,
     RouteDefinitionError,
@@ -44,7 +46,7 @@ from eip.xml_schema import xsd
 from eip.xml_transform import xslt
 
 __all__ = [
-    "EndpointNotConnectedError", "FileBody", "FileOperationError", "JsonDataFormat", "SchemaValidationError",
+    "EndpointNotConnectedError", "ExchangeTimedOutError", "HttpOperationFailedError", "FileBody", "FileOperationError", "JsonDataFormat", "SchemaValidationError",
     "SqlError", "TransformError", "xml", "xsd", "xslt",
     "AggregationError", "AggregationRepository", "CircuitOpenError", "ClaimCheckRepository",
     "ClosedCorrelationKeyError", "ConfigurationError", "DataFormat", "EipError", "EndpointError",

@@ -88,3 +88,13 @@ AMQP_ROUTING_KEY = "CamelRabbitmqRoutingKey"
 AMQP_DELIVERY_TAG = "CamelRabbitmqDeliveryTag"
 AMQP_REDELIVERED = "CamelRabbitmqRedeliveryTag"  # the broker's redelivered flag (Camel's name)
 AMQP_REDELIVERY_COUNT = "CamelRabbitmqRedeliveryCount"  # AMQP header kept by requeue_on_failure
+
+# HTTP component (headers), named as Camel's HTTP components name them. The consumer sets the
+# first four from the request; a producer takes its method and query from them (see components/http).
+HTTP_METHOD = "CamelHttpMethod"  # GET, POST, ...
+HTTP_PATH = "CamelHttpPath"  # the request path, decoded: /orders/42
+HTTP_QUERY = "CamelHttpQuery"  # the raw query string without '?': a=1&b=2 (absent when empty)
+HTTP_URI = "CamelHttpUri"  # the request target as sent: /orders/42?a=1
+HTTP_RESPONSE_CODE = "CamelHttpResponseCode"  # status of a reply (consumer) or of a response (producer)
+HTTP_RESPONSE_TEXT = "CamelHttpResponseText"  # reason phrase of a producer's response
+HTTP_INBOUND_HEADERS = "CamelHttpInboundHeaders"  # property: the headers the http consumer set from the request

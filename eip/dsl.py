@@ -659,6 +659,13 @@ class RouteBuilder:
         """Use ``handler`` for every route of this builder (unless a route sets its own)."""
         self._builder_error_handler = handler
 
+    def rest(self, path: str = "/") -> Any:
+        """REST DSL: ``self.rest("/orders").get("/{id}").to("direct:get-order").post().to(...)``;
+        each verb records an ordinary route from an ``http:`` consumer (see ``eip.rest``)."""
+        from eip.rest import RestDsl
+
+        return RestDsl(self, path)
+
     def on_exception(self, *exceptions: type[BaseException], **options: Any) -> _ClauseDsl:
         """Builder-level clause for every route of this builder; close it with ``end()``."""
         if self._open_clause is not None:

@@ -245,7 +245,9 @@ class Engine:
 
     def add_listener(self, listener: Any) -> None:
         """Call ``listener(route_id, exchange)`` each time an exchange finishes a route
-        (``exchange.exception`` tells whether it failed). Keep it cheap: it runs inline."""
+        (``exchange.exception`` tells whether it failed). Keep it cheap: it runs inline.
+        A listener with a true ``wants_elapsed`` attribute is called as
+        ``listener(route_id, exchange, elapsed_seconds)`` (the route's processing time)."""
         self.listeners.append(listener)
 
     def remove_listener(self, listener: Any) -> None:

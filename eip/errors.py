@@ -4,7 +4,8 @@
     ├── ConfigurationError            a route or endpoint is wrong; found before anything starts
     │   ├── RouteDefinitionError      DSL misuse: when() outside choice(), unclosed block, ...
     │   ├── UnknownComponentError     no component for a URI scheme
-    │   └── EndpointOptionError       unknown or mistyped endpoint option (with a suggestion)
+    │   ├── EndpointOptionError       unknown or mistyped endpoint option (with a suggestion)
+    │   └── ConfigFileError           the config file (or an EIP_ variable, a secret it names) is wrong
     ├── ExchangeError                 something went wrong while an exchange was routed
     │   ├── ExpressionError           an expression or predicate raised or got the wrong input
     │   ├── AggregationError          an aggregation strategy misbehaved (returned None, ...)
@@ -27,7 +28,9 @@
     │   ├── ExchangeTimedOutError     a caller waiting for a reply gave up
     │   ├── FileOperationError        file: a file could not be read, decoded, written or moved
     │   │   └── UnsafeFileNameError   file: a file name would escape its folder (``..``, absolute, NUL)
-    │   ├── EndpointNotConnectedError a broker or database is unreachable
+    │   ├── HttpOperationFailedError  http: a non-2xx answer (``status_code``, ``reason``, ``response_body``,
+    │   │                             ``response_headers``)
+    │   ├── EndpointNotConnectedError a broker, database or HTTP server is unreachable
     │   │   └── SqlConnectionError    sql: the database connection failed or was lost (also a SqlError)
     │   ├── SqlError                  sql: a statement failed (``datasource``, ``statement``; no values)
     │   └── AmqpError                 amqp: the broker refused an operation (``reply_code``, ``reply_text``)
@@ -77,6 +80,11 @@ class UnknownComponentError(ConfigurationError):
 
 class EndpointOptionError(ConfigurationError):
     """An endpoint URI has an unknown option or a value of the wrong type."""
+
+
+class ConfigFileError(ConfigurationError):
+    """The config file is wrong: unknown key (with a suggestion), bad value, or a secret it
+    references (``${env:NAME}``, ``${file:PATH}``) is missing. Never carries a secret's value."""
 
 
 class ExchangeError(EipError):
@@ -192,6 +200,23 @@ class UnsafeFileNameError(FileOperationError):
 
 class EndpointNotConnectedError(EndpointError):
     """The system behind an endpoint is not reachable."""
+
+
+class HttpOperationFailedError(EndpointError):
+    """An HTTP server answered with a status outside the endpoint's ``ok_status_code_range``
+    (non-2xx by default). ``status_code``, ``reason``, ``response_body`` (text), ``response_headers``
+    (dict) and ``redirect_location`` (for a 3xx) say what it answered; the message names only
+    the masked URI and the status, never the body."""
+
+    def __init__(self, message: str, *, uri: str | None = None, status_code: int = 0, reason: str = "",
+                 response_body: str = "", response_headers: dict[str, str] | None = None,
+                 redirect_location: str | None = None) -> None:
+        self.status_code = status_code
+        self.reason = reason
+        self.response_body = response_body
+        self.response_headers = dict(response_headers or {})
+        self.redirect_location = redirect_location
+        super().__init__(message, uri=uri)
 
 
 class SqlError(EndpointError):

@@ -246,8 +246,12 @@ def test_the_routes_folder_holds_the_order_job_and_validates():
     assert "dead letter direct:rejected-orders" in rows["order-intake"]
 
 
-def test_eip_run_on_the_routes_folder_logs_a_batch(monkeypatch):
-    monkeypatch.chdir(ROUTES.parent)
+def test_eip_run_on_the_routes_folder_logs_a_batch(monkeypatch, tmp_path):
+    # ./routes as on a fresh clone, but the folders and the SQLite file the other example
+    # routes create on start (data/..., eip.db) go into tmp_path, not into the checkout
+    (tmp_path / "routes").symlink_to(ROUTES, target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EIP_SERVER_PORT", "0")
     result = CliRunner().invoke(cli.main, ["run", "--duration", "1.5"])
     assert result.exit_code == 0, result.output
     assert "route 'order-generator' started: timer:orders" in result.output

@@ -1,0 +1,215 @@
+"""Liveness and readiness: routes, connections (SQL datasources, health() on endpoints), caching."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+
+import pytest
+from management_support import VAULT_PASSWORD
+
+from eip import RouteBuilder
+from eip.management.health import DataSourceCheck, probe
+
+
+class Routes(RouteBuilder):
+    def configure(self) -> None:
+        self.from_("direct:orders").route_id("orders").to("mock:out")
+        self.from_("seda:work").route_id("work").to("mock:work")
+        self.from_("direct:manual").route_id("manual").auto_startup(False).to("mock:manual")
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def client(engine, management):
+    engine.add_routes(Routes())
+    engine.start()
+    return management()
+
+
+def not_ready(response) -> list[tuple[str, str, str]]:
+    assert response.status_code == 503
+    assert response.mimetype == "application/json"
+    data = response.get_json()
+    assert data["status"] == "DOWN"
+    return [(c["check"], c["name"], c["detail"]) for c in data["not_ready"]]
+
+
+def test_live_always_answers(engine, management):
+    client = management({})
+    assert client.get("/health/live").get_json() == {"status": "UP"}
+    engine.start()
+    assert client.get("/health/live").status_code == 200
+
+
+def test_ready_when_every_auto_start_route_is_started(client):
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["status"] == "UP" and "not_ready" not in data
+    names = {(c["check"], c["name"]) for c in data["checks"]}
+    assert {("engine", "engine"), ("route", "orders"), ("route", "work")} <= names
+    assert ("route", "manual") not in names  # auto_startup(False): not required
+
+
+def test_stopped_route_is_not_ready_until_started_again(client, engine):
+    engine.stop_route("orders")
+    assert not_ready(client.get("/health/ready")) == [("route", "orders", "stopped")]
+    engine.start_route("orders")
+    assert client.get("/health/ready").status_code == 200
+    engine.suspend_route("work")
+    assert not_ready(client.get("/health/ready")) == [("route", "work", "suspended")]
+
+
+def test_engine_not_started_is_not_ready(engine, management):
+    client = management()
+    assert not_ready(client.get("/health/ready")) == [("engine", "engine", "stopped")]
+
+
+def test_health_needs_no_credentials_even_when_everything_else_does(engine, management):
+    engine.start()
+    client = management({"auth": {"api_keys": [{"key": "k" * 20, "roles": ["viewer"]}]},
+                         "management": {"metrics_require_auth": True}})
+    assert client.get("/health/ready").status_code == 200
+    assert client.get("/health/live").status_code == 200
+    assert client.get("/metrics").status_code == 401
+
+
+# -- the health() protocol --------------------------------------------------------------------------
+def test_endpoint_health_protocol(engine, management, vault):
+    engine.add_routes(lambda rb: rb.from_("direct:in").route_id("in").to(f"vault:out?passphrase={VAULT_PASSWORD}"))
+    engine.start()
+    client = management()
+    endpoint = engine.get_endpoint("vault:out")
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert {"check": "endpoint", "name": "vault:out?passphrase=xxxxxx", "ok": True, "detail": "fine"} \
+        in response.get_json()["checks"]
+    endpoint.healthy = (False, "sealed")
+    assert not_ready(client.get("/health/ready")) == [("endpoint", "vault:out?passphrase=xxxxxx", "sealed")]
+    endpoint.healthy = RuntimeError("exploded")
+    assert not_ready(client.get("/health/ready")) == [
+        ("endpoint", "vault:out?passphrase=xxxxxx", "health check failed: RuntimeError")]
+    assert VAULT_PASSWORD not in client.get("/health/ready").get_data(as_text=True)
+
+
+def test_consumer_connected_property(engine, management, vault):
+    engine.add_routes(lambda rb: rb.from_("vault:inbox").route_id("inbox").to("mock:x"))
+    engine.start()
+    client = management()
+    assert client.get("/health/ready").status_code == 200
+    engine.get_endpoint("vault:inbox").consumer.is_connected = False
+    assert not_ready(client.get("/health/ready")) == [("consumer", "inbox <- vault:inbox", "not connected")]
+
+
+def test_probe_adapters():
+    class Publisher:  # what an AMQP producer looks like: a private session with a ready event
+        def __init__(self) -> None:
+            self._session = type("Session", (), {"ready": threading.Event()})()
+
+    publisher = Publisher()
+    assert probe(publisher) == (False, "not connected (reconnecting)")
+    publisher._session.ready.set()
+    assert probe(publisher) == (True, "connected")
+    assert probe(object()) is None
+    assert probe(None) is None
+
+
+# -- SQL datasources -------------------------------------------------------------------------------------
+def test_sqlite_datasource_up_and_unreachable(engine, management, tmp_path):
+    engine.add_routes(Routes())
+    engine.add_datasource("local", f"sqlite:///{tmp_path / 'eip.db'}")
+    engine.start()
+    client = management()
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert {"check": "datasource", "name": "local", "ok": True, "detail": "connected"} in response.get_json()["checks"]
+
+    engine.add_datasource("broken", f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'eip.db'}")
+    assert not_ready(client.get("/health/ready")) == [("datasource", "broken", "cannot connect: OperationalError")]
+
+
+def test_postgresql_on_a_closed_port_is_not_ready(engine, management, caplog):
+    engine.add_routes(Routes())
+    engine.add_datasource("orders", f"postgresql+psycopg://app:{VAULT_PASSWORD}@127.0.0.1:{closed_port()}/test")
+    engine.start()
+    client = management()
+    with caplog.at_level(logging.WARNING, logger="eip.management.health"):
+        response = client.get("/health/ready")
+    assert not_ready(response) == [("datasource", "orders", "cannot connect: OperationalError")]
+    assert "datasource 'orders'" in caplog.text and "not reachable" in caplog.text
+    assert VAULT_PASSWORD not in caplog.text + response.get_data(as_text=True)
+
+
+def test_postgresql_up_is_ready(engine, management, postgresql_service):
+    url = postgresql_service.url.replace("postgresql://", "postgresql+psycopg://", 1)
+    engine.add_routes(Routes())
+    engine.add_datasource("orders", url)
+    engine.start()
+    response = management().get("/health/ready")
+    assert response.status_code == 200
+    assert {"check": "datasource", "name": "orders", "ok": True, "detail": "connected"} in response.get_json()["checks"]
+
+
+class _Connection:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def execute(self, statement):
+        return self
+
+    def scalar(self):
+        return 1
+
+
+class _Source:
+    """A datasource stand-in whose connect() counts calls and can be held."""
+
+    name, dialect_name, masked_url = "stub", "sqlite", "sqlite://"
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def connect(self):
+        self.calls += 1
+        if not self.gate.wait(5):
+            raise TimeoutError("held too long")
+        return _Connection()
+
+
+def test_datasource_probe_is_cached():
+    source = _Source()
+    check = DataSourceCheck(source, timeout=2.0, ttl=60.0)
+    assert check.health() == (True, "connected")
+    assert check.health() == (True, "connected")
+    assert source.calls == 1
+    uncached = DataSourceCheck(source, timeout=2.0, ttl=0.0)
+    uncached.health()
+    uncached.health()
+    assert source.calls == 3
+
+
+def test_a_slow_database_times_out_and_is_probed_once_at_a_time():
+    source = _Source()
+    source.gate.clear()
+    check = DataSourceCheck(source, timeout=0.05, ttl=60.0)
+    try:
+        assert check.health() == (False, "no answer within 0.05 s")
+        assert check.health() == (False, "no answer within 0.05 s")
+        assert source.calls == 1  # the second caller waited on the probe already running
+    finally:
+        source.gate.set()
+    check.timeout = 5.0
+    assert check.health() == (True, "connected")
+    assert source.calls == 1
