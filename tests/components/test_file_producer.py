@@ -229,3 +229,19 @@ def test_a_failed_write_fails_the_exchange_and_the_source_file_goes_to_error(eng
     assert notifier.wait(5)
     assert files(inbox) == [".error/a.txt"]
     assert (out / "a.txt").read_text() == "existing"
+
+
+def test_two_uris_on_one_folder_with_different_options_are_two_endpoints(engine, tmp_path):
+    from eip import RouteBuilder
+
+    class Routes(RouteBuilder):
+        def configure(self):
+            (self.from_("direct:in")
+                .to(f"file:{tmp_path}")
+                .to(f"file:{tmp_path}?file_name=copy.txt"))
+
+    engine.add_routes(Routes())
+    engine.start()
+    engine.template.send_body("direct:in", "hello", headers={"CamelFileName": "original.txt"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.txt", "original.txt"]
+    assert engine.get_endpoint(f"file:{tmp_path}") is not engine.get_endpoint(f"file:{tmp_path}?file_name=copy.txt")

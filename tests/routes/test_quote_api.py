@@ -61,8 +61,8 @@ def test_the_facade_translates_to_and_from_the_backends_xml():
     xml = quotes.to_price_request(exchange)
     assert xml == ('<PriceRequest customer="C-042" currency="EUR"><Item sku="SKU-APPLE" qty="12"/>'
                    '<Item sku="SKU-KETTLE" qty="1"/></PriceRequest>')
-    exchange.message.body = ('<PriceResponse customer="C-1" currency="EUR"><Item sku="S" qty="2" unitPrice="1.50" '
-                             'discount="0.00" lineTotal="3.00"/><Total>3.00</Total></PriceResponse>').encode()
+    exchange.message.body = (b'<PriceResponse customer="C-1" currency="EUR"><Item sku="S" qty="2" unitPrice="1.50" '
+                             b'discount="0.00" lineTotal="3.00"/><Total>3.00</Total></PriceResponse>')
     assert quotes.to_quote(exchange) == {
         "customer": "C-1", "currency": "EUR", "total": Decimal("3.00"),
         "lines": [{"sku": "S", "qty": 2, "unit_price": Decimal("1.50"), "discount": Decimal("0.00"),
