@@ -140,3 +140,28 @@ def mosquitto_service(services: Services) -> Service:
 @pytest.fixture
 def nats_service(services: Services) -> Service:
     return services.require("nats")
+
+
+# -- shared test data written by others (../shared/testdata) ---------------------------------------
+
+TESTDATA_ENV = "EIP_TESTDATA"
+
+
+def _find_testdata() -> str:
+    """The shared test-data folder: $EIP_TESTDATA, else ``../shared/testdata`` beside the
+    checkout, else ``/work/shared/testdata`` (where this project's machines keep it)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for candidate in (os.environ.get(TESTDATA_ENV), os.path.join(root, "..", "shared", "testdata"),
+                      "/work/shared/testdata"):
+        if candidate and os.path.isdir(candidate):
+            return os.path.abspath(candidate)
+    return ""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Test modules read the folder from the environment at import time (parametrisation needs it).
+    found = _find_testdata()
+    if not found and services_required():
+        raise pytest.UsageError(f"the shared test data folder was not found (set {TESTDATA_ENV}); "
+                                f"with {REQUIRE_ENV}=1 tests against it must run, not skip")
+    os.environ[TESTDATA_ENV] = found

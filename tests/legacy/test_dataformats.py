@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +28,8 @@ from legacy import (
     parse_copybook,
 )
 
-COBRIX = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "cobrix"
+# Found by tests/conftest.py (EIP_TESTDATA, ../shared/testdata or /work/shared/testdata).
+COBRIX = Path(os.environ.get("EIP_TESTDATA") or "/nonexistent") / "cobrix"
 
 CUSTOMER = """\
        01  CUSTOMER.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import struct
 from decimal import Decimal
 from pathlib import Path
@@ -25,7 +26,8 @@ import pytest
 from legacy import CodePage, Layout, load_copybook
 from legacy.copybook.records import iter_fixed, iter_vb
 
-COBRIX = Path(__file__).resolve().parents[3] / ".." / "shared" / "testdata" / "cobrix"
+# Found by tests/conftest.py (EIP_TESTDATA, ../shared/testdata or /work/shared/testdata).
+COBRIX = Path(os.environ.get("EIP_TESTDATA") or "/nonexistent") / "cobrix"
 
 pytestmark = pytest.mark.skipif(not (COBRIX / "MANIFEST.json").exists(),
                                 reason=f"Cobrix test data not found at {COBRIX}")
