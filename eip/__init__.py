@@ -14,17 +14,21 @@ from eip.errors import (
     ConfigurationError,
     EipError,
     EndpointError,
+    EndpointNotConnectedError,
     EndpointOptionError,
     ExchangeError,
     ExchangeTimedOutError,
     ExpressionError,
-    EndpointNotConnectedError,
     FileOperationError,
     HttpOperationFailedError,
+    MqConnectionError,
+    MqError,
     NoConsumerError,
+    OptimisticLockingError,
     QueueFullError,
     RouteDefinitionError,
     SchemaValidationError,
+    SoapFault,
     SplitError,
     SqlError,
     ThrottlerRejectedError,
@@ -34,18 +38,44 @@ from eip.errors import (
     ValidationError,
 )
 from eip.exchange import Exchange, ExchangePattern, InOnly, InOut
-from eip.expressions import Expression, body, constant, exchange_property, header, jsonpath, simple, xpath
+from eip.expressions import (
+    Expression,
+    body,
+    constant,
+    exchange_property,
+    header,
+    jsonpath,
+    simple,
+    xpath,
+)
+from eip.file_body import FileBody
 from eip.message import Headers, Message
 from eip.model.error_handling import dead_letter_channel, default_error_handler
-from eip.repositories.aggregation import AggregationRepository, MemoryAggregationRepository
-from eip.repositories.claim_check import ClaimCheckRepository, MemoryClaimCheckRepository
+from eip.repositories.aggregation import (
+    AggregationRepository,
+    MemoryAggregationRepository,
+)
+from eip.repositories.claim_check import (
+    ClaimCheckRepository,
+    MemoryClaimCheckRepository,
+)
 from eip.repositories.idempotent import IdempotentRepository, MemoryIdempotentRepository
-from eip.file_body import FileBody
-from eip.strategies import concat_bodies, group_bodies, group_exchanges, use_latest, use_original
+from eip.repositories.sql_aggregation import SqlAggregationRepository
+from eip.repositories.sql_claim_check import SqlClaimCheckRepository
+from eip.repositories.sql_idempotent import SqlIdempotentRepository
+from eip.strategies import (
+    concat_bodies,
+    group_bodies,
+    group_exchanges,
+    use_latest,
+    use_original,
+)
 from eip.xml_schema import xsd
 from eip.xml_transform import xslt
 
 __all__ = [
+    "MqConnectionError", "MqError",
+    "SoapFault",
     "EndpointNotConnectedError", "ExchangeTimedOutError", "HttpOperationFailedError", "FileBody", "FileOperationError", "JsonDataFormat", "SchemaValidationError",
     "SqlError", "TransformError", "xml", "xsd", "xslt",
     "AggregationError", "AggregationRepository", "CircuitOpenError", "ClaimCheckRepository",
@@ -53,8 +83,10 @@ __all__ = [
     "EndpointOptionError", "Engine", "Exchange", "ExchangeError", "ExchangePattern", "Expression",
     "ExpressionError", "Headers", "IdempotentRepository", "InOnly", "InOut",
     "MemoryAggregationRepository", "MemoryClaimCheckRepository", "MemoryIdempotentRepository",
-    "Message", "NoConsumerError", "QueueFullError", "RouteBuilder", "RouteDefinitionError",
-    "SplitError", "ThrottlerRejectedError", "TypeConversionError", "UnknownComponentError",
+    "Message", "NoConsumerError", "OptimisticLockingError", "QueueFullError", "RouteBuilder",
+    "RouteDefinitionError",
+    "SplitError", "SqlAggregationRepository", "SqlClaimCheckRepository", "SqlIdempotentRepository",
+    "ThrottlerRejectedError", "TypeConversionError", "UnknownComponentError",
     "ValidationError", "body", "concat_bodies", "constant", "dead_letter_channel",
     "default_error_handler", "exchange_property", "group_bodies", "group_exchanges", "header",
     "jsonpath", "simple", "use_latest", "use_original", "xpath",

@@ -98,3 +98,37 @@ HTTP_URI = "CamelHttpUri"  # the request target as sent: /orders/42?a=1
 HTTP_RESPONSE_CODE = "CamelHttpResponseCode"  # status of a reply (consumer) or of a response (producer)
 HTTP_RESPONSE_TEXT = "CamelHttpResponseText"  # reason phrase of a producer's response
 HTTP_INBOUND_HEADERS = "CamelHttpInboundHeaders"  # property: the headers the http consumer set from the request
+
+# SOAP component (headers). The consumer sets the first four from the request; the producer sets
+# the envelopes when its endpoint has keep_envelope=true.
+SOAP_OPERATION = "CamelSoapOperation"  # the operation's name (GetQuote)
+SOAP_ACTION = "CamelSoapAction"  # the SOAPAction the client sent (1.1 header, 1.2 action parameter)
+SOAP_VERSION = "CamelSoapVersion"  # "1.1" or "1.2"
+SOAP_HEADERS = "CamelSoapHeaders"  # dict of the WSDL-declared SOAP header parts (consumer in; producer out)
+SOAP_RESPONSE_HEADERS = "CamelSoapResponseHeaders"  # consumer: dict of declared reply header parts to send
+SOAP_REQUEST_ENVELOPE = "CamelSoapRequestEnvelope"  # producer, keep_envelope: the request as sent (bytes)
+SOAP_RESPONSE_ENVELOPE = "CamelSoapResponseEnvelope"  # producer, keep_envelope: the response as received (bytes)
+
+# IBM MQ component (headers): the MQMD fields, named as IBM MQ's JMS client names them
+# (``JMS_IBM_MQMD_<field>``). The consumer sets them all; the producer writes the first group into
+# the MQMD it puts. Format, CodedCharSetId and Encoding describe the body as the exchange carries
+# it (after any RFH2 was taken off).
+IBMMQ_MSG_ID = "JMS_IBM_MQMD_MsgId"  # bytes (24); the producer also takes "ID:<hex>" or text
+IBMMQ_CORREL_ID = "JMS_IBM_MQMD_CorrelId"  # bytes (24), as MsgId
+IBMMQ_FORMAT = "JMS_IBM_MQMD_Format"  # "MQSTR", "" (MQFMT_NONE: binary), ...
+IBMMQ_CODED_CHARSET_ID = "JMS_IBM_MQMD_CodedCharSetId"  # int: 1208 UTF-8, 37/500/1047 EBCDIC...
+IBMMQ_ENCODING = "JMS_IBM_MQMD_Encoding"  # int: 546 (x86), 785 (z/OS)
+IBMMQ_PERSISTENCE = "JMS_IBM_MQMD_Persistence"  # int: 0 not persistent, 1 persistent, 2 as the queue says
+IBMMQ_PRIORITY = "JMS_IBM_MQMD_Priority"  # int 0-9
+IBMMQ_EXPIRY = "JMS_IBM_MQMD_Expiry"  # int, tenths of a second; -1 unlimited
+IBMMQ_MSG_TYPE = "JMS_IBM_MQMD_MsgType"  # int: 1 request, 2 reply, 8 datagram
+IBMMQ_REPORT = "JMS_IBM_MQMD_Report"  # int: MQRO_* report options
+IBMMQ_FEEDBACK = "JMS_IBM_MQMD_Feedback"  # int
+IBMMQ_REPLY_TO_Q = "JMS_IBM_MQMD_ReplyToQ"  # str
+IBMMQ_REPLY_TO_Q_MGR = "JMS_IBM_MQMD_ReplyToQMgr"  # str
+# set by the queue manager (read only):
+IBMMQ_BACKOUT_COUNT = "JMS_IBM_MQMD_BackoutCount"  # int: times this message was backed out
+IBMMQ_PUT_DATE = "JMS_IBM_MQMD_PutDate"  # str YYYYMMDD (UTC)
+IBMMQ_PUT_TIME = "JMS_IBM_MQMD_PutTime"  # str HHMMSSTH (UTC)
+IBMMQ_PUT_APPL_NAME = "JMS_IBM_MQMD_PutApplName"  # str
+IBMMQ_USER_IDENTIFIER = "JMS_IBM_MQMD_UserIdentifier"  # str

@@ -3,7 +3,9 @@
 The route's pipelines call ``handle()`` when a node raises. In order:
 
 1. Redelivery: the failing node (not the whole route) is retried as the matching
-   ``on_exception`` clause's policy, or else the error handler's policy, allows.
+   ``on_exception`` clause's policy, or else the error handler's policy, allows. An exception
+   with ``retryable = False`` (a SOAP Fault: an answer, not an outage) is redelivered only by a
+   matching clause that sets its own redelivery options, never by the general policy.
 2. An ``on_exception`` clause matched by the closest class in the exception's MRO (the deepest
    cause is tried first): its steps run; ``handled`` ends the route successfully, ``continued``
    resumes at the next node, neither fails the exchange.
@@ -113,6 +115,8 @@ class ErrorHandler:
                 attempt += 1
                 if not policy.allows(attempt):
                     break
+                if getattr(exc, "retryable", True) is False and (clause is None or clause.definition.policy is None):
+                    break  # an answer such as a SOAP Fault: redelivered only when a clause says so
                 if clause is not None and clause.definition.retry_while is not None and \
                         not _truth(clause.definition.retry_while, exchange):
                     break

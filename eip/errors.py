@@ -9,7 +9,8 @@
     ├── ExchangeError                 something went wrong while an exchange was routed
     │   ├── ExpressionError           an expression or predicate raised or got the wrong input
     │   ├── AggregationError          an aggregation strategy misbehaved (returned None, ...)
-    │   │   └── ClosedCorrelationKeyError  a message for a group that completed and was closed
+    │   │   ├── ClosedCorrelationKeyError  a message for a group that completed and was closed
+    │   │   └── OptimisticLockingError another process changed a durable repository's group first
     │   ├── SplitError                the splitter could not split the body
     │   ├── ValidationError           validate() rejected the message
     │   │   └── SchemaValidationError xsd(): the body breaks the schema (``errors``: line, column, message)
@@ -30,18 +31,26 @@
     │   │   └── UnsafeFileNameError   file: a file name would escape its folder (``..``, absolute, NUL)
     │   ├── HttpOperationFailedError  http: a non-2xx answer (``status_code``, ``reason``, ``response_body``,
     │   │                             ``response_headers``)
+    │   ├── SoapFault                 soap: the service answered with a SOAP Fault (``code``, ``string``,
+    │   │                             ``actor``, ``detail``); an answer, not an outage: ``retryable = False``
     │   ├── EndpointNotConnectedError a broker, database or HTTP server is unreachable
     │   │   └── SqlConnectionError    sql: the database connection failed or was lost (also a SqlError)
     │   ├── SqlError                  sql: a statement failed (``datasource``, ``statement``; no values)
-    │   └── AmqpError                 amqp: the broker refused an operation (``reply_code``, ``reply_text``)
-    │       ├── MessageUnroutableError amqp: a ``mandatory`` message matched no queue (returned)
-    │       └── MessageNackedError    amqp: the broker nacked a publish (negative publisher confirm)
+    │   ├── AmqpError                 amqp: the broker refused an operation (``reply_code``, ``reply_text``)
+    │   │   ├── MessageUnroutableError amqp: a ``mandatory`` message matched no queue (returned)
+    │   │   └── MessageNackedError    amqp: the broker nacked a publish (negative publisher confirm)
+    │   └── MqError                   ibmmq: an MQI call failed (``comp``, ``reason``, ``reason_name``)
+    │       ├── MqConnectionError     ibmmq: the connection broke or the queue manager is unreachable
+    │       │                         (2009, 2059, 2161, 2162, 2538...; also an EndpointNotConnectedError)
+    │       └── MqClientNotInstalledError ibmmq: neither ``ibmmq`` nor ``pymqi`` imports (no MQ client library)
     ├── LegacyFormatError             bad legacy data (copybook, EBCDIC, packed decimal); see legacy/
     └── eip.safe_xml.UnsafeXmlError        the safe XML parser rejected entity declarations or an external
                                       DTD (also an ``lxml.etree.XMLSyntaxError``; lives in eip.safe_xml)
 
 Exceptions carry context as attributes (``route_id``, ``node_id``, ``uri`` with secrets masked)
-so that logs and error handlers can say where it went wrong.
+so that logs and error handlers can say where it went wrong. An exception whose ``retryable``
+attribute is ``False`` (``SoapFault``) is not redelivered by an error handler's general policy;
+only an ``on_exception`` clause that matches it and sets its own redelivery options redelivers it.
 """
 
 from __future__ import annotations
@@ -142,6 +151,17 @@ class ClosedCorrelationKeyError(AggregationError):
         self.key = key
 
 
+class OptimisticLockingError(AggregationError):
+    """A durable aggregation repository's group changed between read and write (another
+    process or repository wrote it first). The aggregator retries with the fresh group; it
+    raises this only when retries run out, so the incoming exchange fails (never dropped)."""
+
+    def __init__(self, message: str, *, key: object = None, route_id: str | None = None,
+                 node_id: str | None = None) -> None:
+        super().__init__(message, route_id=route_id, node_id=node_id)
+        self.key = key
+
+
 class CircuitBreakerTimeoutError(ExchangeError):
     """The circuit breaker's block did not finish within ``timeout``."""
 
@@ -219,6 +239,40 @@ class HttpOperationFailedError(EndpointError):
         super().__init__(message, uri=uri)
 
 
+class SoapFault(EndpointError):
+    """A SOAP service answered with a Fault (or a route served by a ``soap:`` consumer raises one
+    to answer with it). ``code`` is the fault code without its namespace prefix (``Client``,
+    ``Server``, ``Client.UnknownSymbol``; SOAP 1.2 ``Sender``/``Receiver``), ``string`` (also
+    ``message``) the fault string, ``actor`` the fault actor (1.2: role) or None, ``detail`` the
+    detail as text, a dict (child elements by local name) or None, ``detail_element`` the lxml
+    element it came from, ``subcodes`` SOAP 1.2 subcode names.
+
+    A Fault is an answer, not an outage: ``retryable`` is False, so an error handler's general
+    redelivery policy does not repeat the call; an ``on_exception(SoapFault, maximum_redeliveries=...)``
+    clause (or the soap endpoint's ``redeliver_faults`` option) does."""
+
+    retryable = False
+
+    def __init__(self, string: str, *, code: str = "Server", actor: str | None = None, detail: object = None,
+                 subcodes: tuple[str, ...] = (), detail_element: object = None, uri: str | None = None) -> None:
+        self.code = code
+        self.string = string
+        self.actor = actor
+        self.detail = detail
+        self.subcodes = tuple(subcodes)
+        self.detail_element = detail_element
+        super().__init__(f"SOAP fault {code}: {string}", uri=uri)
+
+    @property
+    def message(self) -> str:
+        return self.string
+
+    @property
+    def is_client_fault(self) -> bool:
+        """True for a fault blaming the request (``Client``/``Sender``, with or without a subcode)."""
+        return self.code.split(".", 1)[0] in ("Client", "Sender")
+
+
 class SqlError(EndpointError):
     """A SQL statement failed. ``datasource`` and ``statement`` say which; bound values are never
     part of the message. The driver's exception is the ``__cause__``."""
@@ -252,6 +306,27 @@ class MessageUnroutableError(AmqpError):
 
 class MessageNackedError(AmqpError):
     """The broker could not take a published message (a negative publisher confirm)."""
+
+
+class MqError(EndpointError):
+    """An MQI call failed: ``comp`` (completion code), ``reason`` (MQRC) and ``reason_name``
+    (``MQRC_Q_FULL``); the library's ``MQMIError`` is the ``__cause__``. ``reason`` is None for
+    errors of the Python layer itself."""
+
+    def __init__(self, message: str, *, uri: str | None = None, comp: int | None = None,
+                 reason: int | None = None, reason_name: str | None = None) -> None:
+        self.comp = comp
+        self.reason = reason
+        self.reason_name = reason_name
+        super().__init__(message, uri=uri)
+
+
+class MqConnectionError(MqError, EndpointNotConnectedError):
+    """The connection to the queue manager broke, or it cannot be reached (2009, 2059, 2538...)."""
+
+
+class MqClientNotInstalledError(MqError):
+    """Neither ``ibmmq`` nor ``pymqi`` can be imported: the IBM MQ client library is missing."""
 
 
 class LegacyFormatError(EipError):

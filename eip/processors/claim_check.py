@@ -107,4 +107,7 @@ def compile_claim_check(node: ClaimCheck, ctx: CompileContext) -> ClaimCheckProc
         if missing:
             raise ctx.error(f"claim_check() repository {type(repository).__name__} lacks "
                             f"{', '.join(missing)}(): use a ClaimCheckRepository")
+        bind = getattr(repository, "bind", None)
+        if callable(bind):  # an SQL repository finds its named datasource through the engine
+            bind(ctx.engine)
     return ClaimCheckProcessor(operation, key, repository, ctx.route_id, node.node_id)

@@ -117,6 +117,9 @@ def compile_idempotent_consumer(node: IdempotentConsumer, ctx: CompileContext) -
         if missing:
             raise ctx.error(f"idempotent_consumer() repository {type(repository).__name__} lacks "
                             f"{', '.join(missing)}(): use an IdempotentRepository")
+        bind = getattr(repository, "bind", None)
+        if callable(bind):  # an SQL repository finds its named datasource through the engine
+            bind(ctx.engine)
     if node.expression is None:
         raise ctx.error("idempotent_consumer() needs a message id expression")
     return IdempotentConsumerProcessor(node.expression, ctx.compile_steps(node.steps), repository,

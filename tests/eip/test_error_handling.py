@@ -266,3 +266,51 @@ def test_expression_that_raises_goes_to_the_error_handler(engine):
     dead = engine.get_endpoint("mock:dead").received_exchanges
     assert isinstance(dead[0].properties[c.EXCEPTION_CAUGHT], ZeroDivisionError)
     assert dead[0].properties[c.FAILURE_NODE_ID] == "choice1"
+
+
+class _Answer(Exception):
+    """Like a SOAP Fault: an answer, not an outage."""
+
+    retryable = False
+
+
+def test_an_exception_marked_not_retryable_is_not_redelivered_by_the_general_policy(engine):
+    flaky = Flaky(5, _Answer)
+
+    def configure(b):
+        b.error_handler(dead_letter_channel("mock:dead", maximum_redeliveries=3, redelivery_delay=0))
+        b.from_("direct:in").process(flaky).to("mock:out")
+
+    start(engine, configure)
+    engine.template.send_body("direct:in", "x")
+    assert flaky.calls == 1
+    dead = engine.get_endpoint("mock:dead").received_exchanges
+    assert len(dead) == 1 and c.REDELIVERED not in dead[0].message.headers
+
+
+def test_an_on_exception_clause_with_its_own_policy_redelivers_a_non_retryable_exception(engine):
+    flaky = Flaky(2, _Answer)
+
+    def configure(b):
+        b.error_handler(default_error_handler(maximum_redeliveries=0))
+        b.on_exception(_Answer, maximum_redeliveries=2, redelivery_delay=0).to("mock:gave-up").end()
+        b.from_("direct:in").process(flaky).to("mock:out")
+
+    start(engine, configure)
+    engine.template.send_body("direct:in", "x")
+    assert flaky.calls == 3
+    assert engine.get_endpoint("mock:out").received_bodies == ["ok after 3"]
+
+
+def test_a_matching_clause_without_a_policy_does_not_make_it_retryable(engine):
+    flaky = Flaky(5, _Answer)
+
+    def configure(b):
+        b.error_handler(default_error_handler(maximum_redeliveries=3, redelivery_delay=0))
+        b.on_exception(_Answer, handled=True).to("mock:answer").end()
+        b.from_("direct:in").process(flaky).to("mock:out")
+
+    start(engine, configure)
+    engine.template.send_body("direct:in", "x")
+    assert flaky.calls == 1
+    assert len(engine.get_endpoint("mock:answer").received_exchanges) == 1

@@ -91,6 +91,9 @@ def compile_aggregate(node: Aggregate, ctx: CompileContext) -> AggregateProcesso
     elif not isinstance(repository, AggregationRepository):
         raise ctx.error(f"aggregate(): repository {repository!r} lacks the AggregationRepository methods "
                         "add, get, remove, keys and confirm")
+    bind = getattr(repository, "bind", None)
+    if callable(bind):  # a durable repository finds its named datasource through the engine
+        bind(ctx.engine)
 
     steps = ctx.compile_steps(node.steps)
     processor = AggregateProcessor(

@@ -31,8 +31,12 @@ Asynchronous boundary, and what a crash loses: the incoming exchange completes (
 acknowledged) as soon as it is aggregated. With the default in-memory repository a crash
 therefore loses **every open group**: each message aggregated into a group that has not
 completed yet, plus a group completed but still inside the block's steps. A durable
-repository (an SQL aggregation repository, passed as ``repository=``) keeps the groups across
-a crash; it is confirmed only after the completed exchange went through the steps.
+repository (``SqlAggregationRepository``, passed as ``repository=``) commits each aggregation
+before the incoming exchange goes on, and keeps a completed exchange until it went through the
+steps (its unit of work completed, asynchronous confirmations included): then it is confirmed;
+after a failure it is released, and the repository's recovery redelivers it (``redeliver``).
+A conflicting write by another process (``OptimisticLockingError``) is retried on the fresh
+group, never dropped.
 
 Threads: any number of consumer threads may aggregate at once. The groups are guarded by one
 lock per aggregator (the repository's own for the in-memory one), held while the strategy and
@@ -42,6 +46,7 @@ the completion checks run and never while the completed exchange is routed.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections import OrderedDict
@@ -49,9 +54,10 @@ from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from eip import constants as c
-from eip.errors import AggregationError, ClosedCorrelationKeyError
+from eip.errors import AggregationError, ClosedCorrelationKeyError, OptimisticLockingError
 from eip.processors.aggregate.completion import CompletionChecker, TimeoutMap
 from eip.repositories.aggregation import MemoryAggregationRepository
+from eip.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from eip.exchange import Exchange
@@ -110,6 +116,7 @@ class AggregateProcessor:
             self._remove = groups.pop  # pop(key, exchange): no KeyError for a never-stored group
             self._keys: Callable[[], Any] = lambda: list(groups)
             self._confirm: Callable[[str], None] | None = None
+            self._release: Callable[[str], None] | None = None
         else:
             self.lock = threading.Lock()
             self._get = repository.get
@@ -117,6 +124,10 @@ class AggregateProcessor:
             self._remove = repository.remove
             self._keys = repository.keys
             self._confirm = repository.confirm
+            # A durable repository: told when a completed exchange failed in the steps (so its
+            # recovery may redeliver it); its optimistic-lock conflicts are retried here.
+            self._release = getattr(repository, "release", None)
+        self._lock_retries = int(getattr(repository, "optimistic_lock_retries", 0) or 0)
 
         timed = completion_timeout is not None or completion_timeout_expression is not None
         self.timeouts: TimeoutMap | None = (
@@ -134,7 +145,8 @@ class AggregateProcessor:
         self.failed_completions = 0
         self._failure_lock = threading.Lock()
         if (self._check_only_size and completion_size is not None and not eager_check_completion
-                and self.closed is None and self.timeouts is None):
+                and self.closed is None and self.timeouts is None
+                and type(repository) is MemoryAggregationRepository):
             self.process = self._process_by_size  # type: ignore[method-assign]
 
     # -- aggregating -----------------------------------------------------------------------------
@@ -144,8 +156,30 @@ class AggregateProcessor:
             if self.ignore_invalid_keys:
                 return
             self._invalid_key(key)
-        incoming = exchange.copy()
-        incoming.unit_of_work = None
+        attempt = 0
+        while True:
+            incoming = exchange.copy()
+            incoming.unit_of_work = None
+            try:
+                completed = self._aggregate(key, incoming)
+            except OptimisticLockingError as exc:
+                # A durable repository's group was written by someone else since we read it:
+                # aggregate again onto the fresh group (never drop the exchange).
+                attempt += 1
+                if attempt > self._lock_retries:
+                    raise OptimisticLockingError(
+                        f"aggregate: correlation key {key!r}: the group kept changing under us; gave up "
+                        f"after {attempt} attempt(s) ({exc})", key=key, route_id=self.route_id,
+                        node_id=self.node_id) from exc
+                time.sleep(random.uniform(0.0, min(0.1, 0.002 * 2 ** min(attempt, 10))))
+                continue
+            break
+        if completed is not None:
+            self._emit(completed[0], key, completed[1])
+
+    def _aggregate(self, key: Hashable, incoming: Exchange) -> tuple[Exchange, str] | None:
+        """Aggregate ``incoming`` into the group of ``key``; the completed group and what completed
+        it, or None while the group stays open."""
         with self.lock:
             closed = self.closed
             if closed is not None and key in closed:
@@ -173,14 +207,15 @@ class AggregateProcessor:
                 self._put(key, aggregated)
                 if timeouts is not None:
                     self._arm(timeouts, key, aggregated)
-                return
+                return None
+            self._mark(aggregated, key, by)
             self._remove(key, aggregated)
             if timeouts is not None:
                 timeouts.disarm(key)
             if closed is not None:
                 self._close(key)
             self.completed_groups += 1
-        self._emit(aggregated, key, by)
+        return aggregated, by
 
     def _process_by_size(self, exchange: Exchange) -> None:
         """``process`` when only ``completion_size`` (an int) can complete a group from here:
@@ -253,45 +288,90 @@ class AggregateProcessor:
             closed.popitem(last=False)
 
     # -- completing ------------------------------------------------------------------------------
+    @staticmethod
+    def _mark(aggregated: Exchange, key: Hashable, by: str) -> None:
+        props = aggregated.properties
+        props[c.AGGREGATED_COMPLETED_BY] = by
+        props[c.AGGREGATED_CORRELATION_KEY] = key
+
     def _emit(self, aggregated: Exchange, key: Hashable, by: str) -> None:
         props = aggregated.properties
         props[c.AGGREGATED_COMPLETED_BY] = by
         props[c.AGGREGATED_CORRELATION_KEY] = key
+        uow = None
+        if self._confirm is not None:
+            # Confirm once the exchange is done downstream, asynchronous confirmations included.
+            uow = aggregated.unit_of_work = UnitOfWork()
+            uow.owner_route_id = self.route_id  # a route reached through direct: must not finish it
+            exchange_id = aggregated.exchange_id
+            uow.add_synchronization(lambda _: self._confirmed(exchange_id),
+                                    lambda _: self._unconfirmed(exchange_id))
         try:
             self.steps.process(aggregated)
         except Exception as exc:  # nobody upstream waits for this exchange: log and count
             with self._failure_lock:
                 self.failed_completions += 1
             log.error("route '%s', node '%s': aggregated exchange %s (correlation key %r, completed "
-                      "by %s, %d message(s)) failed: %s: %s", self.route_id, self.node_id,
-                      aggregated.exchange_id, key, by, props.get(_SIZE, 0), type(exc).__name__, exc,
-                      exc_info=exc)
+                      "by %s, %d message(s)) failed%s: %s: %s", self.route_id, self.node_id,
+                      aggregated.exchange_id, key, by, props.get(_SIZE, 0),
+                      "" if uow is None else " (kept in the repository for recovery)",
+                      type(exc).__name__, exc, exc_info=exc)
+            if uow is not None:
+                aggregated.exception = exc
+                uow.done(aggregated)
             return
-        if self._confirm is not None:
-            try:
-                self._confirm(aggregated.exchange_id)
-            except Exception as exc:
-                log.error("route '%s', node '%s': confirming aggregated exchange %s failed: %s",
-                          self.route_id, self.node_id, aggregated.exchange_id, exc, exc_info=exc)
+        if uow is not None:
+            uow.done(aggregated)
 
-    def _take(self, keys: Any) -> list[tuple[Hashable, Exchange]]:
+    def _confirmed(self, exchange_id: str) -> None:
+        try:
+            self._confirm(exchange_id)  # type: ignore[misc]
+        except Exception as exc:
+            log.error("route '%s', node '%s': confirming aggregated exchange %s failed: %s",
+                      self.route_id, self.node_id, exchange_id, exc, exc_info=exc)
+
+    def _unconfirmed(self, exchange_id: str) -> None:
+        if self._release is not None:
+            try:
+                self._release(exchange_id)
+            except Exception as exc:
+                log.error("route '%s', node '%s': releasing aggregated exchange %s for recovery failed: %s",
+                          self.route_id, self.node_id, exchange_id, exc, exc_info=exc)
+
+    def redeliver(self, exchange: Exchange) -> None:
+        """Run a completed exchange that a durable repository recovered through the steps again
+        (it is confirmed, or released for a later redelivery, as any completion)."""
+        props = exchange.properties
+        self._emit(exchange, props.get(c.AGGREGATED_CORRELATION_KEY),
+                   props.get(c.AGGREGATED_COMPLETED_BY) or "recovery")
+
+    def _take(self, keys: Any, by: str) -> list[tuple[Hashable, Exchange]]:
         """Remove the groups of ``keys`` (caller holds the lock)."""
         taken = []
         for key in keys:
-            aggregated = self._get(key)
-            if aggregated is None:
-                continue
-            self._remove(key, aggregated)
-            if self.closed is not None:
-                self._close(key)
-            taken.append((key, aggregated))
+            for _ in range(self._lock_retries + 1):
+                aggregated = self._get(key)
+                if aggregated is None:
+                    break
+                self._mark(aggregated, key, by)
+                try:
+                    self._remove(key, aggregated)
+                except OptimisticLockingError:
+                    continue  # another process added to the group meanwhile: take the fresh one
+                if self.closed is not None:
+                    self._close(key)
+                taken.append((key, aggregated))
+                break
+            else:
+                log.warning("route '%s', node '%s': group %r kept changing while completing it by %s; "
+                            "left open", self.route_id, self.node_id, key, by)
         return taken
 
     def _complete_timed_out(self) -> None:
         timeouts = cast(TimeoutMap, self.timeouts)
         now = time.monotonic()
         with self.lock:
-            taken = self._take(timeouts.expired(now))
+            taken = self._take(timeouts.expired(now), "timeout")
             if self.discard_on_timeout:
                 self.discarded_groups += len(taken)
                 return
@@ -305,7 +385,7 @@ class AggregateProcessor:
     def complete_all(self, by: str = "force") -> int:
         """Complete every open group now (as ``by``); returns how many."""
         with self.lock:
-            taken = self._take(self._keys())
+            taken = self._take(self._keys(), by)
             if self.timeouts is not None:
                 self.timeouts.clear()
             self.completed_groups += len(taken)
@@ -324,14 +404,36 @@ class AggregateProcessor:
                         self.timeouts.arm(key, deadline)
         if self.checker is not None:
             self.checker.start()
+        start_recovery = getattr(self.repository, "start_recovery", None)
+        if start_recovery is not None:
+            start_recovery(self.redeliver, f"eip-{self.route_id}-{self.node_id or 'aggregate'}-recovery")
 
     def stop(self) -> None:
-        """Stop the checker, then complete every open group if told to (else they stay in the
-        repository: lost with an in-memory one when the process ends)."""
+        """Stop the checker (and a durable repository's recovery), then complete every open
+        group if told to; else they stay in the repository: kept by a durable one for the next
+        start, lost with the in-memory one when the process ends."""
         if self.checker is not None:
             self.checker.stop()
+        stop_recovery = getattr(self.repository, "stop_recovery", None)
+        if stop_recovery is not None:
+            stop_recovery()
         if self.complete_on_stop:
             self.complete_all("force")
+            return
+        try:
+            with self.lock:
+                left = len(self._keys())
+        except Exception as exc:  # noqa: BLE001 - a repository that cannot count must not block the stop
+            log.warning("route '%s', node '%s': cannot count open groups at stop: %s", self.route_id,
+                        self.node_id, exc)
+            return
+        if left and self._confirm is None:
+            log.warning("route '%s', node '%s': %d open group(s) left in the in-memory repository at stop: "
+                        "lost when the process ends (use a durable repository or force_completion_on_stop)",
+                        self.route_id, self.node_id, left)
+        elif left:
+            log.info("route '%s', node '%s': %d open group(s) kept in %r for the next start",
+                     self.route_id, self.node_id, left, self.repository)
 
     def open_groups(self) -> int:
         with self.lock:

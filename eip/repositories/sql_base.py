@@ -1,0 +1,227 @@
+"""What the SQL repositories share: finding their datasource, creating their tables, errors.
+
+A repository names its datasource (``"default"``, ``"orders"``: resolved through the engine
+that runs the route using it, see ``eip.datasources``), or is given a database URL or a
+``DataSource``. Used outside an engine, a name is looked up like an engine would without
+configuration: ``EIP_DATASOURCE_<NAME>_URL``, then (for ``default``) the SQLite file ``./eip.db``.
+
+Tables are made with SQLAlchemy Core on first use (``create_tables=True``), every value is a
+bound parameter, and driver errors become ``eip.errors.SqlError`` (``SqlConnectionError``
+when the database is unreachable) naming the datasource and the table, never the values.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from eip.datasources import DataSource, DataSourceRegistry
+from eip.errors import ConfigurationError, SqlConnectionError, SqlError
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Engine as SqlEngine
+
+    from eip.engine import Engine
+
+log = logging.getLogger("eip.repositories")
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,49}$")
+_CONNECTION_TEXT = ("database is locked", "unable to open database", "server closed the connection",
+                    "connection refused", "could not connect", "connection is closed",
+                    "lost connection", "gone away", "terminating connection")
+T = TypeVar("T")
+
+
+def check_table_name(kind: str, name: Any) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigurationError(f"{kind}: table name must be a letter or _ then letters, digits or _ "
+                                 f"(at most 50 characters), got {name!r}")
+    return name
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True when ``exc`` (a SQLAlchemy error) means the database could not be reached."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, (sa_exc.DisconnectionError, sa_exc.TimeoutError)):
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(state, str) and (state.startswith("08") or state in ("57P01", "57P02", "57P03")):
+        return True
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        if state is None and type(orig).__module__.startswith("psycopg"):
+            return True
+        return any(fragment in str(orig).lower() for fragment in _CONNECTION_TEXT)
+    return False
+
+
+class SqlRepositoryBase:
+    """Datasource resolution, lazy table creation and error translation for one repository.
+
+    Subclasses set ``kind`` and implement ``_define(metadata)`` returning their tables."""
+
+    kind = "SqlRepository"
+
+    def __init__(self, datasource: str | DataSource = "default", name: str = "", *,
+                 create_tables: bool = True) -> None:
+        if isinstance(datasource, str):
+            if not datasource:
+                raise ConfigurationError(f"{self.kind}: datasource must be a name or a URL, got ''")
+        elif not isinstance(datasource, DataSource):
+            raise ConfigurationError(f"{self.kind}: datasource must be a name, a URL or a DataSource, "
+                                     f"got {datasource!r}")
+        self.name = check_table_name(self.kind, name)
+        self.create_tables = create_tables
+        self._source_spec = datasource
+        self._engine: Engine | None = None
+        self._own: DataSource | None = None
+        self._tables: Any = None
+        self._ready_for: Any = None  # the SQLAlchemy engine the tables were checked on
+        self._setup_lock = threading.Lock()
+
+    # -- datasource --------------------------------------------------------------------------------
+    def bind(self, engine: Engine) -> None:
+        """Resolve a datasource name through ``engine`` (done when a route using this compiles)."""
+        self._engine = engine
+
+    @property
+    def engine(self) -> Engine | None:
+        """The eip engine this repository is bound to, if any."""
+        return self._engine
+
+    @property
+    def datasource(self) -> DataSource:
+        spec = self._source_spec
+        if isinstance(spec, DataSource):
+            return spec
+        if "://" in spec:
+            if self._own is None:
+                with self._setup_lock:
+                    if self._own is None:
+                        self._own = DataSource(f"{self.kind}:{self.name}", spec)
+            return self._own
+        if self._engine is not None:
+            return self._engine.datasource(spec)
+        if self._own is None:
+            with self._setup_lock:
+                if self._own is None:
+                    self._own = DataSourceRegistry().get(spec)
+        return self._own
+
+    @property
+    def datasource_name(self) -> str:
+        spec = self._source_spec
+        if isinstance(spec, DataSource):
+            return spec.name
+        return self.datasource.name if "://" in spec else spec
+
+    @property
+    def dialect(self) -> str:
+        return self.datasource.dialect_name
+
+    # -- tables --------------------------------------------------------------------------------------
+    def _define(self, metadata: MetaData) -> Any:
+        raise NotImplementedError
+
+    def tables(self) -> Any:
+        """The SQLAlchemy ``Table`` objects (defined on first use; no I/O)."""
+        if self._tables is None:
+            from sqlalchemy import MetaData
+            with self._setup_lock:
+                if self._tables is None:
+                    metadata = MetaData()
+                    self._tables = (metadata, self._define(metadata))
+        return self._tables[1]
+
+    def _sql_engine(self) -> SqlEngine:
+        engine = self.datasource.engine
+        if self._ready_for is not engine:
+            self.tables()
+            with self._setup_lock:
+                if self._ready_for is not engine:
+                    if self.create_tables:
+                        self._create(engine)
+                    self._ready_for = engine
+        return engine
+
+    def _create(self, engine: SqlEngine) -> None:
+        metadata = self._tables[0]
+        try:
+            metadata.create_all(engine, checkfirst=True)
+        except Exception as first:  # noqa: BLE001 - another process may have created them meanwhile
+            try:
+                metadata.create_all(engine, checkfirst=True)
+            except Exception as exc:
+                raise self._error(exc, "creating tables") from exc
+            log.debug("%s '%s': tables created by someone else meanwhile (%s)", self.kind, self.name, first)
+
+    def create(self) -> None:
+        """Create the tables now if they do not exist (whatever ``create_tables`` says)."""
+        engine = self.datasource.engine
+        self.tables()
+        with self._setup_lock:
+            self._create(engine)
+            self._ready_for = engine
+
+    def drop_tables(self) -> None:
+        """Drop this repository's tables (and everything in them)."""
+        engine = self.datasource.engine
+        self.tables()
+        try:
+            self._tables[0].drop_all(engine, checkfirst=True)
+        except Exception as exc:
+            raise self._error(exc, "dropping tables") from exc
+        with self._setup_lock:
+            self._ready_for = None
+
+    def close(self) -> None:
+        """Dispose the pool of a datasource this repository made from a URL (none otherwise)."""
+        if self._own is not None and isinstance(self._source_spec, str) and "://" in self._source_spec:
+            self._own.dispose()
+
+    # -- running statements --------------------------------------------------------------------------
+    @contextmanager
+    def begin(self, what: str) -> Iterator[Connection]:
+        """A connection in a transaction (committed at the end); errors become ``SqlError``."""
+        from sqlalchemy import exc as sa_exc
+
+        try:
+            with self._sql_engine().begin() as conn:
+                yield conn
+        except sa_exc.SQLAlchemyError as exc:
+            if isinstance(exc, sa_exc.IntegrityError):
+                raise
+            raise self._error(exc, what) from exc
+
+    def run(self, what: str, work: Callable[[Connection], T]) -> T:
+        with self.begin(what) as conn:
+            return work(conn)
+
+    def _error(self, exc: BaseException, what: str) -> SqlError:
+        if isinstance(exc, SqlError):
+            return exc
+        from sqlalchemy import exc as sa_exc
+        orig = exc.orig if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None else exc
+        first_line = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+        cls = SqlConnectionError if is_connection_error(exc) else SqlError
+        detail = "database unavailable" if cls is SqlConnectionError else "failed"
+        name = self.datasource_name
+        return cls(f"datasource '{name}': {self.kind} '{self.name}' {what}: {detail}: "
+                   f"{type(orig).__name__}: {first_line}", datasource=name, statement=what)
+
+    def __bool__(self) -> bool:  # a repository is there even when its table is empty
+        return True
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(datasource={self.datasource_name!r}, name={self.name!r})"
