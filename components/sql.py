@@ -77,11 +77,11 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy import bindparam, text
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import SQLAlchemyError
 
 from eip import constants as c
 from eip.component import Component, Consumer, Producer
+from eip.datasources import describe_sql_error
 from eip.errors import (
     ConfigurationError,
     EndpointOptionError,
@@ -273,28 +273,6 @@ def _decode_statement(path: str) -> str:
 
 
 # -- errors ----------------------------------------------------------------------------------------
-def _is_connection_error(exc: BaseException) -> bool:
-    if isinstance(exc, (sa_exc.DisconnectionError, sa_exc.TimeoutError)):
-        return True
-    if not isinstance(exc, sa_exc.DBAPIError):
-        return False
-    if exc.connection_invalidated:
-        return True
-    orig = exc.orig
-    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if isinstance(state, str) and (state.startswith("08") or state in ("57P01", "57P02", "57P03")):
-        return True
-    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
-        if state is None and type(orig).__module__.startswith("psycopg"):
-            return True  # psycopg raises connection failures without a SQLSTATE
-        text = str(orig).lower()
-        return any(fragment in text for fragment in (
-            "database is locked", "unable to open database", "server closed the connection",
-            "connection refused", "could not connect", "connection is closed", "lost connection",
-            "gone away", "terminating connection"))
-    return False
-
-
 def sql_error(datasource: str, detail: str, statement: str, uri: str | None = None,
               cls: type[SqlError] = SqlError) -> SqlError:
     """A ``SqlError`` whose message names the datasource and the statement."""
@@ -307,11 +285,8 @@ def translate_error(exc: BaseException, datasource: str, statement: str, uri: st
     datasource and the statement text (never the bound values)."""
     if isinstance(exc, SqlError):
         return exc
-    orig = exc.orig if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None else exc
-    first_line = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-    cls = SqlConnectionError if _is_connection_error(exc) else SqlError
-    what = "database unavailable" if cls is SqlConnectionError else "statement failed"
-    return sql_error(datasource, f"{what}: {type(orig).__name__}: {first_line}", statement, uri, cls)
+    cls, detail = describe_sql_error(exc, "statement failed")
+    return sql_error(datasource, detail, statement, uri, cls)
 
 
 # -- producer --------------------------------------------------------------------------------------

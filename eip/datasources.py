@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from eip.errors import ConfigurationError
+from eip.errors import ConfigurationError, SqlConnectionError, SqlError
 from eip.uri import MASK, mask_uri
 
 if TYPE_CHECKING:
@@ -217,3 +217,43 @@ class DataSourceRegistry:
 
 def _env(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+
+# -- errors ----------------------------------------------------------------------------------------
+_CONNECTION_TEXT = ("database is locked", "unable to open database", "server closed the connection",
+                    "connection refused", "could not connect", "connection is closed",
+                    "lost connection", "gone away", "terminating connection")
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True when ``exc`` (a SQLAlchemy error) means the database could not be reached."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, (sa_exc.DisconnectionError, sa_exc.TimeoutError)):
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(state, str) and (state.startswith("08") or state in ("57P01", "57P02", "57P03")):
+        return True
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        if state is None and type(orig).__module__.startswith("psycopg"):
+            return True  # psycopg raises connection failures without a SQLSTATE
+        return any(fragment in str(orig).lower() for fragment in _CONNECTION_TEXT)
+    return False
+
+
+def describe_sql_error(exc: BaseException, failed: str) -> tuple[type[SqlError], str]:
+    """The eip error class for a SQLAlchemy/DBAPI error (``SqlConnectionError`` when the database
+    could not be reached, else ``SqlError``) and its detail: ``database unavailable`` (or
+    ``failed``), the driver's exception type and its first message line (never bound values)."""
+    from sqlalchemy import exc as sa_exc
+
+    orig = exc.orig if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None else exc
+    first_line = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    cls = SqlConnectionError if is_connection_error(exc) else SqlError
+    what = "database unavailable" if cls is SqlConnectionError else failed
+    return cls, f"{what}: {type(orig).__name__}: {first_line}"

@@ -24,7 +24,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from eip import constants as c
-from eip.model import DeadLetterChannel, DefaultErrorHandler, OnException, RedeliveryPolicy
+from eip.model import (
+    DeadLetterChannel,
+    DefaultErrorHandler,
+    OnException,
+    RedeliveryPolicy,
+)
 
 if TYPE_CHECKING:
     from eip.exchange import Exchange

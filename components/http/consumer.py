@@ -35,14 +35,13 @@ from components.http.binding import (
     outbound_headers,
     route_content_type,
 )
+from components.http.shared import ServedConsumer
 from eip import constants as c
-from eip.component import Consumer, Processor
 from eip.errors import ValidationError
 from eip.exchange import ExchangePattern
 from eip.http_server import (
     HandlerRegistration,
     HttpServer,
-    http_server,
     internal_error,
     json_error,
     status_line,
@@ -59,46 +58,15 @@ _REPLY_SKIP = HOP_BY_HOP | {"content-type", "date", "server"}
 _NO_BODY_STATUS = frozenset({204, 304})
 
 
-class HttpConsumer(Consumer):
+class HttpConsumer(ServedConsumer):
     """Registers a handler on the engine's ``HttpServer`` while the route runs; a suspended route
     (or one whose engine is stopping) answers 503."""
 
     endpoint: HttpEndpoint
 
-    def __init__(self, endpoint: HttpEndpoint, processor: Processor) -> None:
-        super().__init__(endpoint, processor)
-        self._server: HttpServer | None = None
-        self._registration: HandlerRegistration | None = None
-
-    def start(self) -> None:
-        server = http_server(self.endpoint.engine)
-        registration = self._registration
-        if registration is not None and self._server is server and registration in server.handlers():
-            registration.paused = False
-            return
-        self._registration = server.add_handler(self.endpoint.methods, self.endpoint.parsed.path, self.handle,
-                                                match_prefix=self.endpoint.values["match_on_uri_prefix"])
-        self._server = server
-
-    def stop(self) -> None:
-        if self._registration is None or self._server is None:
-            return
-        if self.endpoint.engine.state == "stopping":
-            self._registration.paused = True  # 503 until the server stops, not a misleading 404
-            return
-        self._server.remove_handler(self._registration)
-        self._registration = None
-
-    def suspend(self) -> None:
-        if self._registration is not None:
-            self._registration.paused = True
-
-    def resume(self) -> None:
-        if self._registration is not None and self._server is not None \
-                and self._registration in self._server.handlers():
-            self._registration.paused = False
-        else:
-            self.start()
+    def register(self, server: HttpServer) -> HandlerRegistration:
+        return server.add_handler(self.endpoint.methods, self.endpoint.parsed.path, self.handle,
+                                  match_prefix=self.endpoint.values["match_on_uri_prefix"])
 
     # -- one request ------------------------------------------------------------------------------
     def handle(self, request: Any, path_params: dict[str, str]) -> Any:

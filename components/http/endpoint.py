@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import difflib
 import re
-import threading
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from components.http.shared import LazyResource, refuse_options
 from eip.component import Component, Consumer, Endpoint, Processor, Producer
 from eip.errors import EndpointOptionError
 from eip.http_server import ALL_METHODS, PathTemplate
@@ -95,8 +95,7 @@ class HttpEndpoint(Endpoint):
         self.supports_producer = self.remote  # type: ignore[misc]
         self.url = f"{uri.scheme}:{uri.path}"
         self.query = urlencode([(name, value) for name, value in uri.options if name not in self.options.by_name])
-        self._session: Any = None
-        self._session_lock = threading.Lock()
+        self._session: LazyResource[Any] = LazyResource(lambda: _new_session(self.values))
         self.ok_ranges: tuple[tuple[int, int], ...] = ()
         self.methods: frozenset[str] | None = None
         self.template: PathTemplate | None = None
@@ -104,10 +103,7 @@ class HttpEndpoint(Endpoint):
     def validate(self) -> None:
         given = set(self.given)
         if self.remote:
-            wrong = sorted(given & CONSUMER_OPTIONS)
-            if wrong:
-                raise EndpointOptionError(f"endpoint '{self.uri}': {', '.join(wrong)} only apply to a consumer "
-                                          "(http:/path on the engine's server)")
+            refuse_options(self.uri, given, CONSUMER_OPTIONS, "a consumer (http:/path on the engine's server)")
             host = self.parsed.path[2:].split("/", 1)[0].rpartition("@")[2]
             if not host:
                 raise EndpointOptionError(f"endpoint '{self.uri}' names no host (http://host:port/path)")
@@ -128,10 +124,7 @@ class HttpEndpoint(Endpoint):
         if not self.parsed.path.startswith("/"):
             raise EndpointOptionError(f"endpoint '{self.uri}': a consumer path starts with '/' "
                                       "(http:/orders); to call a server write http://host/path")
-        wrong = sorted(given & PRODUCER_OPTIONS)
-        if wrong:
-            raise EndpointOptionError(f"endpoint '{self.uri}': {', '.join(wrong)} only apply to a producer "
-                                      "(http://host/path)")
+        refuse_options(self.uri, given, PRODUCER_OPTIONS, "a producer (http://host/path)")
         from eip.errors import ConfigurationError
         from eip.http_server import _methods
 
@@ -151,19 +144,10 @@ class HttpEndpoint(Endpoint):
     # -- producer side ------------------------------------------------------------------------------
     def session(self) -> Any:
         """This endpoint's pooled ``requests.Session`` (made on first use, closed at stop)."""
-        session = self._session
-        if session is None:
-            with self._session_lock:
-                if self._session is None:
-                    self._session = _new_session(self.values)
-                session = self._session
-        return session
+        return self._session.get()
 
     def stop(self) -> None:
-        with self._session_lock:
-            session, self._session = self._session, None
-        if session is not None:
-            session.close()
+        self._session.close()
 
     def create_producer(self) -> Producer:
         if not self.remote:

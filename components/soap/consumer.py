@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 from werkzeug.wrappers import Response
 
+from components.http.shared import ServedConsumer
 from components.soap.envelope import (
     CONTENT_TYPE,
     ENVELOPE_NS,
@@ -57,13 +58,12 @@ from components.soap.envelope import (
     plain,
 )
 from eip import constants as c
-from eip.component import Consumer, Processor
+from eip.component import Processor
 from eip.errors import EndpointOptionError, SoapFault, ValidationError
 from eip.exchange import ExchangePattern
 from eip.http_server import (
     HandlerRegistration,
     HttpServer,
-    http_server,
     internal_error,
     json_error,
 )
@@ -155,7 +155,7 @@ class Service:
             self.documents.validator()  # compiles now: a schema that cannot compile fails the start
 
 
-class SoapConsumer(Consumer):
+class SoapConsumer(ServedConsumer):
     """Registers GET (the WSDL) and POST (requests) on the engine's ``HttpServer`` while the route
     runs; a suspended route (or one whose engine is stopping) answers 503."""
 
@@ -164,39 +164,14 @@ class SoapConsumer(Consumer):
     def __init__(self, endpoint: SoapEndpoint, processor: Processor) -> None:
         super().__init__(endpoint, processor)
         self.service: Service | None = None
-        self._server: HttpServer | None = None
-        self._registration: HandlerRegistration | None = None
 
     def start(self) -> None:
         if self.service is None:
             self.service = Service(self.endpoint)
-        server = http_server(self.endpoint.engine)
-        registration = self._registration
-        if registration is not None and self._server is server and registration in server.handlers():
-            registration.paused = False
-            return
-        self._registration = server.add_handler(("GET", "POST"), self.endpoint.parsed.path, self.handle)
-        self._server = server
+        super().start()
 
-    def stop(self) -> None:
-        if self._registration is None or self._server is None:
-            return
-        if self.endpoint.engine.state == "stopping":
-            self._registration.paused = True  # 503 until the server stops, not a misleading 404
-            return
-        self._server.remove_handler(self._registration)
-        self._registration = None
-
-    def suspend(self) -> None:
-        if self._registration is not None:
-            self._registration.paused = True
-
-    def resume(self) -> None:
-        if self._registration is not None and self._server is not None \
-                and self._registration in self._server.handlers():
-            self._registration.paused = False
-        else:
-            self.start()
+    def register(self, server: HttpServer) -> HandlerRegistration:
+        return server.add_handler(("GET", "POST"), self.endpoint.parsed.path, self.handle)
 
     # -- one request --------------------------------------------------------------------------------
     def handle(self, request: Any, path_params: dict[str, str]) -> Any:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import difflib
 import os
-import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from components.http.shared import LazyResource, refuse_options
 from eip.component import Component, Consumer, Endpoint, Processor, Producer
 from eip.errors import EndpointOptionError
 from eip.options import Option, OptionSpec
@@ -86,8 +86,7 @@ class SoapEndpoint(Endpoint):
         self.supports_producer = not self.serving  # type: ignore[misc]
         self.operation = "" if self.serving else uri.path
         self.max_request_body = 0
-        self._client: SoapClient | None = None
-        self._client_lock = threading.Lock()
+        self._client: LazyResource[SoapClient] = LazyResource(self._new_client)
 
     def validate(self) -> None:
         wsdl = self.values["wsdl"]
@@ -98,10 +97,7 @@ class SoapEndpoint(Endpoint):
                                       f"relative to {os.getcwd()!r})")
         given = set(self.given)
         if self.serving:
-            wrong = sorted(given & PRODUCER_OPTIONS)
-            if wrong:
-                raise EndpointOptionError(f"endpoint '{self.uri}': {', '.join(wrong)} only apply to a producer "
-                                          "(soap:OPERATION)")
+            refuse_options(self.uri, given, PRODUCER_OPTIONS, "a producer (soap:OPERATION)")
             from eip.http_server import parse_size
 
             try:
@@ -109,10 +105,7 @@ class SoapEndpoint(Endpoint):
             except (TypeError, ValueError) as exc:
                 raise EndpointOptionError(f"endpoint '{self.uri}': option 'max_request_body': {exc}") from None
             return
-        wrong = sorted(given & CONSUMER_OPTIONS)
-        if wrong:
-            raise EndpointOptionError(f"endpoint '{self.uri}': {', '.join(wrong)} only apply to a consumer "
-                                      "(soap:/path)")
+        refuse_options(self.uri, given, CONSUMER_OPTIONS, "a consumer (soap:/path)")
         if not self.operation or "/" in self.operation:
             raise EndpointOptionError(f"endpoint '{self.uri}': name the operation to call (soap:GetQuote?wsdl=...), "
                                       "or a path starting with '/' to serve the WSDL (soap:/quotes?wsdl=...)")
@@ -132,21 +125,15 @@ class SoapEndpoint(Endpoint):
     def client(self) -> SoapClient:
         """This endpoint's zeep client, bound to its operation: the WSDL is loaded (and cached)
         once, on first use, with one pooled HTTP session; closed when the endpoint stops."""
-        client = self._client
-        if client is None:
-            with self._client_lock:
-                client = self._client
-                if client is None:
-                    from components.soap.producer import SoapClient
+        return self._client.get()
 
-                    client = self._client = SoapClient(self)
-        return client
+    def _new_client(self) -> SoapClient:
+        from components.soap.producer import SoapClient
+
+        return SoapClient(self)
 
     def stop(self) -> None:
-        with self._client_lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
+        self._client.close()
 
     def create_producer(self) -> Producer:
         if self.serving:

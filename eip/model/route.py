@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from eip.model.base import Node
-from eip.model.endpoints import From
 from eip.model.blocks import OnCompletion
+from eip.model.endpoints import From
 from eip.model.error_handling import OnException
 
 

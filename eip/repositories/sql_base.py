@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from eip.datasources import DataSource, DataSourceRegistry
-from eip.errors import ConfigurationError, SqlConnectionError, SqlError
+from eip.datasources import DataSource, DataSourceRegistry, describe_sql_error
+from eip.errors import ConfigurationError, SqlError
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
@@ -32,9 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("eip.repositories")
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,49}$")
-_CONNECTION_TEXT = ("database is locked", "unable to open database", "server closed the connection",
-                    "connection refused", "could not connect", "connection is closed",
-                    "lost connection", "gone away", "terminating connection")
 T = TypeVar("T")
 
 
@@ -43,27 +40,6 @@ def check_table_name(kind: str, name: Any) -> str:
         raise ConfigurationError(f"{kind}: table name must be a letter or _ then letters, digits or _ "
                                  f"(at most 50 characters), got {name!r}")
     return name
-
-
-def is_connection_error(exc: BaseException) -> bool:
-    """True when ``exc`` (a SQLAlchemy error) means the database could not be reached."""
-    from sqlalchemy import exc as sa_exc
-
-    if isinstance(exc, (sa_exc.DisconnectionError, sa_exc.TimeoutError)):
-        return True
-    if not isinstance(exc, sa_exc.DBAPIError):
-        return False
-    if exc.connection_invalidated:
-        return True
-    orig = exc.orig
-    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if isinstance(state, str) and (state.startswith("08") or state in ("57P01", "57P02", "57P03")):
-        return True
-    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
-        if state is None and type(orig).__module__.startswith("psycopg"):
-            return True
-        return any(fragment in str(orig).lower() for fragment in _CONNECTION_TEXT)
-    return False
 
 
 class SqlRepositoryBase:
@@ -211,14 +187,10 @@ class SqlRepositoryBase:
     def _error(self, exc: BaseException, what: str) -> SqlError:
         if isinstance(exc, SqlError):
             return exc
-        from sqlalchemy import exc as sa_exc
-        orig = exc.orig if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None else exc
-        first_line = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-        cls = SqlConnectionError if is_connection_error(exc) else SqlError
-        detail = "database unavailable" if cls is SqlConnectionError else "failed"
+        cls, detail = describe_sql_error(exc, "failed")
         name = self.datasource_name
-        return cls(f"datasource '{name}': {self.kind} '{self.name}' {what}: {detail}: "
-                   f"{type(orig).__name__}: {first_line}", datasource=name, statement=what)
+        return cls(f"datasource '{name}': {self.kind} '{self.name}' {what}: {detail}",
+                   datasource=name, statement=what)
 
     def __bool__(self) -> bool:  # a repository is there even when its table is empty
         return True

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from eip import ConfigurationError, Exchange, body, constant, exchange_property, header, jsonpath, simple, xpath
+from eip import (
+    ConfigurationError,
+    Exchange,
+    body,
+    constant,
+    exchange_property,
+    header,
+    jsonpath,
+    simple,
+    xpath,
+)
 from eip.errors import ExpressionError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eip import ConfigurationError, Engine, EndpointOptionError
+from eip import ConfigurationError, EndpointOptionError, Engine
 from eip.options import Option, OptionSpec, parse_duration
 from eip.uri import mask_uri, parse_uri
 

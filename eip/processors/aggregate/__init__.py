@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from eip.errors import ClosedCorrelationKeyError
 from eip.expressions import unwrap
 from eip.options import parse_duration
-from eip.errors import ClosedCorrelationKeyError
 from eip.processors.aggregate.processor import AggregateProcessor
 from eip.repositories.aggregation import (
     AggregationRepository,

@@ -54,7 +54,11 @@ from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from eip import constants as c
-from eip.errors import AggregationError, ClosedCorrelationKeyError, OptimisticLockingError
+from eip.errors import (
+    AggregationError,
+    ClosedCorrelationKeyError,
+    OptimisticLockingError,
+)
 from eip.processors.aggregate.completion import CompletionChecker, TimeoutMap
 from eip.repositories.aggregation import MemoryAggregationRepository
 from eip.unit_of_work import UnitOfWork

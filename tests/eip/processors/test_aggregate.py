@@ -9,8 +9,7 @@ import pytest
 
 from eip import ConfigurationError, body, dead_letter_channel, exchange_property, header
 from eip import constants as c
-from eip.errors import AggregationError
-from eip.errors import ClosedCorrelationKeyError
+from eip.errors import AggregationError, ClosedCorrelationKeyError
 from eip.processors.aggregate import AggregateProcessor
 from eip.repositories.aggregation import (
     AggregationRepository,

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from eip import ConfigurationError, ExpressionError, RouteBuilder, header
-from eip.exchange import Exchange
 from eip.errors import DelayInterruptedError
+from eip.exchange import Exchange
 from eip.processors.delay import DelayProcessor
 
 

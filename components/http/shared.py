@@ -1,0 +1,96 @@
+"""What the ``http:`` and ``soap:`` endpoints share: a consumer served by the engine's HTTP server,
+a lazily made per-endpoint resource (session, client) closed at stop, and refusing options of
+the other form of a URI."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, Protocol, TypeVar
+
+from eip.component import Consumer, Endpoint, Processor
+from eip.errors import EndpointOptionError
+from eip.http_server import HandlerRegistration, HttpServer, http_server
+
+
+class _Closable(Protocol):
+    def close(self) -> Any: ...
+
+
+R = TypeVar("R", bound=_Closable)
+
+
+class LazyResource(Generic[R]):
+    """One resource made by ``factory`` on first ``get()`` (thread-safe), closed by ``close()``
+    (the next ``get()`` makes a new one)."""
+
+    def __init__(self, factory: Callable[[], R]) -> None:
+        self._factory = factory
+        self._value: R | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> R:
+        value = self._value
+        if value is None:
+            with self._lock:
+                value = self._value
+                if value is None:
+                    value = self._value = self._factory()
+        return value
+
+    def close(self) -> None:
+        with self._lock:
+            value, self._value = self._value, None
+        if value is not None:
+            value.close()
+
+
+def refuse_options(uri: object, given: Iterable[str], names: Iterable[str], form: str) -> None:
+    """Raise EndpointOptionError when ``given`` holds any of ``names`` (options that only apply
+    to ``form``, the other form of the URI, e.g. ``"a producer (http://host/path)"``)."""
+    wrong = sorted(set(given) & set(names))
+    if wrong:
+        raise EndpointOptionError(f"endpoint '{uri}': {', '.join(wrong)} only apply to {form}")
+
+
+class ServedConsumer(Consumer):
+    """A consumer that registers a handler on the engine's ``HttpServer`` (``register``) while
+    the route runs; a suspended route (or one whose engine is stopping) answers 503."""
+
+    def __init__(self, endpoint: Endpoint, processor: Processor) -> None:
+        super().__init__(endpoint, processor)
+        self._server: HttpServer | None = None
+        self._registration: HandlerRegistration | None = None
+
+    def register(self, server: HttpServer) -> HandlerRegistration:
+        """Add this consumer's handler to ``server``."""
+        raise NotImplementedError
+
+    def start(self) -> None:
+        server = http_server(self.endpoint.engine)
+        registration = self._registration
+        if registration is not None and self._server is server and registration in server.handlers():
+            registration.paused = False
+            return
+        self._registration = self.register(server)
+        self._server = server
+
+    def stop(self) -> None:
+        if self._registration is None or self._server is None:
+            return
+        if self.endpoint.engine.state == "stopping":
+            self._registration.paused = True  # 503 until the server stops, not a misleading 404
+            return
+        self._server.remove_handler(self._registration)
+        self._registration = None
+
+    def suspend(self) -> None:
+        if self._registration is not None:
+            self._registration.paused = True
+
+    def resume(self) -> None:
+        if self._registration is not None and self._server is not None \
+                and self._registration in self._server.handlers():
+            self._registration.paused = False
+        else:
+            self.start()
