@@ -55,7 +55,6 @@ class Split(Block):
     parallel: bool = False
     stop_on_exception: bool = False
     timeout: float | None = None
-    share_unit_of_work: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -6,10 +6,10 @@ skipped; use ``body().tokenize(sep)`` for anything else); None gives no parts. N
 skipped. Anything else (an int, bytes) raises ``SplitError`` naming the route and node.
 
 Each part runs on ``exchange.copy()`` with the part as body, with properties
-``CamelSplitIndex`` (0-based), ``CamelSplitSize`` and ``CamelSplitComplete``. The copies share
-the parent's unit of work whatever ``share_unit_of_work`` says: the source is acknowledged
-once, after the parent finished (a part never acknowledges it), and a part that fails fails
-the parent as described below.
+``CamelSplitIndex`` (0-based), ``CamelSplitSize`` and ``CamelSplitComplete``. The copies always
+share the parent's unit of work (so there is no Camel ``shareUnitOfWork`` option): the source is
+acknowledged once, after the parent finished (a part never acknowledges it), and a part that
+fails fails the parent as described below.
 
 * Without a strategy the parent continues unchanged; with one, the strategy's result becomes
   the message (``use_original`` keeps the parent's).

@@ -133,3 +133,8 @@ def test_model_definitions_compare_equal_when_built_alike():
         b.from_("direct:a").route_id("r").to("mock:x").set_header("h", 1)
 
     assert build(fn) == build(fn)
+
+
+def test_split_has_no_share_unit_of_work_option_because_parts_always_share_it():
+    with pytest.raises(RouteDefinitionError, match="split\\(\\) has no option 'share_unit_of_work'"):
+        build(lambda b: b.from_("direct:a").split(body(), share_unit_of_work=True).to("mock:x").end())

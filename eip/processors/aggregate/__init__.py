@@ -107,5 +107,6 @@ def compile_aggregate(node: Aggregate, ctx: CompileContext) -> AggregateProcesso
         ignore_invalid_correlation_keys=node.ignore_invalid_correlation_keys,
         close_correlation_key_on_completion=close,
         discard_on_completion_timeout=node.discard_on_completion_timeout,
-        checker_interval=checker_interval)
+        checker_interval=checker_interval,
+        wait_on_stop=ctx.engine.shutdown_timeout if node.complete_all_on_stop else 0.0)
     return ctx.add_service(processor)

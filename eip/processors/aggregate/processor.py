@@ -14,9 +14,10 @@ Contract (Camel's semantics):
   ``completion_size`` (an int, or an expression evaluated on that same exchange), then
   ``completion_timeout`` (no new message for that key for so many seconds; a number or an
   expression), or ``completion_interval`` (every so many seconds, every open group), or the
-  route stopping with ``force_completion_on_stop``/``complete_all_on_stop`` (both complete
-  every open group at once when the route stops; Camel's ``completeAllOnStop`` instead waits
-  for the other conditions, which a stopped consumer can no longer meet by size).
+  route stopping: ``force_completion_on_stop`` completes every open group at once;
+  ``complete_all_on_stop`` first lets them complete by their timeout or interval (as Camel's
+  ``completeAllOnStop`` waits), within the engine's shutdown timeout, then forces the rest
+  (a stopped consumer can no longer complete them by size).
 * The completed exchange gets ``CamelAggregatedSize``, ``CamelAggregatedCompletedBy``
   (size, predicate, timeout, interval or force) and ``CamelAggregatedCorrelationKey``, and
   runs through the block's steps synchronously, on the thread that completed it: the incoming
@@ -87,7 +88,7 @@ class AggregateProcessor:
                  ignore_invalid_correlation_keys: bool = False,
                  close_correlation_key_on_completion: int | None = None,
                  discard_on_completion_timeout: bool = False,
-                 checker_interval: float = 0.1) -> None:
+                 checker_interval: float = 0.1, wait_on_stop: float = 0.0) -> None:
         self.correlation = correlation
         self.strategy = strategy
         self.reads_new_only = getattr(strategy, "reads_new_only", False)
@@ -103,6 +104,10 @@ class AggregateProcessor:
         self.completion_predicate = completion_predicate
         self.eager = eager_check_completion
         self.complete_on_stop = complete_on_stop
+        #: complete_all_on_stop: seconds to let open groups complete by their own timeout or
+        #: interval before the rest are forced (Camel waits for them; here bounded by the
+        #: engine's shutdown timeout).
+        self.wait_on_stop = wait_on_stop
         self.ignore_invalid_keys = ignore_invalid_correlation_keys
         self.discard_on_timeout = discard_on_completion_timeout
         #: Closed keys, oldest first (bounded when the option is > 0); None when not closing.
@@ -416,6 +421,10 @@ class AggregateProcessor:
         """Stop the checker (and a durable repository's recovery), then complete every open
         group if told to; else they stay in the repository: kept by a durable one for the next
         start, lost with the in-memory one when the process ends."""
+        if self.wait_on_stop > 0 and self.checker is not None:
+            deadline = time.monotonic() + self.wait_on_stop
+            while self.open_groups() and time.monotonic() < deadline:
+                time.sleep(0.02)  # only while stopping: the checker completes groups meanwhile
         if self.checker is not None:
             self.checker.stop()
         stop_recovery = getattr(self.repository, "stop_recovery", None)

@@ -288,6 +288,21 @@ def test_open_groups_complete_when_the_route_stops(engine, option):
     assert {ex.properties[c.AGGREGATED_COMPLETED_BY] for ex in out.received_exchanges} == {"force"}
 
 
+def test_complete_all_on_stop_lets_groups_time_out_before_forcing_the_rest(engine):
+    # the open group gets the chance to complete by its timeout while the engine stops
+    engine.add_routes(lambda b: b.from_("direct:in")
+                      .aggregate(header("id"), group_bodies, completion_size=10, completion_timeout=0.3,
+                                 complete_all_on_stop=True)
+                      .to("mock:out").end())
+    engine.start()
+    send_all(engine, [("a", 1)])
+    out = mock(engine, "out")
+    assert out.received_counter == 0
+    engine.stop()
+    assert out.received_bodies == [["a"]]
+    assert out.received_exchanges[0].properties[c.AGGREGATED_COMPLETED_BY] == "timeout"
+
+
 def test_without_force_open_groups_stay_and_time_out_after_a_restart(engine):
     engine.add_routes(lambda b: b.from_("direct:in").route_id("r")
                       .aggregate(header("id"), group_bodies, completion_size=10, completion_timeout=30)
