@@ -152,11 +152,15 @@ class Component:
         self.scheme = scheme
         self.lock = threading.Lock()
 
+    #: True when every distinct option set is its own endpoint (as Camel's file/http), instead of
+    #: URIs of one ``scheme:path`` sharing one endpoint and merging their options (direct, seda).
+    options_identify_endpoint: ClassVar[bool] = False
+
     def endpoint_key(self, uri: Uri) -> str:
         """What identifies an endpoint: URIs with the same key share one (and must agree on
-        options). ``scheme:path``; a component may add options that name a different destination
-        (amqp's routing key)."""
-        return uri.key
+        options). ``scheme:path``, or with every option when ``options_identify_endpoint``; a
+        component may add only the options that name a different destination (amqp's routing key)."""
+        return uri.key_with_options if self.options_identify_endpoint else uri.key
 
     def create_endpoint(self, uri: Uri) -> Endpoint:
         """A new endpoint for ``uri``; raises EndpointOptionError for bad options."""

@@ -30,6 +30,14 @@ class Uri:
         return f"{self.scheme}:{self.path}"
 
     @property
+    def key_with_options(self) -> str:
+        """``scheme:path`` plus the options in name order: the identity of endpoints whose
+        options make them a different destination (file, http, soap)."""
+        if not self.options:
+            return self.key
+        return f"{self.key}?" + "&".join(f"{name}={value}" for name, value in sorted(self.options))
+
+    @property
     def query(self) -> dict[str, str]:
         return dict(self.options)
 

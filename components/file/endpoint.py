@@ -24,7 +24,6 @@ from eip.exchange import Exchange
 from eip.options import Option, OptionSpec
 from eip.polling import POLLING_OPTIONS, ScheduledPollEndpoint
 from eip.repositories.idempotent import MemoryIdempotentRepository
-from eip.uri import Uri
 
 READ_LOCKS = ("none", "changed", "rename")
 FILE_EXIST = ("override", "append", "fail", "ignore")
@@ -227,9 +226,6 @@ class FileComponent(Component):
 
     endpoint_class = FileEndpoint
 
-    def endpoint_key(self, uri: Uri) -> str:
-        """Every distinct option set is its own endpoint, as in Camel: ``file:out`` and
-        ``file:out?file_name=x`` write differently and must not share (or merge) options."""
-        if not uri.options:
-            return uri.key
-        return f"{uri.key}?" + "&".join(f"{name}={value}" for name, value in sorted(uri.options))
+    # As in Camel: ``file:out`` and ``file:out?file_name=x`` write differently and must not
+    # share (or merge) options.
+    options_identify_endpoint = True

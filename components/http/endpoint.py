@@ -215,9 +215,6 @@ class HttpComponent(Component):
     endpoint_class = HttpEndpoint
     summary = "HTTP consumer on the engine's server (http:/path) and HTTP/HTTPS client (http://host/path)"
 
-    def endpoint_key(self, uri: Uri) -> str:
-        # Every option set is its own endpoint: GET and POST consumers of one path, or producers
-        # with different methods or timeouts, must not be merged into one.
-        if not uri.options:
-            return uri.key
-        return uri.key + "?" + "&".join(f"{name}={value}" for name, value in sorted(uri.options))
+    # GET and POST consumers of one path, or producers with different methods or timeouts,
+    # must not be merged into one endpoint.
+    options_identify_endpoint = True

@@ -208,9 +208,6 @@ class SoapComponent(Component):
     endpoint_class = SoapEndpoint
     summary = "SOAP 1.1/1.2 client for a WSDL operation (soap:OP?wsdl=...) and SOAP service (soap:/path?wsdl=...)"
 
-    def endpoint_key(self, uri: Uri) -> str:
-        # A WSDL, port or credentials make a different endpoint: soap:GetQuote of two WSDLs must
-        # not be merged into one.
-        if not uri.options:
-            return uri.key
-        return uri.key + "?" + "&".join(f"{name}={value}" for name, value in sorted(uri.options))
+    # A WSDL, port or credentials make a different endpoint: soap:GetQuote of two WSDLs must
+    # not be merged into one.
+    options_identify_endpoint = True
