@@ -331,3 +331,15 @@ class MqClientNotInstalledError(MqError):
 
 class LegacyFormatError(EipError):
     """Legacy data could not be decoded or encoded; subclasses live in ``legacy``."""
+
+
+def find_cause(exc: BaseException | None, kind: type[BaseException]) -> BaseException | None:
+    """``exc`` itself or the first of its ``__cause__`` chain that is a ``kind`` (20 links at most)."""
+    current = exc
+    for _ in range(20):
+        if current is None:
+            return None
+        if isinstance(current, kind):
+            return current
+        current = current.__cause__
+    return None

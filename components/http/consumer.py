@@ -37,7 +37,7 @@ from components.http.binding import (
 )
 from components.http.shared import ServedConsumer
 from eip import constants as c
-from eip.errors import ValidationError
+from eip.errors import ValidationError, find_cause
 from eip.exchange import ExchangePattern
 from eip.http_server import (
     HandlerRegistration,
@@ -86,7 +86,7 @@ class HttpConsumer(ServedConsumer):
         self.processor.process(exchange)  # the route entry: never raises
         failure = exchange.exception
         if failure is not None:
-            invalid = _find_cause(failure, ValidationError)
+            invalid = find_cause(failure, ValidationError)
             if invalid is not None:
                 return json_error(400, "invalid request", message=str(invalid))
             return internal_error(f"HTTP {request.method} {request.path}: route '{exchange.from_route_id}' "
@@ -150,13 +150,3 @@ class _Reply(Response):
 
     default_mimetype = None
 
-
-def _find_cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
-    seen = 0
-    current: BaseException | None = exc
-    while current is not None and seen < 20:
-        if isinstance(current, kind):
-            return current
-        current = current.__cause__
-        seen += 1
-    return None

@@ -59,7 +59,7 @@ from components.soap.envelope import (
 )
 from eip import constants as c
 from eip.component import Processor
-from eip.errors import EndpointOptionError, SoapFault, ValidationError
+from eip.errors import EndpointOptionError, SoapFault, ValidationError, find_cause
 from eip.exchange import ExchangePattern
 from eip.http_server import (
     HandlerRegistration,
@@ -259,11 +259,11 @@ class SoapConsumer(ServedConsumer):
 
     def _failure(self, exchange: Any, operation: Operation, service: Service) -> Fault:
         failure = exchange.exception
-        fault = _find_cause(failure, SoapFault)
+        fault = find_cause(failure, SoapFault)
         if isinstance(fault, SoapFault):
             detail = fault.detail_element if fault.detail_element is not None else fault.detail
             return Fault(fault.code, fault.string, actor=fault.actor, detail=detail)
-        invalid = _find_cause(failure, ValidationError)
+        invalid = find_cause(failure, ValidationError)
         if invalid is not None:
             return Fault("Client", str(invalid))
         error_id, _ = internal_error(f"SOAP {self.endpoint.parsed.path} {operation.name}: route "
@@ -433,16 +433,6 @@ def _serialize(operation: Operation, exchange: Any) -> bytes:
     serialized = operation.zeep.output.serialize(*args, **kwargs)
     return etree.tostring(serialized.content, xml_declaration=True, encoding="UTF-8")
 
-
-def _find_cause(exc: BaseException | None, kind: type[BaseException]) -> BaseException | None:
-    seen = 0
-    current = exc
-    while current is not None and seen < 20:
-        if isinstance(current, kind):
-            return current
-        current = current.__cause__
-        seen += 1
-    return None
 
 
 def _short(exc: BaseException) -> str:
