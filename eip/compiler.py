@@ -107,6 +107,18 @@ class CompileContext:
         self.services.append(producer)
         return producer
 
+    def repository(self, repository: Any, required: Sequence[str], what: str, protocol: str) -> Any:
+        """Check a user-supplied repository has the ``required`` methods (an error naming ``what``
+        and the ``protocol`` otherwise) and let a durable one find its datasource (``bind``)."""
+        missing = [name for name in required if not callable(getattr(repository, name, None))]
+        if missing:
+            raise self.error(f"{what} repository {type(repository).__name__} lacks "
+                             f"{', '.join(missing)}(): use {protocol}")
+        bind = getattr(repository, "bind", None)
+        if callable(bind):  # an SQL repository finds its named datasource through the engine
+            bind(self.engine)
+        return repository
+
     def add_service(self, service: Any) -> Any:
         self.services.append(service)
         return service

@@ -103,11 +103,5 @@ def compile_claim_check(node: ClaimCheck, ctx: CompileContext) -> ClaimCheckProc
         key = to_expression(key)  # a callable is an expression, anything else a constant
     repository = node.repository
     if repository is not None:
-        missing = [name for name in _REPOSITORY_METHODS if not callable(getattr(repository, name, None))]
-        if missing:
-            raise ctx.error(f"claim_check() repository {type(repository).__name__} lacks "
-                            f"{', '.join(missing)}(): use a ClaimCheckRepository")
-        bind = getattr(repository, "bind", None)
-        if callable(bind):  # an SQL repository finds its named datasource through the engine
-            bind(ctx.engine)
+        ctx.repository(repository, _REPOSITORY_METHODS, "claim_check()", "a ClaimCheckRepository")
     return ClaimCheckProcessor(operation, key, repository, ctx.route_id, node.node_id)

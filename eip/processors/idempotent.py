@@ -113,13 +113,7 @@ def compile_idempotent_consumer(node: IdempotentConsumer, ctx: CompileContext) -
     if repository is None:
         repository = MemoryIdempotentRepository()
     else:
-        missing = [name for name in _REPOSITORY_METHODS if not callable(getattr(repository, name, None))]
-        if missing:
-            raise ctx.error(f"idempotent_consumer() repository {type(repository).__name__} lacks "
-                            f"{', '.join(missing)}(): use an IdempotentRepository")
-        bind = getattr(repository, "bind", None)
-        if callable(bind):  # an SQL repository finds its named datasource through the engine
-            bind(ctx.engine)
+        ctx.repository(repository, _REPOSITORY_METHODS, "idempotent_consumer()", "an IdempotentRepository")
     if node.expression is None:
         raise ctx.error("idempotent_consumer() needs a message id expression")
     return IdempotentConsumerProcessor(node.expression, ctx.compile_steps(node.steps), repository,

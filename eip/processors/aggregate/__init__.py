@@ -13,14 +13,13 @@ from eip.errors import ClosedCorrelationKeyError
 from eip.expressions import unwrap
 from eip.options import parse_duration
 from eip.processors.aggregate.processor import AggregateProcessor
-from eip.repositories.aggregation import (
-    AggregationRepository,
-    MemoryAggregationRepository,
-)
+from eip.repositories.aggregation import MemoryAggregationRepository
 
 if TYPE_CHECKING:
     from eip.compiler import CompileContext
     from eip.model import Aggregate
+
+_REPOSITORY_METHODS = ("add", "get", "remove", "keys", "confirm")  # the AggregationRepository protocol
 
 __all__ = ["AggregateProcessor", "ClosedCorrelationKeyError", "compile_aggregate"]
 
@@ -88,12 +87,8 @@ def compile_aggregate(node: Aggregate, ctx: CompileContext) -> AggregateProcesso
     repository = node.repository
     if repository is None:
         repository = MemoryAggregationRepository()
-    elif not isinstance(repository, AggregationRepository):
-        raise ctx.error(f"aggregate(): repository {repository!r} lacks the AggregationRepository methods "
-                        "add, get, remove, keys and confirm")
-    bind = getattr(repository, "bind", None)
-    if callable(bind):  # a durable repository finds its named datasource through the engine
-        bind(ctx.engine)
+    else:
+        ctx.repository(repository, _REPOSITORY_METHODS, "aggregate()", "an AggregationRepository")
 
     steps = ctx.compile_steps(node.steps)
     processor = AggregateProcessor(

@@ -547,3 +547,13 @@ def test_aggregate_inside_split_benchmark_shape(engine):
     out = mock(engine, "out")
     assert out.received_bodies == [[2, 4, 6, 8, 10]] * 30
     assert [ex.message.headers["branch"] for ex in out.received_exchanges[:3]] == ["A", "B", "C"]
+
+
+def test_a_repository_without_the_protocol_methods_is_named_with_what_it_lacks(engine):
+    class Incomplete:
+        def add(self, key, exchange): ...
+        def get(self, key): ...
+
+    with pytest.raises(ConfigurationError, match=r"aggregate\(\) repository Incomplete lacks remove, keys, confirm\(\): use an AggregationRepository"):
+        engine.add_routes(lambda b: b.from_("direct:in").aggregate(header("id"), group_bodies, completion_size=2,
+                                                                   repository=Incomplete()).to("mock:out").end())
