@@ -42,12 +42,11 @@ from components.http.binding import (
     parse_content_type,
     route_content_type,
 )
+from components.http.shared import request_error
 from eip import constants as c
 from eip.component import Producer
 from eip.errors import (
     EndpointError,
-    EndpointNotConnectedError,
-    ExchangeTimedOutError,
     HttpOperationFailedError,
 )
 from eip.http_server import ALL_METHODS
@@ -90,18 +89,8 @@ class HttpProducer(Producer):
             response = endpoint.session().request(method, url, data=data, headers=send_headers,
                                                   timeout=(connect, read),
                                                   allow_redirects=values["follow_redirects"])
-        except requests.exceptions.ConnectTimeout as exc:
-            raise EndpointNotConnectedError(f"{method}: no connection within {connect}s",
-                                            uri=endpoint.uri) from exc
-        except requests.exceptions.ReadTimeout as exc:
-            raise ExchangeTimedOutError(f"{method}: no response within {read}s", uri=endpoint.uri) from exc
-        except requests.exceptions.SSLError as exc:
-            raise EndpointError(f"{method}: TLS handshake failed ({_reason(exc)})", uri=endpoint.uri) from exc
-        except requests.exceptions.ConnectionError as exc:
-            raise EndpointNotConnectedError(f"{method}: cannot reach the server ({_reason(exc)})",
-                                            uri=endpoint.uri) from exc
         except requests.exceptions.RequestException as exc:
-            raise EndpointError(f"{method}: request failed ({type(exc).__name__})", uri=endpoint.uri) from exc
+            raise request_error(exc, method, "server", endpoint.uri, (connect, read)) from exc
         try:
             self._take_response(exchange, response)
         finally:
@@ -151,19 +140,3 @@ class HttpProducer(Producer):
         headers[c.HTTP_RESPONSE_TEXT] = response.reason or ""
         message.body = body
 
-
-def _reason(exc: BaseException) -> str:
-    """A short cause (``Connection refused``) without the URL, which may carry a query secret."""
-    current: BaseException | None = exc
-    seen = 0
-    while current is not None and seen < 10:
-        if isinstance(current, OSError) and current.strerror:
-            return current.strerror
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            current = reason
-        else:
-            nested = current.args[0] if current.args and isinstance(current.args[0], BaseException) else None
-            current = nested or current.__cause__ or current.__context__
-        seen += 1
-    return type(exc).__name__

@@ -1,6 +1,6 @@
 """What the ``http:`` and ``soap:`` endpoints share: a consumer served by the engine's HTTP server,
-a lazily made per-endpoint resource (session, client) closed at stop, and refusing options of
-the other form of a URI."""
+a lazily made per-endpoint resource (session, client) closed at stop, refusing options of
+the other form of a URI, and translating ``requests`` errors at the edge."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from collections.abc import Callable, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
 from eip.component import Consumer, Endpoint, Processor
-from eip.errors import EndpointOptionError
+from eip.errors import (
+    EndpointError,
+    EndpointNotConnectedError,
+    EndpointOptionError,
+    ExchangeTimedOutError,
+)
 from eip.http_server import HandlerRegistration, HttpServer, http_server
 
 
@@ -94,3 +99,40 @@ class ServedConsumer(Consumer):
             self._registration.paused = False
         else:
             self.start()
+
+
+def request_error(exc: BaseException, what: str, peer: str, uri: str,
+                  timeouts: tuple[Any, Any]) -> EndpointError:
+    """The engine's error for a ``requests`` failure of ``what`` (a method, an operation) sent to
+    ``peer`` ("server", "service"): a connect timeout or refused connection is
+    ``EndpointNotConnectedError`` and a read timeout ``ExchangeTimedOutError`` (both redeliverable),
+    a TLS or other failure ``EndpointError``. Raise it ``from exc``."""
+    import requests
+
+    errors = requests.exceptions
+    if isinstance(exc, errors.ConnectTimeout):
+        return EndpointNotConnectedError(f"{what}: no connection within {timeouts[0]}s", uri=uri)
+    if isinstance(exc, errors.ReadTimeout):
+        return ExchangeTimedOutError(f"{what}: no response within {timeouts[1]}s", uri=uri)
+    if isinstance(exc, errors.SSLError):
+        return EndpointError(f"{what}: TLS handshake failed ({failure_reason(exc)})", uri=uri)
+    if isinstance(exc, errors.ConnectionError):
+        return EndpointNotConnectedError(f"{what}: cannot reach the {peer} ({failure_reason(exc)})", uri=uri)
+    return EndpointError(f"{what}: request failed ({type(exc).__name__})", uri=uri)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A short cause (``Connection refused``) without the URL, which may carry a query secret."""
+    current: BaseException | None = exc
+    seen = 0
+    while current is not None and seen < 10:
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            current = reason
+        else:
+            nested = current.args[0] if current.args and isinstance(current.args[0], BaseException) else None
+            current = nested or current.__cause__ or current.__context__
+        seen += 1
+    return type(exc).__name__

@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from components.http.shared import failure_reason, request_error
 from components.soap.envelope import detail_value, is_client_code, local_code, plain
 from eip import constants as c
 from eip.component import Producer
@@ -46,7 +47,6 @@ from eip.errors import (
     EndpointError,
     EndpointNotConnectedError,
     EndpointOptionError,
-    ExchangeTimedOutError,
     HttpOperationFailedError,
     SoapFault,
     ValidationError,
@@ -111,7 +111,7 @@ class SoapClient:
                                            uri=self.uri, status_code=status) from exc
         except requests.exceptions.RequestException as exc:
             session.close()
-            raise EndpointNotConnectedError(f"cannot load the WSDL {_mask(wsdl)}: {_reason(exc)}",
+            raise EndpointNotConnectedError(f"cannot load the WSDL {_mask(wsdl)}: {failure_reason(exc)}",
                                             uri=self.uri) from exc
         except Exception as exc:
             session.close()
@@ -169,21 +169,8 @@ class SoapProducer(Producer):
             kwargs["_soapheaders"] = soap_headers
         try:
             response = client.call(*args, **kwargs)
-        except requests.exceptions.ConnectTimeout as exc:
-            raise EndpointNotConnectedError(f"{endpoint.operation}: no connection within {client.timeout[0]}s",
-                                            uri=endpoint.uri) from exc
-        except requests.exceptions.ReadTimeout as exc:
-            raise ExchangeTimedOutError(f"{endpoint.operation}: no response within {client.timeout[1]}s",
-                                        uri=endpoint.uri) from exc
-        except requests.exceptions.SSLError as exc:
-            raise EndpointError(f"{endpoint.operation}: TLS handshake failed ({_reason(exc)})",
-                                uri=endpoint.uri) from exc
-        except requests.exceptions.ConnectionError as exc:
-            raise EndpointNotConnectedError(f"{endpoint.operation}: cannot reach the service ({_reason(exc)})",
-                                            uri=endpoint.uri) from exc
         except requests.exceptions.RequestException as exc:
-            raise EndpointError(f"{endpoint.operation}: request failed ({type(exc).__name__})",
-                                uri=endpoint.uri) from exc
+            raise request_error(exc, endpoint.operation, "service", endpoint.uri, client.timeout) from exc
         except (TypeError, ValueError, zx.ValidationError) as exc:
             # No URI in the text: an http consumer answers a ValidationError's message to its client.
             raise ValidationError(f"the body does not fit {endpoint.operation}({client.signature}): {exc}") from exc
@@ -245,8 +232,3 @@ def _mask(location: str) -> str:
         return location.replace(parsed.password, "xxxxxx")
     return repr(location)
 
-
-def _reason(exc: BaseException) -> str:
-    from components.http.producer import _reason as reason
-
-    return reason(exc)
