@@ -343,3 +343,16 @@ def find_cause(exc: BaseException | None, kind: type[BaseException]) -> BaseExce
             return current
         current = current.__cause__
     return None
+
+
+def is_transient(exc: BaseException | None, depth: int = 20) -> bool:
+    """True when ``exc`` or an exception it came from (``__cause__``, else ``__context__``, at
+    most ``depth`` links) says a system was unreachable (``EndpointNotConnectedError``): the
+    message should go back to its source unchanged rather than to a dead letter."""
+    for _ in range(depth):
+        if exc is None:
+            return False
+        if isinstance(exc, EndpointNotConnectedError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

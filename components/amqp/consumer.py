@@ -43,7 +43,7 @@ from components.amqp.session import Session
 from components.amqp.topology import Steps
 from eip import constants as c
 from eip.component import Consumer, Processor
-from eip.errors import AmqpError, EndpointNotConnectedError
+from eip.errors import AmqpError, EndpointNotConnectedError, is_transient
 from eip.exchange import Exchange, ExchangePattern
 
 if TYPE_CHECKING:
@@ -53,16 +53,6 @@ log = logging.getLogger("components.amqp")
 
 _IN_OUT = ExchangePattern.IN_OUT
 _IN_ONLY = ExchangePattern.IN_ONLY
-
-
-def _is_transient(exc: BaseException | None) -> bool:
-    seen = 0
-    while exc is not None and seen < 20:
-        if isinstance(exc, EndpointNotConnectedError):
-            return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
 
 
 class _Delivery:
@@ -243,7 +233,7 @@ class ConsumerSession(Session):
     def _failed(self, delivery: _Delivery, exchange: Exchange) -> None:
         endpoint = self.endpoint
         error = exchange.exception
-        if _is_transient(error):
+        if is_transient(error):
             assert self.ioloop is not None
             self.ioloop.call_later(endpoint.values["reconnect_delay"], partial(self._reject, delivery, True))
             return

@@ -24,6 +24,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from eip import errors
 from eip.errors import MqClientNotInstalledError, MqConnectionError, MqError
 
 log = logging.getLogger("components.ibmmq")
@@ -100,16 +101,8 @@ def reason_name(mq: Any, reason: int) -> str:
 
 
 def is_transient(exc: BaseException | None) -> bool:
-    """True for an error that says a system was unreachable (the cause chain is searched)."""
-    from eip.errors import EndpointNotConnectedError
-
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, EndpointNotConnectedError):
-            return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
+    """True for an error that says a system was unreachable (10 links of the cause chain)."""
+    return errors.is_transient(exc, depth=10)
 
 
 def mq_text(value: Any) -> str:
