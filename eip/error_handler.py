@@ -14,6 +14,13 @@ The route's pipelines call ``handle()`` when a node raises. In order:
 
 Unlike Camel, a failure while sending to the dead letter endpoint fails the exchange (so the
 source keeps the message) instead of being logged and swallowed.
+
+Logging: each dead-lettered exchange logs one WARNING line (where it failed, the cause and the
+redeliveries made). WARNING, not ERROR: the message is safe in the dead letter endpoint and the
+source counts it done; ERROR is kept for a failed dead letter send, where the source keeps it.
+Where a failure happened (route, node, split index) travels with the exception from the first
+handler that saw it (``failure_origin``), so the line a parent route logs names the sub-route
+and node that failed, not only the route that owns the exchange. Nothing is logged on success.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from eip import constants as c
+from eip.uri import mask_uri
 from eip.model import (
     DeadLetterChannel,
     DefaultErrorHandler,
@@ -62,6 +70,44 @@ def _cause_chain(exc: BaseException) -> list[BaseException]:
         current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
     chain.reverse()
     return chain
+
+
+class FailureOrigin:
+    """Where an exception first failed: route, node, endpoint, split part, redeliveries made."""
+
+    __slots__ = ("endpoint", "node_id", "redeliveries", "route_id", "split_index")
+
+    def __init__(self, route_id: str, node_id: str, endpoint: str | None, split_index: Any,
+                 redeliveries: int) -> None:
+        self.route_id = route_id
+        self.node_id = node_id
+        self.endpoint = endpoint
+        self.split_index = split_index
+        self.redeliveries = redeliveries
+
+    def describe(self) -> str:
+        """``route 'lines' node 'parse' (split index 2)``: for log lines."""
+        where = f"route '{self.route_id}' node '{self.node_id}'"
+        if self.split_index is not None:
+            where += f" (split index {self.split_index})"
+        return where
+
+
+def failure_origin(exc: BaseException) -> FailureOrigin | None:
+    """Where ``exc`` first failed, if an error handler saw it."""
+    return getattr(exc, "_eip_failure", None)
+
+
+def _note_origin(exc: BaseException, origin: FailureOrigin) -> FailureOrigin:
+    """Attach ``origin`` unless an inner route's handler already did; return the one that holds."""
+    known = failure_origin(exc)
+    if known is not None:
+        return known
+    try:
+        exc._eip_failure = origin  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):
+        pass
+    return origin
 
 
 def _mark(exc: BaseException, route_id: str) -> None:
@@ -112,6 +158,7 @@ class ErrorHandler:
             raise exc  # already decided by this route's handler in a nested pipeline
         node_id = pipeline.node_ids[index]
         clause = self.match(exc, exchange)
+        redelivered = 0
         if seen_in is None:
             processor = pipeline.processors[index]
             attempt = 0
@@ -133,6 +180,7 @@ class ErrorHandler:
                 headers[c.REDELIVERY_COUNTER] = attempt
                 headers[c.REDELIVERY_MAX_COUNTER] = policy.maximum_redeliveries
                 self.redeliveries += 1
+                redelivered = attempt
                 exchange.exception = None
                 try:
                     processor.process(exchange)
@@ -143,21 +191,25 @@ class ErrorHandler:
                         raise
                     clause = self.match(exc, exchange)
         _mark(exc, self.route_id)
-        self._record_failure(exchange, exc, node_id, pipeline.endpoints[index])
+        endpoint = pipeline.endpoints[index]
+        origin = _note_origin(exc, FailureOrigin(self.route_id, node_id, endpoint,
+                                                 exchange.properties.get(c.SPLIT_INDEX), redelivered))
+        self._record_failure(exchange, exc, node_id, endpoint, origin)
         if clause is not None:
             self._run_clause(clause, exchange, exc)
             return
         if isinstance(self.definition, DeadLetterChannel) and self.dead_letter_producer is not None:
-            self._dead_letter(exchange, exc)
+            self._dead_letter(exchange, exc, origin)
             return
         raise exc
 
-    def _record_failure(self, exchange: Exchange, exc: BaseException, node_id: str, endpoint: str | None) -> None:
-        props = exchange.properties
-        props[c.FAILURE_ROUTE_ID] = self.route_id
-        props[c.FAILURE_NODE_ID] = node_id
-        if endpoint is not None:
-            props[c.FAILURE_ENDPOINT] = endpoint
+    def _record_failure(self, exchange: Exchange, exc: BaseException, node_id: str, endpoint: str | None,
+                        origin: FailureOrigin) -> None:
+        props = exchange.properties  # where it failed first: a sub-route's node, not the split calling it
+        props[c.FAILURE_ROUTE_ID] = origin.route_id
+        props[c.FAILURE_NODE_ID] = origin.node_id
+        if origin.endpoint is not None:
+            props[c.FAILURE_ENDPOINT] = origin.endpoint
         if not getattr(exc, "_eip_noted", False):
             try:
                 exc.add_note(f"(in route '{self.route_id}', node '{node_id}'"
@@ -190,7 +242,7 @@ class ErrorHandler:
             return
         raise exc
 
-    def _dead_letter(self, exchange: Exchange, exc: Exception) -> None:
+    def _dead_letter(self, exchange: Exchange, exc: Exception, origin: FailureOrigin) -> None:
         definition = cast(DeadLetterChannel, self.definition)
         if definition.use_original_message:
             self._original_message(exchange)
@@ -205,5 +257,9 @@ class ErrorHandler:
             _mark(dlq_exc, self.route_id)
             raise dlq_exc from exc
         self.dead_lettered += 1
+        if definition.log_exhausted:
+            log.warning("route '%s': exchange %s dead-lettered to %s after %d redeliveries; failed at %s: %s: %s",
+                        self.route_id, exchange.exchange_id, mask_uri(definition.uri), origin.redeliveries,
+                        origin.describe(), type(exc).__name__, exc)
         exchange.properties[c.ERROR_HANDLER_HANDLED] = True
         exchange.route_stop = True

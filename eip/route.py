@@ -7,6 +7,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from eip.error_handler import failure_origin
 from eip.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -139,8 +140,7 @@ class RouteEntry:
                                   listener, exchange.exchange_id)
         if owner:
             if exchange.exception is not None:
-                log.warning("route '%s': exchange %s failed: %s: %s", self.route_id,
-                            exchange.exchange_id, type(exchange.exception).__name__, exchange.exception)
+                _log_failure(self.route_id, exchange)
             if self.on_completions:
                 self._run_on_completions(exchange)
             uow.done(exchange)
@@ -157,6 +157,15 @@ class RouteEntry:
             except Exception as exc:  # noqa: BLE001 - on_completion must not change the outcome
                 log.error("route '%s': on_completion failed for exchange %s: %s", self.route_id,
                           exchange.exchange_id, exc)
+
+
+def _log_failure(route_id: str, exchange: Exchange) -> None:
+    """One line per failed exchange: the owning route, and where it failed (sub-route, node, part)."""
+    exc = exchange.exception
+    origin = failure_origin(exc) if exc is not None else None
+    where = f" at {origin.describe()}" if origin is not None else ""
+    log.warning("route '%s': exchange %s failed%s: %s: %s", route_id, exchange.exchange_id, where,
+                type(exc).__name__, exc)
 
 
 class Route:

@@ -314,3 +314,96 @@ def test_a_matching_clause_without_a_policy_does_not_make_it_retryable(engine):
     engine.template.send_body("direct:in", "x")
     assert flaky.calls == 1
     assert len(engine.get_endpoint("mock:answer").received_exchanges) == 1
+
+
+# -- what the logs say about a failure (issue 9, item 22) -------------------------------------------
+
+def _records(caplog, logger_names, level):
+    return [r for r in caplog.records if r.name in logger_names and r.levelno >= level]
+
+
+def test_failure_line_names_the_failing_sub_route_node_and_split_index(engine, caplog):
+    import logging
+
+    def fail_on_b(exchange):
+        if exchange.message.body == "b":
+            raise KeyError("no such sku")
+
+    def configure(b):
+        b.from_("direct:orders").route_id("orders").split(body()).to("direct:line").end()
+        b.from_("direct:line").route_id("lines").to("mock:seen").process(fail_on_b).id("check-sku")
+
+    start(engine, configure)
+    with caplog.at_level(logging.INFO):
+        with pytest.raises(KeyError):
+            engine.template.send_body("direct:orders", ["a", "b", "c"])
+    lines = [r.getMessage() for r in _records(caplog, {"eip.route"}, logging.WARNING)]
+    assert len(lines) == 1, lines
+    assert "route 'orders'" in lines[0]  # the route that owns the exchange
+    assert "route 'lines'" in lines[0] and "node 'check-sku'" in lines[0]
+    assert "split index 1" in lines[0]
+    assert "KeyError" in lines[0] and "no such sku" in lines[0]
+
+
+def test_dead_letter_channel_logs_one_line_per_dead_lettered_exchange(engine, caplog):
+    import logging
+
+    flaky = Flaky(10)
+
+    def configure(b):
+        b.error_handler(dead_letter_channel("mock:dead", maximum_redeliveries=2, redelivery_delay=0))
+        b.from_("direct:in").route_id("r").process(flaky).id("call-partner").to("mock:out")
+
+    start(engine, configure)
+    with caplog.at_level(logging.DEBUG):
+        engine.template.send_body("direct:in", "body-one")
+        engine.template.send_body("direct:in", "body-two")
+    lines = [r for r in _records(caplog, {"eip.error_handler", "eip.route"}, logging.INFO)]
+    assert len(lines) == 2, [r.getMessage() for r in lines]
+    for record in lines:
+        text = record.getMessage()
+        assert record.levelno == logging.WARNING
+        assert "dead-lettered to mock:dead" in text
+        assert "route 'r'" in text and "node 'call-partner'" in text
+        assert "after 2 redeliveries" in text
+        assert "ConnectionError: failure" in text
+        assert "body-" not in text  # bodies may hold personal data: never logged
+
+
+def test_dead_letter_from_a_split_part_in_a_sub_route_names_where_it_failed(engine, caplog):
+    import logging
+
+    def fail_on_c(exchange):
+        if exchange.message.body == "c":
+            raise ValueError("bad line")
+
+    def configure(b):
+        b.error_handler(dead_letter_channel("mock:dead"))
+        b.from_("direct:orders").route_id("orders").split(body()).to("direct:line").end()
+        b.from_("direct:line").route_id("lines").process(fail_on_c).id("parse")
+
+    start(engine, configure)
+    with caplog.at_level(logging.INFO):
+        engine.template.send_body("direct:orders", ["a", "b", "c"])
+    dead = engine.get_endpoint("mock:dead").received_exchanges
+    assert len(dead) == 1
+    assert dead[0].properties[c.FAILURE_ROUTE_ID] == "lines"
+    assert dead[0].properties[c.FAILURE_NODE_ID] == "parse"
+    lines = [r.getMessage() for r in _records(caplog, {"eip.error_handler", "eip.route"}, logging.INFO)]
+    assert len(lines) == 1, lines
+    assert "route 'lines'" in lines[0] and "node 'parse'" in lines[0] and "split index 2" in lines[0]
+    assert "after 0 redeliveries" in lines[0]
+
+
+def test_no_log_line_on_success(engine, caplog):
+    import logging
+
+    def configure(b):
+        b.error_handler(dead_letter_channel("mock:dead"))
+        b.from_("direct:orders").route_id("orders").split(body()).to("direct:line").end()
+        b.from_("direct:line").route_id("lines").to("mock:out")
+
+    start(engine, configure)
+    with caplog.at_level(logging.DEBUG):
+        engine.template.send_body("direct:orders", ["a", "b"])
+    assert _records(caplog, {"eip.error_handler", "eip.route"}, logging.DEBUG) == []
