@@ -3,6 +3,11 @@
 ``header("type") == "gold"`` is a predicate; ``(header("a") > 1) & ~body().contains("x")``
 combines them. Any plain callable ``fn(exchange)`` works wherever an expression does.
 Python's ``and``/``or``/``not`` cannot be overloaded, so using an expression as a bool raises.
+
+A lazy :class:`~eip.file_body.FileBody` (the file consumer's body) is read where an operator
+needs its content, through :func:`convert` as ``convert_body_to`` reads it: text for
+comparisons, ``contains``, ``startswith``/``endswith``, ``regex``, ``is_in`` and ``jsonpath``,
+bytes for ``xpath`` (so the document's own encoding declaration applies); ``tokenize`` streams it.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from eip.errors import ExpressionError
+from eip.file_body import FileBody
 
 ExpressionLike = Callable[[Any], Any]
 
@@ -49,7 +55,7 @@ class Expression:
             right = to_expression(other)._fn
 
             def both(ex: Any) -> bool:
-                a, b = left(ex), right(ex)
+                a, b = text_of_file(left(ex)), text_of_file(right(ex))
                 if none_is_false and (a is None or b is None):
                     return False
                 return op(a, b)
@@ -58,18 +64,18 @@ class Expression:
         value = other
         text = f"({self.text} {sym} {value!r})"
         # Equality against a constant is the commonest predicate (choice on a header): keep it
-        # to one closure call.
+        # to one closure call; a file body is read only when it is not already equal.
         if sym == "==":
-            return Expression(lambda ex: left(ex) == value, text)
+            return Expression(lambda ex: (a := left(ex)) == value or _read_equals(a, value), text)
         if sym == "!=":
-            return Expression(lambda ex: left(ex) != value, text)
+            return Expression(lambda ex: (a := left(ex)) != value and not _read_equals(a, value), text)
         if none_is_false:
             def one(ex: Any) -> bool:
-                a = left(ex)
+                a = text_of_file(left(ex))
                 return False if a is None else op(a, value)
         else:
             def one(ex: Any) -> bool:
-                return op(left(ex), value)
+                return op(text_of_file(left(ex)), value)
         return Expression(one, text)
 
     def __eq__(self, other: object) -> Expression:  # type: ignore[override]
@@ -122,7 +128,7 @@ class Expression:
         fn = self._fn
 
         def matches(ex: Any) -> bool:
-            value = fn(ex)
+            value = text_of_file(fn(ex))
             return value is not None and compiled.search(str(value)) is not None
 
         return Expression(matches, f"{self.text}.regex({pattern!r})")
@@ -134,7 +140,7 @@ class Expression:
         fn = self._fn
 
         def member(ex: Any) -> bool:
-            value = fn(ex)
+            value = text_of_file(fn(ex))
             try:
                 return value in choices
             except TypeError:  # unhashable value against a frozenset
@@ -187,6 +193,16 @@ def _hashable(value: Any) -> bool:
 
 def _text(value: Any) -> str:
     return value.text if isinstance(value, Expression) else getattr(value, "__name__", repr(value))
+
+
+def text_of_file(value: Any) -> Any:
+    """A file body read as text (as ``convert_body_to(str)`` reads it); any other value as it is."""
+    return convert(value, str) if isinstance(value, FileBody) else value
+
+
+def _read_equals(value: Any, other: Any) -> bool:
+    """``value == other`` for a file body against a str or bytes constant, reading the file."""
+    return isinstance(value, FileBody) and isinstance(other, (str, bytes)) and convert(value, type(other)) == other
 
 
 def _tokens(value: Any, separator: str) -> Iterator[Any]:
@@ -301,13 +317,14 @@ def xpath(expr: str, namespaces: Mapping[str, str] | None = None, result_type: t
 
     def evaluate(ex: Any) -> Any:
         value = ex.message.body
-        if isinstance(value, (str, bytes)):
+        if isinstance(value, (str, bytes, FileBody)):
+            # One parse per body: a choice's whens share it (a file body is read once).
             cached = ex.properties.get("_eip.xml")
             if cached is not None and cached[0] is value:
                 root = cached[1]
             else:
                 try:
-                    root = parse_xml(value)
+                    root = parse_xml(convert(value, bytes) if isinstance(value, FileBody) else value)
                 except etree.XMLSyntaxError as exc:
                     raise ExpressionError(f"xpath {expr!r}: body is not well-formed XML: {exc}") from exc
                 ex.properties["_eip.xml"] = (value, root)
@@ -316,7 +333,7 @@ def xpath(expr: str, namespaces: Mapping[str, str] | None = None, result_type: t
         elif isinstance(value, etree._ElementTree):
             root = value.getroot()
         else:
-            raise ExpressionError(f"xpath {expr!r} needs an XML body (str, bytes or lxml element), "
+            raise ExpressionError(f"xpath {expr!r} needs an XML body (str, bytes, a file or an lxml element), "
                                   f"got {type(value).__name__}")
         result = compiled(root)
         if isinstance(result, list):
@@ -350,14 +367,14 @@ def jsonpath(expr: str) -> Expression:
         raise ConfigurationError(f"invalid jsonpath {expr!r}: {exc}") from exc
 
     def evaluate(ex: Any) -> Any:
-        value = ex.message.body
+        value = text_of_file(ex.message.body)
         if isinstance(value, (str, bytes)):
             try:
                 value = json.loads(value)
             except ValueError as exc:
                 raise ExpressionError(f"jsonpath {expr!r}: body is not JSON: {exc}") from exc
         if not isinstance(value, (dict, list)):
-            raise ExpressionError(f"jsonpath {expr!r} needs a dict, list or JSON text body, "
+            raise ExpressionError(f"jsonpath {expr!r} needs a dict, list or JSON text (or file) body, "
                                   f"got {type(value).__name__}")
         matches = [m.value for m in compiled.find(value)]
         if not matches:

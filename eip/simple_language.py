@@ -8,6 +8,9 @@ Templates: ``${body}``, ``${header.NAME}`` (also ``${headers.NAME}``, ``${in.hea
 Predicates: ``LEFT OP RIGHT`` with ``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``contains``,
 ``not contains``, ``startsWith``, ``endsWith``, ``regex``, ``in`` (comma list), joined by
 ``&&`` and ``||``; a side is a template or a literal ('quoted', a number, true, false, null).
+
+A lazy file body (the file consumer's) renders and compares as its text, read as
+``convert_body_to(str)`` reads it; ``${body}`` alone still returns the body itself.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eip.errors import ConfigurationError
+from eip.expressions import text_of_file
 
 _TOKEN = re.compile(r"\$\{([^}]*)\}")
 _OPERATORS = ("not contains", "contains", "startsWith", "endsWith", "regex", "not in", "in",
@@ -100,7 +104,7 @@ def compile_template(text: str) -> Getter:
             if isinstance(part, str):
                 out.append(part)
             else:
-                value = part(ex)
+                value = text_of_file(part(ex))
                 out.append("" if value is None else str(value))
         return "".join(out)
 
@@ -153,11 +157,11 @@ def _compile_comparison(text: str, whole: str) -> Getter:
     if op in ("in", "not in"):
         items = [item.strip().strip("'\"") for item in right_text.strip().strip("'\"").split(",")]
         negate = op == "not in"
-        return lambda ex: (str(left(ex)) in items) != negate
+        return lambda ex: (str(text_of_file(left(ex))) in items) != negate
     right = _literal_or_template(right_text, whole)
 
     def compare(ex: Any) -> bool:
-        a, b = _coerce(left(ex), right(ex))
+        a, b = _coerce(text_of_file(left(ex)), text_of_file(right(ex)))
         if op == "==":
             return bool(a == b)
         if op == "!=":

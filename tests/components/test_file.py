@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import eip.file_body
-from eip import EndpointOptionError, Engine, RouteBuilder, body, dead_letter_channel
+from eip import EndpointOptionError, Engine, RouteBuilder, body, dead_letter_channel, jsonpath, xpath
 from eip import constants as c
 from eip.errors import FileOperationError
 from eip.file_body import FileBody
@@ -606,6 +606,32 @@ def test_streaming_split_of_a_file_body_through_a_route(engine, tmp_path):
     assert notifier.wait(5)
     assert lines.received_bodies[0] == "line 0" and lines.received_bodies[-1] == "last"
     assert files(inbox) == [".done/lines.txt"]
+
+
+def test_xpath_choice_and_jsonpath_filter_read_the_lazy_file_body(engine, tmp_path):
+    orders, events = tmp_path / "orders", tmp_path / "events"
+    write(orders, "a.xml", "<order><country>UK</country></order>")
+    write(orders, "b.xml", "<order><country>FR</country></order>")
+    write(events, "big.json", '{"amount": 250}')
+    write(events, "small.json", '{"amount": 3}')
+
+    def build(r):
+        (r.from_(file_uri(orders)).route_id("orders")
+            .choice()
+                .when(xpath("/order/country = 'UK'")).to("mock:uk")
+                .otherwise().to("mock:other")
+            .end())
+        r.from_(file_uri(events)).route_id("events").filter(jsonpath("$.amount") > 100).to("mock:big").end()
+    engine.add_routes(routes(build))
+    notifier = Notifier(engine, done=4)
+    engine.start()
+    assert notifier.wait(5)
+    assert notifier.failed_count == 0
+    names = {uri: [ex.message.headers[c.FILE_NAME] for ex in engine.get_endpoint(uri).received_exchanges]
+             for uri in ("mock:uk", "mock:other", "mock:big")}
+    assert names == {"mock:uk": ["a.xml"], "mock:other": ["b.xml"], "mock:big": ["big.json"]}
+    assert files(orders) == [".done/a.xml", ".done/b.xml"]
+    assert files(events) == [".done/big.json", ".done/small.json"]
 
 
 def test_stopping_the_route_leaves_unprocessed_files_in_place(engine, tmp_path):

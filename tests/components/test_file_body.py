@@ -126,3 +126,39 @@ def test_open_is_read_only(tmp_path):
         assert f.read() == "x"
     with pytest.raises(ValueError):
         fb.open("wb")
+
+
+# -- every expression reads a FileBody as convert_body_to does ------------------------------------
+
+def test_xpath_and_jsonpath_read_a_file_body(tmp_path):
+    from eip import jsonpath, xpath
+
+    xml_body = make(tmp_path, b'<?xml version="1.0" encoding="ISO-8859-1"?><order><c>\xe9</c></order>', "o.xml")
+    assert xpath("/order/c/text()")(Exchange(xml_body)) == "é"  # the document's own encoding
+    assert xpath("/order/c = 'é'")(Exchange(xml_body)) is True
+    json_body = make(tmp_path, '{"country": "UK", "lines": [1, 2]}', "o.json")
+    assert jsonpath("$.country")(Exchange(json_body)) == "UK"
+    assert jsonpath("$.lines[*]")(Exchange(json_body)) == [1, 2]
+
+
+def test_text_predicates_read_a_file_body_not_its_lines_or_repr(tmp_path):
+    fb = make(tmp_path, "first line\nsecond line\n")
+    e = Exchange(fb)
+    assert body().contains("line\nsecond")(e)  # a substring, not one of the lines
+    assert not body().contains("third")(e)
+    assert body().startswith("first")(e) and body().endswith("line\n")(e)
+    assert body().regex(r"second\s+line")(e)
+    assert (body() == "first line\nsecond line\n")(e) and not (body() != "first line\nsecond line\n")(e)
+    assert body().is_in("first line\nsecond line\n", "x")(e)
+    assert list(body().tokenize("\n")(e)) == ["first line", "second line"]
+
+
+def test_simple_reads_a_file_body(tmp_path):
+    from eip import simple
+
+    e = Exchange(make(tmp_path, "UK"))
+    assert simple("country=${body}")(e) == "country=UK"
+    assert simple("${body} == 'UK'")(e) is True
+    assert simple("${body} contains 'K'")(e) is True
+    assert simple("${body} regex 'U.'")(e) is True
+    assert simple("${body} in 'UK,FR'")(e) is True
