@@ -322,8 +322,10 @@ class RouteDsl:
     def stop(self) -> RouteDsl:
         return self._add(m.Stop)
 
-    def validate(self, predicate: Any) -> RouteDsl:
-        return self._add(m.Validate, predicate=_expr(predicate))
+    def validate(self, predicate: Any, message: Any = None) -> RouteDsl:
+        """Fail with ValidationError unless ``predicate`` holds; ``message`` (a ``${...}`` template
+        or an expression) becomes the error's text."""
+        return self._add(m.Validate, predicate=_expr(predicate), message=message)
 
     def rollback(self, message: str = "rollback") -> RouteDsl:
         return self._add(m.Rollback, message=message)

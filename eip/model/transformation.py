@@ -90,9 +90,13 @@ class Stop(Node):
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Validate(Node):
-    """Fail with ValidationError when the predicate is false."""
+    """Fail with ValidationError when the predicate is false.
+
+    ``message``: the error's text, a ``${...}`` template or an expression of the exchange; None
+    names the node and route instead."""
 
     predicate: Any
+    message: Any = None
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
