@@ -9,7 +9,9 @@ unhandled one as failed.
 A producer whose send is confirmed asynchronously (a RabbitMQ publisher confirm arriving
 later) calls ``hold()`` and later the returned ``release(error=None)``: the callbacks then run
 only when the route has finished *and* every hold was released, on the thread of the last of
-those events. A release with an error makes the outcome a failure.
+those events. A release with an error makes the outcome a failure. ``hold()`` and its release
+are thread-safe: the parts of a parallel split share their exchange's unit of work and may take
+their first holds at the same moment.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("eip.unit_of_work")
 
 Callback = Callable[["Exchange"], Any]
+
+# Guards only the lazy creation of a unit of work's ``_Holds`` (once per unit of work that is
+# held at all): an exchange with no asynchronous confirm never allocates or takes a lock.
+_HOLDS_CREATION = threading.Lock()
 
 
 class _Holds:
@@ -90,7 +96,10 @@ class UnitOfWork:
         """Delay the callbacks until the returned ``release(error=None)`` is called (once)."""
         holds = self._holds
         if holds is None:
-            holds = self._holds = _Holds()
+            with _HOLDS_CREATION:  # two first holds at once (parallel split parts) share one _Holds
+                holds = self._holds
+                if holds is None:
+                    holds = self._holds = _Holds()
         with holds.lock:
             if self._finished:
                 raise RuntimeError("unit of work already finished; hold() must come before done()")

@@ -200,3 +200,66 @@ def test_a_failed_confirm_turns_the_outcome_into_a_failure():
     exchange = Exchange("x")
     uow.done(exchange)
     assert events == ["nack"] and isinstance(exchange.exception, ConnectionError)
+
+
+def _yield_on_every_line_of(code):
+    """A ``sys.settrace`` hook that gives the GIL away on each line of ``code``: threads that
+    enter it together then interleave there on every run, not once in thousands."""
+    import time
+
+    def local(frame, event, arg):
+        if event == "line":
+            time.sleep(0)
+        return local
+
+    def tracer(frame, event, arg):
+        return local if frame.f_code is code else None
+
+    return tracer
+
+
+def test_first_holds_taken_at_once_by_parallel_threads_all_count():
+    # Parallel split parts share one unit of work; each publish with a confirm takes a hold.
+    # A lost hold lets the source be acked before every confirm arrived.
+    import sys
+    import threading
+
+    from eip.exchange import Exchange
+    from eip.unit_of_work import UnitOfWork
+
+    parts, units = 4, 200
+    uows = [UnitOfWork() for _ in range(units)]
+    completions = [0] * units
+    for i, uow in enumerate(uows):
+        uow.on_completion(lambda ex, i=i: completions.__setitem__(i, completions[i] + 1))
+    releases: list[list] = [[] for _ in range(units)]
+    barrier = threading.Barrier(parts)
+    tracer = _yield_on_every_line_of(UnitOfWork.hold.__code__)
+    errors: list[BaseException] = []
+
+    def part() -> None:
+        sys.settrace(tracer)
+        try:
+            for i, uow in enumerate(uows):
+                barrier.wait(timeout=10)  # every part takes its first hold at the same moment
+                releases[i].append(uow.hold())
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+            barrier.abort()
+        finally:
+            sys.settrace(None)
+
+    threads = [threading.Thread(target=part) for _ in range(parts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors and not any(thread.is_alive() for thread in threads)
+    assert [uow.pending_holds for uow in uows] == [parts] * units
+    for i, uow in enumerate(uows):
+        uow.done(Exchange(i))  # the route finished; every part's confirm is still outstanding
+        for release in releases[i][:-1]:
+            release()
+        assert completions[i] == 0, f"unit of work {i} completed before its last confirm"
+        releases[i][-1]()
+    assert completions == [1] * units
