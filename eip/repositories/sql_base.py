@@ -132,15 +132,38 @@ class SqlRepositoryBase:
         return engine
 
     def _create(self, engine: SqlEngine) -> None:
+        """Create the missing tables, tolerating concurrent creators (other engines, processes).
+
+        ``checkfirst`` still races: two creators both see a table missing and one of them gets
+        "already exists" (SQLite) or a unique violation in the catalogue (PostgreSQL). SQLite
+        commits each CREATE on its own, so a creator can lose that race once per table. After a
+        failure the missing tables are counted again: fewer than before means someone else made
+        progress, so try again (it ends: each retry needs one more table to appear); none fewer
+        means the error is real (no permission, database locked or unreachable) and is raised."""
         metadata = self._tables[0]
-        try:
-            metadata.create_all(engine, checkfirst=True)
-        except Exception as first:  # noqa: BLE001 - another process may have created them meanwhile
+        missing = len(metadata.tables)
+        while True:
             try:
                 metadata.create_all(engine, checkfirst=True)
-            except Exception as exc:
-                raise self._error(exc, "creating tables") from exc
-            log.debug("%s '%s': tables created by someone else meanwhile (%s)", self.kind, self.name, first)
+                return
+            except Exception as exc:  # noqa: BLE001 - translated below unless a concurrent creator
+                try:
+                    now_missing = self._missing_tables(engine)
+                except Exception:  # noqa: BLE001 - cannot even look: report the original error
+                    now_missing = missing
+                if now_missing >= missing:
+                    raise self._error(exc, "creating tables") from exc
+                log.debug("%s '%s': a table was created by someone else meanwhile (%s)", self.kind, self.name, exc)
+                missing = now_missing
+
+    def _missing_tables(self, engine: SqlEngine) -> int:
+        from sqlalchemy import inspect
+
+        metadata = self._tables[0]
+        with engine.connect() as conn:
+            inspector = inspect(conn)
+            return sum(1 for table in metadata.tables.values()
+                       if not inspector.has_table(table.name, schema=table.schema))
 
     def create(self) -> None:
         """Create the tables now if they do not exist (whatever ``create_tables`` says)."""
