@@ -123,15 +123,27 @@ class _Builder:
             pos = offset
             moves = False
             set_end = offset
-            originals: dict[str, Field] = {}
+            originals: dict[str, Field] = {}  # name -> the item whose bytes it describes
+            views: set[str] = set()  # names a REDEFINES at this point may redefine
             for child in node.children:
                 if child.entry.redefines is not None:
-                    target = originals.get(child.entry.redefines.upper())
+                    wanted = child.entry.redefines.upper()
+                    target = originals.get(wanted)
+                    where = child.entry.redefines_where or child.entry.where
                     if target is None:
-                        where = child.entry.redefines_where or child.entry.where
                         raise CopybookError(
                             f"{_label(child.entry)} REDEFINES {child.entry.redefines}, which is not an earlier "
                             f"item of the same group", line=where.line, column=where.column)
+                    if wanted not in views:
+                        # IBM's rule: the redefinitions follow the redefined item with nothing
+                        # between them that takes bytes of its own
+                        raise CopybookError(
+                            f"{_label(child.entry)} REDEFINES {child.entry.redefines}, which it does not immediately "
+                            f"follow: a REDEFINES entry comes right after the item it redefines (or after another "
+                            f"REDEFINES of that item), at the same level", line=where.line, column=where.column)
+                    if child.entry.name:
+                        originals[child.entry.name.upper()] = target
+                        views.add(child.entry.name.upper())
                     if moves or target.variable:
                         raise CopybookError(
                             f"{_label(child.entry)} redefines an item whose place depends on OCCURS DEPENDING ON",
@@ -149,8 +161,10 @@ class _Builder:
                                                      (sign_leading, sign_separate), variable or moves)
                     moves = moves or child_moves
                     set_end = placed.end
+                    views = set()
                     if child.entry.name:
                         originals[child.entry.name.upper()] = placed
+                        views.add(child.entry.name.upper())
                 children.append(placed)
             size = set_end - offset
             if occurs is not None:
@@ -162,6 +176,7 @@ class _Builder:
             result = Field(entry.name, key, node.level, path, GROUP, offset, size, usage=usage or "display",
                            occurs=occurs, redefines=entry.redefines, variable=variable,
                            children=tuple(children), line=entry.where.line)
+            self._check_size(entry, result)
             moves = moves or (entry.occurs is not None and entry.occurs.depending_on is not None
                               and self.options.variable_occurs)
             self._register(node, result, my_names)
@@ -221,9 +236,19 @@ class _Builder:
                        sync=entry.sync and kind in (BINARY, NATIVE, FLOAT, DOUBLE), justified=entry.justified,
                        blank_when_zero=entry.blank_when_zero, variable=variable, conditions=conditions,
                        line=entry.where.line)
+        self._check_size(entry, result)
         self._register(node, result, names)
         moves = (entry.occurs is not None and entry.occurs.depending_on is not None and self.options.variable_occurs)
         return result, moves
+
+    def _check_size(self, entry: Entry, placed: Field) -> None:
+        """Refuse an item that ends beyond ``max_record_length``, before any byte of it exists."""
+        limit = self.options.max_record_length
+        if placed.end > limit:
+            occurs = f" ({placed.occurs.maximum} x {placed.size} bytes)" if placed.occurs else ""
+            raise CopybookError(
+                f"{_label(entry)} ends at byte {placed.end}{occurs}, beyond the largest record allowed, "
+                f"{limit} bytes (the max_record_length option)", line=entry.where.line, column=entry.where.column)
 
     def _condition(self, entry: Entry, path: str) -> Condition:
         return Condition(entry.name or "", path, tuple(entry.values))

@@ -9,7 +9,7 @@ then says why, as a ``RecordError`` whose ``offset`` is relative to the field's 
 
 from __future__ import annotations
 
-from decimal import Context, Decimal, InvalidOperation
+from decimal import Context, Decimal, DecimalException
 from typing import Any
 
 from legacy.errors import EncodeError, InvalidDataError, RecordError
@@ -18,6 +18,8 @@ from legacy.errors import EncodeError, InvalidDataError, RecordError
 DECODE_ERRORS = (ValueError, KeyError, TypeError, IndexError, ArithmeticError, UnicodeError)
 
 EXACT = Context(prec=200)  # wide enough for any PICTURE (at most 38 digits) without rounding
+# No field stores a number of more digits than this (38 digits, or a 16-byte COMP-5's 39).
+MAX_STORED_DIGITS = 100
 
 
 def bad(*_: object) -> Any:
@@ -82,10 +84,18 @@ def scaled_integer(value: Any, scale: int, digits: int, signed: bool, what: str)
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise EncodeError(f"{what} cannot hold {value}")
+        if value:
+            # decided on the exponent first: 1E+999999 would overflow the context (or make an
+            # int of a million digits) and 1E-1000300 would underflow to a silent 0
+            magnitude = value.adjusted() + scale  # the power of ten of the leading digit stored
+            if magnitude >= MAX_STORED_DIGITS:
+                raise EncodeError(f"{what} cannot hold {value}")
+            if magnitude < 0:
+                raise EncodeError(f"{what} has {max(scale, 0)} decimal places and cannot hold {value} exactly")
         try:
             scaled = value.scaleb(scale, EXACT)
             number = int(scaled)
-        except (InvalidOperation, OverflowError):
+        except (DecimalException, OverflowError):
             raise EncodeError(f"{what} cannot hold {value}") from None
         if scaled != number:
             raise EncodeError(f"{what} has {max(scale, 0)} decimal places and cannot hold {value} exactly")

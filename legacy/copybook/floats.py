@@ -75,12 +75,18 @@ class FloatConverter(Converter):
     def encode(self, value: Any) -> bytes:
         if isinstance(value, bool) or not isinstance(value, (float, int, Decimal)):
             raise EncodeError(f"COMP-{1 if self.size == 4 else 2} takes a float, not {type(value).__name__}")
-        number = float(value)
+        name = f"COMP-{1 if self.size == 4 else 2}"
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond any float
+            raise EncodeError(f"{value} is too large for {name}") from None
+        if math.isinf(number) and not (isinstance(value, (float, Decimal)) and value.is_infinite()):
+            raise EncodeError(f"{value} is too large for {name}")  # a huge Decimal turned into inf
         if self.ieee:
             try:
                 return self._struct.pack(number)
             except OverflowError:
-                raise EncodeError(f"{value} is too large for IEEE COMP-1") from None
+                raise EncodeError(f"{value} is too large for IEEE {name}") from None
         return float_to_ibm(number, self.size)
 
     def filler(self) -> bytes:

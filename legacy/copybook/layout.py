@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 from legacy.copybook.builder import build_layout_tree
 from legacy.copybook.codec import Codec
 from legacy.copybook.codepages import CodePage, get_code_page
+from legacy.copybook.limits import DEFAULT_MAX_RECORD_LENGTH
 from legacy.copybook.model import Condition, Field, LayoutOptions
 from legacy.copybook.parser import parse_entries
 from legacy.copybook.plan import build_plan
@@ -114,11 +115,14 @@ class Layout:
         """Decode a file one record at a time, in constant memory.
 
         ``record_format``: ``fixed`` (records of ``record_length`` bytes, by default the
-        layout's), ``vb`` (4-byte RDW before each record) or ``text`` (one record a line).
+        layout's), ``vb`` (4-byte RDW before each record) or ``text`` (one record a line, at
+        most ``max_record_length`` bytes: a longer one is a ``RecordFramingError`` that names
+        the record number and the file offset where it starts).
         """
         length = record_length if record_length is not None else self.record_length
         raw = iter_raw_records(fileobj, record_format, record_length=length, rdw_byte_order=rdw_byte_order,
-                               rdw_adjustment=rdw_adjustment, pad_byte=self._codec.space)
+                               rdw_adjustment=rdw_adjustment, pad_byte=self._codec.space,
+                               max_length=self._options.max_record_length)
         return self._codec.decode_all(raw)
 
     def write_records(self, fileobj: BinaryIO, records: Iterable[dict[str, Any]], record_format: str = "fixed", *,
@@ -172,9 +176,10 @@ def _values_text(c: Condition) -> str:
 
 def parse_copybook(text: str, code_page: str | CodePage = "cp037", *, trim: str = "right",
                    python_names: bool = False, strict: bool = True, float_format: str = "ibm",
-                   variable_occurs: bool = True, truncation: str = "std", native_byte_order: str = "big",
+                   variable_occurs: bool = True, truncation: str = "bin", native_byte_order: str = "big",
                    keep_root: bool = False, source_format: SourceFormat = "auto",
-                   occurs_mappings: dict[str, dict[str, int]] | None = None) -> Layout:
+                   occurs_mappings: dict[str, dict[str, int]] | None = None,
+                   max_record_length: int = DEFAULT_MAX_RECORD_LENGTH) -> Layout:
     """Parse copybook text into a Layout.
 
     - ``code_page``: cp037, cp273, cp277, cp278, cp280, cp284, cp285, cp297, cp500, cp1047,
@@ -186,14 +191,26 @@ def parse_copybook(text: str, code_page: str | CodePage = "cp037", *, trim: str 
     - ``float_format``: COMP-1/COMP-2 as ``ibm`` hexadecimal floating point or ``ieee`` 754.
     - ``variable_occurs``: OCCURS DEPENDING ON tables take the space of their count (True,
       as COBOL writes them) or always their maximum (False).
-    - ``truncation``: ``std`` bounds COMP/BINARY values by PICTURE digits on encoding, ``bin``
-      by the field's size (COMP-5 is always bounded by its size).
+    - ``truncation``: ``bin`` (the default, IBM's TRUNC(BIN)) takes every value a COMP/BINARY
+      field's bytes can hold, decoding and encoding alike, so a decoded record always encodes
+      back (``PIC 9(4) COMP`` with ``FF FF`` is 65535, as real files hold). ``std`` (TRUNC(STD))
+      bounds values by the PICTURE's digits both ways: encoding refuses 10000 for ``9(4)``, and
+      decoding raises ``ValueRangeError`` for it (None with ``strict=False``). COMP-5 is always
+      bounded by its size only.
     - ``native_byte_order``: byte order of COMP-5 (``big`` on the mainframe).
     - ``keep_root``: records are ``{"RECORD": {...}}`` instead of the 01 level's contents.
     - ``source_format``: ``fixed`` (columns 1-6 sequence, 7 indicator, 8-72 text), ``free``,
       or ``auto`` (fixed unless entries start in columns 1-5).
     - ``occurs_mappings``: ``{"TABLE": {"A": 0, "B": 2}}`` sizes a table from a PIC X
       counter's value, as Cobrix's option of that name does.
+    - ``max_record_length``: the largest record the layout may describe and the longest text
+      record ``iter_records`` reads (16 MiB by default); above it the copybook is refused
+      (``CopybookError`` naming the line and item) and a text file fails with
+      ``RecordFramingError``, before anything that size is allocated.
+
+    Limits (see ``legacy.copybook.limits``): numeric items have at most 38 digits, numeric
+    PICTUREs at most 249 positions. A REDEFINES entry must immediately follow the item it
+    redefines, or another REDEFINES of it, at the same level, as IBM COBOL requires.
     """
     if trim not in TRIMS:
         raise ValueError(f"trim is one of {', '.join(TRIMS)}, not {trim!r}")
@@ -203,10 +220,13 @@ def parse_copybook(text: str, code_page: str | CodePage = "cp037", *, trim: str 
         raise ValueError(f"truncation is 'std' or 'bin', not {truncation!r}")
     if native_byte_order not in ("big", "little"):
         raise ValueError(f"native_byte_order is 'big' or 'little', not {native_byte_order!r}")
+    if isinstance(max_record_length, bool) or not isinstance(max_record_length, int) or max_record_length < 1:
+        raise ValueError(f"max_record_length is a positive number of bytes, not {max_record_length!r}")
     page = get_code_page(code_page)
     options = LayoutOptions(code_page=page.name, trim=trim, python_names=python_names, strict=strict,
                             float_format=float_format, variable_occurs=variable_occurs, truncation=truncation,
                             native_byte_order=native_byte_order, keep_root=keep_root,
+                            max_record_length=max_record_length,
                             occurs_mappings=tuple((table.upper(), tuple(values.items()))
                                                   for table, values in (occurs_mappings or {}).items()))
     entries = parse_entries(text, source_format)

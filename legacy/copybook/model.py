@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from legacy.copybook.limits import DEFAULT_MAX_RECORD_LENGTH
 from legacy.copybook.picture import (
     ALPHABETIC,
     ALPHANUMERIC,
@@ -196,10 +197,11 @@ class LayoutOptions:
     strict: bool = True
     float_format: str = "ibm"  # ibm | ieee
     variable_occurs: bool = True  # ODO tables take only the space of their count
-    truncation: str = "std"  # std: COMP values bounded by PICTURE digits; bin: by size
+    truncation: str = "bin"  # bin: COMP values bounded by their size; std: by PICTURE digits
     native_byte_order: str = "big"  # COMP-5 byte order
     keep_root: bool = False
     occurs_mappings: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()  # table name -> value -> count
+    max_record_length: int = DEFAULT_MAX_RECORD_LENGTH  # the largest layout, and the longest text record read
 
 
 __all__ = [

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from legacy.copybook.codepages import CodePage
-from legacy.copybook.convert import Converter, constant, scaled_integer, wrap_scale
+from legacy.copybook.convert import EXACT, Converter, constant, scaled_integer, wrap_scale
 from legacy.errors import (
     EncodeError,
     InvalidDataError,
@@ -21,6 +21,7 @@ from legacy.errors import (
     InvalidPackedDecimalError,
     InvalidSignError,
     RecordError,
+    ValueRangeError,
 )
 
 _EBCDIC_SIGN_ZONES = {"c": "", "f": "", "a": "", "e": "", "d": "-", "b": "-"}
@@ -215,7 +216,7 @@ class ZonedConverter(Converter):
         if point_at is not None:
             value = Decimal(f"{sign}{text[:point_at]}.{text[point_at:] or '0'}")
             if self.scale > 0:
-                return value.quantize(Decimal(1).scaleb(-self.scale))
+                return value.quantize(Decimal(1).scaleb(-self.scale), context=EXACT)
             return int(value) if value == int(value) else None
         return self._value("-" if sign == "-" else "", text)
 
@@ -284,7 +285,14 @@ class PackedConverter(Converter):
 
 
 class BinaryConverter(Converter):
-    """COMP / COMP-4 / BINARY (PICTURE digits bound the value) and COMP-5 (the size does)."""
+    """COMP / COMP-4 / BINARY and COMP-5: big-endian (COMP-5 in the native order) integers.
+
+    ``bounded_by_digits`` (``truncation="std"``, IBM's TRUNC(STD)): values beyond the
+    PICTURE's digits are refused both ways, ``ValueRangeError`` on decoding and
+    ``EncodeError`` on encoding. Without it (TRUNC(BIN), and COMP-5 always) every value the
+    bytes can hold is read and written. Either way decoding and encoding agree, so a decoded
+    record encodes back to the same bytes.
+    """
 
     kind = "binary"
 
@@ -299,11 +307,24 @@ class BinaryConverter(Converter):
 
     def expr(self, src: str, tmp: str, env: dict[str, object]) -> str:
         number = f"int.from_bytes({src}, {self.byte_order!r}, signed={self.signed})"
+        if self.bounded_by_digits:
+            v, limit = f"{tmp}v", 10 ** self.digits
+            number = f"({v} if {-limit} < ({v} := {number}) < {limit} else _bad())"
         if self.scale == 0:
             return number
         if self.scale > 0:
             return f"Decimal(str({number}) + 'e-{self.scale}')"
         return f"{number} * {10 ** -self.scale}"
+
+    def diagnose(self, data: bytes) -> RecordError:
+        if self.bounded_by_digits and len(data) == self.size:
+            number = int.from_bytes(data, self.byte_order, signed=self.signed)  # type: ignore[arg-type]
+            if abs(number) >= 10 ** self.digits:
+                return ValueRangeError(
+                    f"binary {data.hex(' ').upper()} holds {number}, more than the {self.digits} digits of "
+                    f"PIC {'S' if self.signed else ''}9({self.digits}) COMP allow (truncation='std'; "
+                    f"truncation='bin' reads it)", offset=0)
+        return super().diagnose(data)
 
     def encode(self, value: Any) -> bytes:
         what = f"PIC {'S' if self.signed else ''}9({self.digits}) {'COMP' if self.bounded_by_digits else 'COMP-5'}"

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from legacy.copybook.lexer import Token, tokenize
+from legacy.copybook.limits import MAX_INTEGER_DIGITS, is_ascii_integer
 from legacy.copybook.picture import Picture, PictureError, parse_picture
 from legacy.copybook.source import SourceFormat, source_lines
 from legacy.errors import CopybookSyntaxError
@@ -99,8 +100,10 @@ class _Parser:
 
     def expect_int(self, expected: str) -> int:
         tok = self.tok
-        if tok.kind != "word" or not tok.text.isdigit():
+        if tok.kind != "word" or not is_ascii_integer(tok.text):
             raise self.error(expected)
+        if len(tok.text.lstrip("0")) > MAX_INTEGER_DIGITS:
+            raise self.error(expected, message=f"{tok.text} is too large for {expected}")
         self.advance()
         return int(tok.text)
 
@@ -119,7 +122,7 @@ class _Parser:
 
     def entry(self) -> Entry | None:
         tok = self.tok
-        if tok.kind != "word" or not tok.text.isdigit():
+        if tok.kind != "word" or not is_ascii_integer(tok.text) or len(tok.text.lstrip("0")) > 2:
             if tok.kind == "word" and tok.upper in ("COPY", "REPLACE", "EXEC"):
                 raise self.error("a level number", message=f"{tok.upper} statements are not supported in a copybook layout")
             raise self.error("a level number (01-49, 66, 77 or 88)")
@@ -176,7 +179,8 @@ class _Parser:
             try:
                 entry.picture = parse_picture(pic_tok.text)
             except PictureError as exc:
-                raise CopybookSyntaxError(f"bad PICTURE string {pic_tok.text!r}: {exc}", line=pic_tok.line,
+                of = f" of {entry.name}" if entry.name else ""
+                raise CopybookSyntaxError(f"bad PICTURE string {pic_tok.text!r}{of}: {exc}", line=pic_tok.line,
                                           column=pic_tok.column + exc.position,
                                           expected="a valid PICTURE string", found=pic_tok.text) from None
             entry.picture_where = Where(pic_tok.line, pic_tok.column)
@@ -336,7 +340,7 @@ _CLAUSE_WORDS = frozenset({
 
 
 def _number(text: str) -> int | Decimal | None:
-    if not text or not (text[0].isdigit() or text[0] in "+-."):
+    if not text or not text.isascii() or not (text[0].isdigit() or text[0] in "+-."):
         return None
     try:
         value = Decimal(text)

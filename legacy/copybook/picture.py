@@ -8,8 +8,9 @@ with B 0 /, handled as plain text).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from legacy.copybook.limits import MAX_DIGITS, MAX_EDITED_POSITIONS, MAX_INTEGER_DIGITS, is_ascii_integer
 
 ALPHANUMERIC = "alphanumeric"
 ALPHABETIC = "alphabetic"
@@ -17,7 +18,6 @@ NUMERIC = "numeric"
 NUMERIC_EDITED = "numeric-edited"
 ALPHANUMERIC_EDITED = "alphanumeric-edited"
 
-_REPEAT = re.compile(r"(CR|DB|.)\((\d+)\)")
 _VALID = set("AX9SVPZ*+-.,B0/$") | {"CR", "DB"}
 
 
@@ -34,13 +34,18 @@ class Picture:
     """A parsed PICTURE string."""
 
     text: str  # as written
-    symbols: tuple[str, ...]  # one entry a symbol, repeats expanded, upper case; CR/DB one entry
+    runs: tuple[tuple[str, int], ...]  # (symbol, repeat count), upper case; CR/DB one symbol
     category: str
     length: int  # character positions in DISPLAY (S, V and P take none)
     digits: int  # digit positions (9, and Z * floating + - $ in edited pictures)
     scale: int  # digits right of the decimal point; negative with P on the right
     signed: bool  # S, or a sign symbol in an edited picture
     point: int | None = None  # index of an explicit '.' byte in a numeric picture
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """One entry a symbol, repeats expanded (numeric pictures are short; text ones are not)."""
+        return tuple(sym for sym, count in self.runs for _ in range(count))
 
     @property
     def is_numeric(self) -> bool:
@@ -50,9 +55,10 @@ class Picture:
         return self.text
 
 
-def _expand(text: str) -> list[str]:
+def _runs(text: str) -> list[tuple[str, int]]:
+    """(symbol, count) as written; repeat counts are not expanded, so X(999999999) costs nothing."""
     upper = text.upper()
-    symbols: list[str] = []
+    runs: list[tuple[str, int]] = []
     i = 0
     while i < len(upper):
         if upper.startswith(("CR", "DB"), i):
@@ -65,34 +71,47 @@ def _expand(text: str) -> list[str]:
         count = 1
         if i < len(upper) and upper[i] == "(":
             close = upper.find(")", i)
-            if close < 0 or not upper[i + 1:close].isdigit():
+            if close < 0 or not is_ascii_integer(upper[i + 1:close]):
                 raise PictureError("a repeat count is a number in parentheses, as in X(10)", i)
+            if len(upper[i + 1:close].lstrip("0")) > MAX_INTEGER_DIGITS:
+                raise PictureError(f"repeat count {upper[i + 1:close]} is too large", i + 1)
             count = int(upper[i + 1:close])
             if count < 1:
                 raise PictureError("a repeat count is at least 1", i + 1)
             i = close + 1
-        symbols.extend([sym] * count)
-    return symbols
+        if runs and runs[-1][0] == sym:
+            runs[-1] = (sym, runs[-1][1] + count)
+        else:
+            runs.append((sym, count))
+    return runs
 
 
 def parse_picture(text: str) -> Picture:
     """Parse a PICTURE string such as ``S9(7)V99``, ``X(10)`` or ``ZZ,ZZ9.99-``."""
     if not text:
         raise PictureError("empty PICTURE string")
-    symbols = _expand(text)
-    kinds = set(symbols)
+    runs = _runs(text)
+    kinds = {sym for sym, _ in runs}
+    total = sum(count for _, count in runs)
     if kinds <= {"X", "A", "9"} and kinds & {"X", "A"}:
         category = ALPHABETIC if kinds == {"A"} else ALPHANUMERIC
-        return Picture(text, tuple(symbols), category, len(symbols), 0, 0, False)
+        return Picture(text, tuple(runs), category, total, 0, 0, False)
     if kinds & {"X", "A"}:
         if kinds <= {"X", "A", "9", "B", "0", "/"}:
-            return Picture(text, tuple(symbols), ALPHANUMERIC_EDITED, len(symbols), 0, 0, False)
-        bad = next(i for i, s in enumerate(symbols) if s not in "XA9B0/")
-        raise PictureError(f"'{symbols[bad]}' cannot be mixed with X or A", 0)
+            return Picture(text, tuple(runs), ALPHANUMERIC_EDITED, total, 0, 0, False)
+        bad = next(sym for sym, _ in runs if sym not in "XA9B0/")
+        raise PictureError(f"'{bad}' cannot be mixed with X or A", 0)
+    if total > MAX_EDITED_POSITIONS:
+        raise PictureError(f"a numeric PICTURE has at most {MAX_EDITED_POSITIONS} positions, this one {total}")
+    symbols = [sym for sym, count in runs for _ in range(count)]
     if kinds <= {"9", "S", "V", "P", "."} and symbols.count(".") <= 1 and not (
             "." in kinds and ("V" in kinds or "P" in kinds)):
-        return _numeric(text, symbols)
-    return _edited(text, symbols)
+        picture = _numeric(text, symbols)
+    else:
+        picture = _edited(text, symbols)
+    if picture.digits > MAX_DIGITS:
+        raise PictureError(f"{picture.digits} digits; a numeric PICTURE holds at most {MAX_DIGITS}")
+    return picture
 
 
 def _numeric(text: str, symbols: list[str]) -> Picture:
@@ -131,8 +150,7 @@ def _numeric(text: str, symbols: list[str]) -> Picture:
         scale = 0
     point = symbols.index(".") if "." in symbols else None
     length = nines + (1 if point is not None else 0)
-    return Picture(text, tuple(["S"] if signed else []) + tuple(symbols), NUMERIC, length, nines,
-                   scale, signed, point)
+    return Picture(text, _as_runs((["S"] if signed else []) + symbols), NUMERIC, length, nines, scale, signed, point)
 
 
 def edit_roles(symbols: tuple[str, ...] | list[str]) -> list[str]:
@@ -202,7 +220,17 @@ def _edited(text: str, symbols: list[str]) -> Picture:
     scale = sum(1 for r in roles[points[0] + 1:] if r in _DIGIT_ROLES) if points else 0
     signed = any(r in ("sign", "crdb") for r in roles) or bool(floats & {"+", "-"})
     length = sum(2 if s in ("CR", "DB") else 1 for s in symbols if s != "V")
-    return Picture(text, tuple(symbols), NUMERIC_EDITED, length, digit_positions, scale, signed)
+    return Picture(text, _as_runs(symbols), NUMERIC_EDITED, length, digit_positions, scale, signed)
+
+
+def _as_runs(symbols: list[str]) -> tuple[tuple[str, int], ...]:
+    runs: list[tuple[str, int]] = []
+    for sym in symbols:
+        if runs and runs[-1][0] == sym:
+            runs[-1] = (sym, runs[-1][1] + 1)
+        else:
+            runs.append((sym, 1))
+    return tuple(runs)
 
 
 __all__ = [

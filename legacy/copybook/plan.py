@@ -61,6 +61,8 @@ def _node(f: Field, parent_offset: int, code_page: CodePage, options: LayoutOpti
         sub = _node(child, f.offset, code_page, options, counters)
         if child.redefines is not None:
             sub.redefines = names[child.redefines.upper()]
+            if child.name:  # a later view may name this one: it redefines the same item
+                names[child.name.upper()] = sub.redefines
         elif child.name:
             names[child.name.upper()] = i
         node.children.append(sub)

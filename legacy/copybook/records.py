@@ -137,35 +137,71 @@ def iter_vb(fileobj: BinaryIO, *, rdw_byte_order: str = "big", rdw_adjustment: i
 
 
 def iter_text(fileobj: BinaryIO, *, pad_to: int | None = None, pad_byte: int = 0x20,
-              chunk_size: int = CHUNK) -> Iterator[bytes]:
+              chunk_size: int = CHUNK, max_length: int | None = None) -> Iterator[bytes]:
     """Newline-terminated records (a ``\\r`` before the newline is dropped), padded with spaces
-    to ``pad_to`` bytes, as editors strip trailing blanks."""
-    rest = b""
+    to ``pad_to`` bytes, as editors strip trailing blanks.
+
+    Linear in the file's size however long a line is: a line that spans chunks is kept as a
+    list of its pieces and joined once. A record longer than ``max_length`` bytes is a
+    ``RecordFramingError`` raised as soon as that many bytes are held, so a file with no
+    newline never holds more than ``max_length`` plus one chunk in memory.
+    """
+    if max_length is not None and max_length < 0:
+        raise ValueError("max_length must not be negative")
+    limit = None if max_length is None else max_length + 1  # room for a '\r' that is dropped
     pad = bytes([pad_byte])
+    pieces: list[bytes] = []  # the start of a line that no chunk has ended yet
+    held = 0
+    start = 0  # file offset of the line being read
+    number = 0
+
+    def finish(line: bytes) -> bytes:
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if max_length is not None and len(line) > max_length:
+            raise _too_long(max_length, number, start)
+        if pad_to is not None and len(line) < pad_to:
+            line += pad * (pad_to - len(line))
+        return line
+
     while True:
         chunk = fileobj.read(chunk_size)
         if not chunk:
             break
-        lines = (rest + chunk).split(b"\n")
-        rest = lines.pop()
+        if b"\n" not in chunk:
+            pieces.append(chunk)
+            held += len(chunk)
+            if limit is not None and held > limit:
+                raise _too_long(limit - 1, number, start)
+            continue
+        lines = chunk.split(b"\n")
+        if pieces:
+            pieces.append(lines[0])
+            lines[0] = b"".join(pieces)
+        tail = lines.pop()
         for line in lines:
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            if pad_to is not None and len(line) < pad_to:
-                line += pad * (pad_to - len(line))
-            yield line
-    if rest.endswith(b"\r"):
-        rest = rest[:-1]
-    if rest:
-        if pad_to is not None and len(rest) < pad_to:
-            rest += pad * (pad_to - len(rest))
-        yield rest
+            yield finish(line)
+            start += len(line) + 1
+            number += 1
+        pieces = [tail] if tail else []
+        held = len(tail)
+        if limit is not None and held > limit:
+            raise _too_long(limit - 1, number, start)
+    rest = b"".join(pieces)
+    if rest and rest != b"\r":
+        yield finish(rest)
+
+
+def _too_long(max_length: int, number: int, start: int) -> RecordFramingError:
+    return RecordFramingError(f"a text record longer than {max_length} bytes (max_record_length), starting at "
+                              f"file offset {start}", record_number=number, offset=max_length)
 
 
 def iter_raw_records(fileobj: BinaryIO, record_format: str = "fixed", *, record_length: int | None = None,
                      rdw_byte_order: str = "big", rdw_adjustment: int = -4, pad_byte: int = 0x20,
-                     chunk_size: int = CHUNK) -> Iterator[bytes]:
-    """The bytes of each record of a file in one of the record formats."""
+                     chunk_size: int = CHUNK, max_length: int | None = None) -> Iterator[bytes]:
+    """The bytes of each record of a file in one of the record formats; ``max_length`` bounds a
+    text record (fixed records have their length, VB records at most 65,531 bytes)."""
     _check_format(record_format)
     if record_format == "fixed":
         if record_length is None:
@@ -173,7 +209,8 @@ def iter_raw_records(fileobj: BinaryIO, record_format: str = "fixed", *, record_
         return iter_fixed(fileobj, record_length, chunk_size=chunk_size)
     if record_format == "vb":
         return iter_vb(fileobj, rdw_byte_order=rdw_byte_order, rdw_adjustment=rdw_adjustment, chunk_size=chunk_size)
-    return iter_text(fileobj, pad_to=record_length, pad_byte=pad_byte, chunk_size=chunk_size)
+    return iter_text(fileobj, pad_to=record_length, pad_byte=pad_byte, chunk_size=chunk_size,
+                     max_length=max_length)
 
 
 class RecordWriter:

@@ -14,7 +14,7 @@ from typing import Literal
 
 SourceFormat = Literal["auto", "fixed", "free"]
 
-_FREE_ENTRY = re.compile(r"^ {0,4}\d{1,2}\s+[A-Za-z0-9]")
+_FREE_ENTRY = re.compile(r"^ {0,4}[0-9]{1,2}\s+[A-Za-z0-9]")
 
 
 @dataclass(frozen=True)

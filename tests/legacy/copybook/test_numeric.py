@@ -115,7 +115,7 @@ def test_packed_diagnosis(conv: PackedConverter, hexbytes: str, error: type, off
 
 @pytest.mark.parametrize(("conv", "hexbytes", "value"), [
     (BinaryConverter(size=2, digits=4, scale=0, signed=True), "fffe", -2),
-    (BinaryConverter(size=2, digits=4, scale=0, signed=False), "fffe", 65534),
+    (BinaryConverter(size=2, digits=4, scale=0, signed=False, bounded_by_digits=False), "fffe", 65534),
     (BinaryConverter(size=4, digits=9, scale=2, signed=True), "000004d2", Decimal("12.34")),
     (BinaryConverter(size=8, digits=18, scale=0, signed=True), "ffffffffffffffff", -1),
     (BinaryConverter(size=2, digits=1, scale=-3, signed=True), "0003", 3000),
