@@ -232,6 +232,9 @@ class Route:
         if self.handler is not None:
             data["redeliveries"] = self.handler.redeliveries
             data["dead_lettered"] = self.handler.dead_lettered
+        skipped = [s.duplicates_skipped for s in self.services if hasattr(s, "duplicates_skipped")]
+        if skipped:  # idempotent consumers of this route
+            data["duplicates_skipped"] = sum(skipped)
         consumer_stats = getattr(self.consumer, "stats", None)  # e.g. cron's next_fire_time
         if consumer_stats is not None:
             data.update(consumer_stats())

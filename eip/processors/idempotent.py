@@ -12,6 +12,9 @@ Camel's semantics:
   its route (its unit of work fails), the id is removed so a redelivery can pass. An exception
   handled by the error handler (dead letter channel, ``handled=True``) counts as success.
 * When the exchange completes, the id is confirmed in the repository.
+* Each skipped duplicate logs one INFO line (route, node, the id shortened; never the body) on
+  ``eip.processors.idempotent`` and counts in the route's ``duplicates_skipped`` statistic, so
+  a skipped message is never silent (Camel logs nothing). New messages log nothing.
 
 Without ``repository`` each idempotent consumer gets its own ``MemoryIdempotentRepository``
 (LRU of 1000 ids, lost on restart: a message redelivered after a crash passes again).
@@ -19,6 +22,7 @@ Without ``repository`` each idempotent consumer gets its own ``MemoryIdempotentR
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
@@ -32,7 +36,10 @@ if TYPE_CHECKING:
     from eip.exchange import Exchange
     from eip.model import IdempotentConsumer
 
+log = logging.getLogger("eip.processors.idempotent")
+
 _REPOSITORY_METHODS = ("add", "contains", "remove", "confirm")
+_MAX_KEY_TEXT = 80
 
 
 class _Claim:
@@ -78,6 +85,7 @@ class IdempotentConsumerProcessor:
         self.eager = eager
         self.route_id = route_id
         self.node_id = node_id
+        self.duplicates_skipped = 0  # for route statistics; a rough figure under concurrency
 
     def process(self, exchange: Exchange) -> None:
         key = self.expression(exchange)
@@ -94,6 +102,11 @@ class IdempotentConsumerProcessor:
             exchange.properties[DUPLICATE_MESSAGE] = True
             if not self.skip_duplicate:
                 self.pipeline.process(exchange)
+                return
+            self.duplicates_skipped += 1
+            if log.isEnabledFor(logging.INFO):
+                log.info("route '%s': duplicate message id %s skipped at node '%s' (exchange %s)",
+                         self.route_id, _short(key), self.node_id, exchange.exchange_id)
             return
         claim = _Claim(self, key)
         try:
@@ -108,6 +121,11 @@ class IdempotentConsumerProcessor:
             uow.add_synchronization(claim.completed, claim.failed)
 
 
+def _short(key: Any) -> str:
+    text = repr(key)
+    return text if len(text) <= _MAX_KEY_TEXT else f"{text[:_MAX_KEY_TEXT - 3]}..."
+
+
 def compile_idempotent_consumer(node: IdempotentConsumer, ctx: CompileContext) -> IdempotentConsumerProcessor:
     repository = node.repository
     if repository is None:
@@ -116,6 +134,7 @@ def compile_idempotent_consumer(node: IdempotentConsumer, ctx: CompileContext) -
         ctx.repository(repository, _REPOSITORY_METHODS, "idempotent_consumer()", "an IdempotentRepository")
     if node.expression is None:
         raise ctx.error("idempotent_consumer() needs a message id expression")
-    return IdempotentConsumerProcessor(node.expression, ctx.compile_steps(node.steps), repository,
-                                       node.skip_duplicate, node.remove_on_failure, node.eager,
-                                       ctx.route_id, node.node_id)
+    # a route service (nothing to start): the route reads its duplicates_skipped into its statistics
+    return ctx.add_service(IdempotentConsumerProcessor(
+        node.expression, ctx.compile_steps(node.steps), repository, node.skip_duplicate,
+        node.remove_on_failure, node.eager, ctx.route_id, node.node_id))

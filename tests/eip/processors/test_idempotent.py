@@ -192,3 +192,43 @@ def test_repository_must_look_like_one(engine):
     with pytest.raises(ConfigurationError, match="lacks"):
         engine.add_routes(lambda b: b.from_("direct:in").idempotent_consumer(header("id"), repository=object())
                           .to("mock:out").end())
+
+
+# -- a skipped duplicate is visible (issue 9, item 24) ---------------------------------------------
+
+def test_each_skipped_duplicate_logs_one_info_line_and_is_counted(engine, caplog):
+    import logging
+
+    start(engine, lambda b: b.from_("direct:in").route_id("orders").idempotent_consumer(header("id"))
+          .id("once-per-order").to("mock:once").end())
+    with caplog.at_level(logging.INFO, logger="eip.processors.idempotent"):
+        send_ids(engine, "A-1", "A-2", "A-1", "A-1")
+    lines = [r for r in caplog.records if r.name == "eip.processors.idempotent"]
+    assert [r.levelno for r in lines] == [logging.INFO, logging.INFO]
+    text = lines[0].getMessage()
+    assert "route 'orders'" in text and "node 'once-per-order'" in text and "'A-1'" in text
+    assert "body-" not in text  # the body is never logged
+    assert engine.route_stats("orders")["duplicates_skipped"] == 2
+    assert engine.get_endpoint("mock:once").received_bodies == ["body-A-1", "body-A-2"]
+
+
+def test_no_line_for_new_messages_or_duplicates_passed_on(engine, caplog):
+    import logging
+
+    start(engine, lambda b: b.from_("direct:in").route_id("r")
+          .idempotent_consumer(header("id"), skip_duplicate=False).to("mock:out").end())
+    with caplog.at_level(logging.DEBUG, logger="eip.processors.idempotent"):
+        send_ids(engine, 1, 2, 1)
+    assert [r for r in caplog.records if r.name == "eip.processors.idempotent"] == []
+    assert engine.route_stats("r")["duplicates_skipped"] == 0
+
+
+def test_a_long_id_is_shortened_in_the_log_line(engine, caplog):
+    import logging
+
+    start(engine, lambda b: b.from_("direct:in").route_id("r").idempotent_consumer(header("id"))
+          .to("mock:out").end())
+    with caplog.at_level(logging.INFO, logger="eip.processors.idempotent"):
+        send_ids(engine, "x" * 5000, "x" * 5000)
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "eip.processors.idempotent"]
+    assert len(line) < 400
