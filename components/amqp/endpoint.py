@@ -15,6 +15,7 @@ from components.amqp.session import Session
 from components.amqp.topology import Topology
 from eip.component import Component, Consumer, Endpoint, Processor, Producer
 from eip.errors import EndpointOptionError
+from eip.header_filter import FORWARD_HEADERS_OPTION
 from eip.options import Option, OptionSpec
 from eip.uri import mask_uri
 
@@ -69,6 +70,7 @@ OPTIONS = OptionSpec((
            "requeued."),
     Option("max_reconnect_delay", "duration", 30.0, "Longest wait between reconnect attempts."),
     Option("connection_name", "str", None, "Connection name the broker shows (default 'eip')."),
+    FORWARD_HEADERS_OPTION,
 ))
 
 

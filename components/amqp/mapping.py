@@ -12,6 +12,8 @@ Publishing (``to_amqp``):
   id, reply-to, content type and encoding, timestamp, priority, expiration, type, app id); the
   delivery mode comes from the endpoint's ``persistent`` option only. Every other header goes
   into the AMQP headers table, except the consumer-only ones (``CONSUMER_ONLY_HEADERS``).
+  The producer first leaves out the headers an inbound HTTP request brought (``eip.header_filter``:
+  none by default, ``forward_headers`` names some, never credentials nor ``CONTROL_HEADERS``).
   Table values keep their type when AMQP has one (str, bytes, bool, int, Decimal, datetime,
   lists and dicts of those, None); a float is sent as its text (pika writes no doubles) and
   any other value as ``str(value)``.
@@ -34,6 +36,7 @@ import codecs
 import datetime as _dt
 import decimal
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pika
@@ -41,7 +44,6 @@ import pika
 from eip import constants as c
 from eip.dataformat import JsonDataFormat
 from eip.errors import TypeConversionError
-from eip.message import Headers
 
 #: Header name -> AMQP property, both ways.
 PROPERTY_HEADERS: dict[str, str] = {
@@ -59,6 +61,11 @@ PROPERTY_HEADERS: dict[str, str] = {
 #: Set by the consumer, never published (delivery facts, or properties the broker checks).
 CONSUMER_ONLY_HEADERS = (c.AMQP_USER_ID, c.AMQP_DELIVERY_MODE, c.AMQP_EXCHANGE_NAME,
                          c.AMQP_ROUTING_KEY, c.AMQP_DELIVERY_TAG, c.AMQP_REDELIVERED)
+
+#: Headers a broker acts on: an inbound HTTP request may never set them (``eip.header_filter``);
+#: ``CC``/``BCC`` route copies to more queues (RabbitMQ sender-selected distribution).
+CONTROL_HEADERS = frozenset({"cc", "bcc", "x-delay", "x-death", "x-first-death-exchange", "x-first-death-queue",
+                             "x-first-death-reason"})
 
 _OUT_PROPERTY = {name.lower(): prop for name, prop in PROPERTY_HEADERS.items()}
 _SKIP = frozenset(name.lower() for name in CONSUMER_ONLY_HEADERS)
@@ -95,7 +102,13 @@ def encode_body(body: Any) -> tuple[bytes, str | None]:
                               "str, dict or list first (convert_body_to, marshal)")
 
 
-def to_amqp(body: Any, headers: Headers, persistent: bool) -> tuple[bytes, pika.BasicProperties]:
+def is_control_header(name: str) -> bool:
+    """True for a header that sets an AMQP property or that the broker acts on."""
+    lowered = name.lower()
+    return lowered in CONTROL_HEADERS or lowered in _OUT_PROPERTY or lowered in _SKIP
+
+
+def to_amqp(body: Any, headers: Mapping[str, Any], persistent: bool) -> tuple[bytes, pika.BasicProperties]:
     """``(payload, properties)`` for a message with ``body`` and ``headers`` (see the module doc)."""
     payload, content_type = encode_body(body)
     props: dict[str, Any] = {}

@@ -23,6 +23,9 @@ raised after ``request_timeout``. As in Camel, an exchange consumed from a messa
 ``reply_to`` is InOut, so a ``to("amqp:...")`` in its route is a request-reply too: write
 ``to(uri, pattern=InOnly)`` to forward it, or set ``disable_reply_to`` on the consumer.
 
+Headers an inbound HTTP request brought are not published unless ``forward_headers`` names them,
+and credentials never are (``eip.header_filter``).
+
 What a crash loses: nothing confirmed; an unconfirmed publish's source is not acknowledged, so
 it is delivered again (at-least-once, duplicates possible).
 """
@@ -32,11 +35,13 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from components.amqp.mapping import decode_body, properties_to_headers, to_amqp
+from components.amqp.mapping import decode_body, is_control_header, properties_to_headers, to_amqp
 from components.amqp.session import Session, current_session
 from eip.component import Producer
+from eip.constants import HTTP_INBOUND_HEADERS
 from eip.errors import EndpointNotConnectedError
 from eip.exchange import Exchange, ExchangePattern
+from eip.header_filter import HeaderFilter
 
 if TYPE_CHECKING:
     from components.amqp.endpoint import AmqpEndpoint
@@ -56,6 +61,7 @@ class AmqpProducer(Producer):
         self._mandatory: bool = values["mandatory"]
         self._confirms: bool = values["publisher_confirms"]
         self._timeout: float = values["request_timeout"]
+        self._crossing = HeaderFilter(values["forward_headers"], uri=endpoint.uri, control=is_control_header)
 
     def start(self) -> None:
         if self._session is None:
@@ -74,7 +80,8 @@ class AmqpProducer(Producer):
 
     def process(self, exchange: Exchange) -> None:
         message = exchange.message
-        body, properties = to_amqp(message.body, message.headers, self._persistent)
+        headers = self._crossing.apply(message.headers, exchange.properties.get(HTTP_INBOUND_HEADERS))
+        body, properties = to_amqp(message.body, headers, self._persistent)
         if exchange.pattern is _IN_OUT:
             self._request(exchange, body, properties)
             return

@@ -24,7 +24,8 @@ in its format: the header is used only when it names a type of that format
 Headers: ``Camel*`` headers never cross HTTP in either direction, nor do hop-by-hop headers
 (``Connection``, ``Transfer-Encoding``, ...), ``Host`` and ``Content-Length``. Only headers
 with a ``str``, number or boolean value (or a list of them) are written; a value holding a line
-break is dropped (header injection).
+break is dropped (header injection). Which headers of an inbound request the producer sends on
+is ``eip.header_filter``'s rule.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from eip.dataformat import JsonDataFormat
+from eip.header_filter import is_inbound
 
 log = logging.getLogger("components.http")
 
@@ -55,7 +57,6 @@ HOP_BY_HOP = frozenset({
 
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _JSON = JsonDataFormat()
-_MISSING = object()
 
 
 class BodyParseError(ValueError):
@@ -170,14 +171,6 @@ def header_values(value: Any) -> list[str]:
     if "\r" in text or "\n" in text or "\0" in text:
         return []
     return [text]
-
-
-def is_inbound(name: str, value: Any, inbound: Mapping[str, Any] | None) -> bool:
-    """True when header ``name`` still holds what the http consumer set from the request."""
-    if not inbound:
-        return False
-    original = inbound.get(name.lower(), _MISSING)
-    return original is value or (type(original) is type(value) and original == value)
 
 
 def outbound_headers(headers: Mapping[str, Any], inbound: Mapping[str, Any] | None,

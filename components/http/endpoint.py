@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 from components.http.shared import LazyResource, refuse_options
 from eip.component import Component, Consumer, Endpoint, Processor, Producer
 from eip.errors import EndpointOptionError
+from eip.header_filter import FORWARD_HEADERS_OPTION
 from eip.http_server import ALL_METHODS, PathTemplate
 from eip.options import Option, OptionSpec
 from eip.uri import Uri
@@ -58,7 +59,8 @@ def _is_query_parameter(name: str, options: Mapping[str, Option]) -> bool:
 CONSUMER_OPTIONS = frozenset({"methods", "match_on_uri_prefix"})
 PRODUCER_OPTIONS = frozenset({"method", "connect_timeout", "read_timeout", "throw_exception_on_failure",
                               "ok_status_code_range", "follow_redirects", "forward_request_headers",
-                              "max_connections", "username", "password", "ssl_verify", "ca_bundle"})
+                              "forward_headers", "max_connections", "username", "password", "ssl_verify",
+                              "ca_bundle"})
 
 
 class HttpEndpoint(Endpoint):
@@ -79,7 +81,9 @@ class HttpEndpoint(Endpoint):
                                                          "(200-299, or a list: 200-299,304)."),
         Option("follow_redirects", "bool", False, "Producer: follow 3xx redirects (else a 3xx is a failure)."),
         Option("forward_request_headers", "bool", False, "Producer: also send the headers of the HTTP "
-                                                         "request an http consumer received."),
+                                                         "request an http consumer received (a bridge; "
+                                                         "never its credentials)."),
+        FORWARD_HEADERS_OPTION,
         Option("max_connections", "int", 20, "Producer: pooled connections kept per host."),
         Option("username", "str", None, "Producer: basic authentication user (or user:pass@ in the URL)."),
         Option("password", "str", None, "Producer: basic authentication password.", secret=True),

@@ -10,9 +10,11 @@ The request, as Camel's HTTP producer builds it:
   endpoint options). ``CamelHttpPath``/``CamelHttpUri`` are ignored (an http consumer sets them
   to its own request, which is not where this endpoint points);
 * body and ``Content-Type``: ``components.http.binding``;
-* headers: the message headers, except ``Camel*``, hop-by-hop ones and the headers of the HTTP
-  request an http consumer received (``Authorization``, ``Cookie``, path and query parameters
-  ... are not relayed to another server unless ``forward_request_headers=true``).
+* headers: the message headers, except ``Camel*``, hop-by-hop ones (``Host`` too) and the
+  headers of the HTTP request an http consumer received (path and query parameters too), unless
+  ``forward_headers`` names them or ``forward_request_headers=true`` (a bridge) sends them all;
+  credentials of that request (``Authorization``, ``Cookie``, ``X-API-Key``...) are never relayed
+  to another server (``eip.header_filter``). Headers the route set go through.
 
 The response replaces the message (even InOnly, as Camel): its body parsed by content type,
 its headers added to the message's (except hop-by-hop ones and ``Content-Length``/
@@ -49,6 +51,7 @@ from eip.errors import (
     EndpointError,
     HttpOperationFailedError,
 )
+from eip.header_filter import HeaderFilter
 from eip.http_server import ALL_METHODS
 
 if TYPE_CHECKING:
@@ -63,6 +66,12 @@ _NO_REQUEST_BODY = frozenset({"GET", "HEAD"})
 class HttpProducer(Producer):
     endpoint: HttpEndpoint
 
+    def __init__(self, endpoint: HttpEndpoint) -> None:
+        super().__init__(endpoint)
+        values = endpoint.values
+        self._crossing = HeaderFilter(values["forward_headers"], uri=endpoint.uri,
+                                      forward_all=values["forward_request_headers"])
+
     def process(self, exchange: Exchange) -> None:
         import requests
 
@@ -70,16 +79,17 @@ class HttpProducer(Producer):
         values = endpoint.values
         message = exchange.message
         headers = message.headers
-        inbound = None if values["forward_request_headers"] else exchange.properties.get(c.HTTP_INBOUND_HEADERS)
+        inbound = exchange.properties.get(c.HTTP_INBOUND_HEADERS)
         query = headers.get(c.HTTP_QUERY)
         query = endpoint.query if query is None else str(query).lstrip("?")
         method = self._method(message.body, headers)
         url = endpoint.url + (f"?{query}" if query else "")
         data = None
-        send_headers = dict(outbound_headers(headers, inbound, _REQUEST_SKIP))
+        send_headers = dict(outbound_headers(self._crossing.apply(headers, inbound), None, _REQUEST_SKIP))
         if method not in _NO_REQUEST_BODY:
+            bridged = None if values["forward_request_headers"] else inbound
             try:
-                data, content_type = encode_body(message.body, route_content_type(headers, inbound))
+                data, content_type = encode_body(message.body, route_content_type(headers, bridged))
             except TypeError as exc:
                 raise EndpointError(f"cannot send the body: {exc}", uri=endpoint.uri) from None
             if content_type is not None and data is not None:

@@ -11,6 +11,7 @@ from components.ibmmq.mapping import BODY_TYPES, PROPERTY_MODES
 from components.ibmmq.producer import IbmMqProducer, SessionPool
 from eip.component import Component, Consumer, Endpoint, Processor, Producer
 from eip.errors import EndpointOptionError
+from eip.header_filter import FORWARD_HEADERS_OPTION
 from eip.options import Option, OptionSpec
 from legacy.mq import MqHeaderError, codec_for
 
@@ -76,6 +77,7 @@ OPTIONS = OptionSpec((
     Option("reconnect_delay", "duration", 1.0, "First wait before reconnecting; doubles up to "
            "max_reconnect_delay. Also the pause after a backout caused by an unreachable system."),
     Option("max_reconnect_delay", "duration", 30.0, "Longest wait between reconnect attempts."),
+    FORWARD_HEADERS_OPTION,
 ))
 
 

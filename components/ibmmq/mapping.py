@@ -18,6 +18,9 @@ Putting (``to_mq``):
   says, with ``<mcd><Msd>jms_text</Msd></mcd>`` (or ``jms_bytes``) so a JMS application sees a
   TextMessage (BytesMessage). A message without such headers gets no RFH2. ``properties=none``
   never writes one: for applications that do not read RFH2 (COBOL programs on the mainframe).
+* the producer first leaves out the headers an inbound HTTP request brought (``eip.header_filter``:
+  none by default, ``forward_headers`` names some, never credentials nor ``JMS_IBM_*`` control
+  headers), so a query parameter cannot set an MQMD field.
 
 Getting (``from_mq``): RFH2 headers in front of the data are taken off (their ``<usr>``
 properties become headers); every MQMD field becomes its ``JMS_IBM_MQMD_*`` header, with Format,
@@ -31,12 +34,12 @@ only), so the route's error handler decides.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from eip import constants as c
 from eip.dataformat import JsonDataFormat
 from eip.errors import TypeConversionError
-from eip.message import Headers
 from legacy.mq import (
     ENCODING_NATIVE,
     NONE,
@@ -110,7 +113,12 @@ def _encode_text(text: str, ccsid: int) -> bytes:
                                   f"{exc.object[exc.start:exc.end]!r}") from exc
 
 
-def to_mq(body: Any, headers: Headers, defaults: dict[str, Any], properties: str, *,
+def is_control_header(name: str) -> bool:
+    """True for the ``JMS_IBM_*`` headers: MQMD fields and IBM's provider properties."""
+    return name[:8].lower() == "jms_ibm_"
+
+
+def to_mq(body: Any, headers: Mapping[str, Any], defaults: dict[str, Any], properties: str, *,
           mqmd_headers: bool = True) -> tuple[dict[str, Any], bytes]:
     """``(MQMD fields, data)`` for a message (see the module doc). ``defaults`` holds the
     endpoint's ``ccsid``, ``Persistence``, ``Priority`` and ``Expiry``; ``mqmd_headers=False``

@@ -19,6 +19,10 @@ ExchangeTimedOutError. The reply's body and headers become the exchange's messag
 an exchange consumed from a request message is InOut, so a ``to("ibmmq:...")`` in its route is a
 request-reply too: write ``to(uri, pattern=InOnly)`` to forward it.
 
+Headers an inbound HTTP request brought are not put (neither as MQMD fields nor as RFH2
+properties) unless ``forward_headers`` names them; credentials and ``JMS_IBM_*`` never are
+(``eip.header_filter``).
+
 What a crash loses: nothing put. A put outside syncpoint is on the queue once ``process``
 returned; one inside a consumer's unit of work is committed with the get or not at all.
 """
@@ -35,8 +39,9 @@ from typing import TYPE_CHECKING, Any
 
 from components.ibmmq.client import ConnectionParams, MqConnection, load_mqi
 from components.ibmmq.consumer import current_worker
-from components.ibmmq.mapping import from_mq, to_mq
+from components.ibmmq.mapping import from_mq, is_control_header, to_mq
 from eip.component import Producer
+from eip.constants import HTTP_INBOUND_HEADERS
 from eip.errors import (
     EndpointError,
     EndpointNotConnectedError,
@@ -44,6 +49,7 @@ from eip.errors import (
     MqConnectionError,
 )
 from eip.exchange import Exchange, ExchangePattern
+from eip.header_filter import HeaderFilter
 
 if TYPE_CHECKING:
     from components.ibmmq.endpoint import IbmMqEndpoint
@@ -156,6 +162,7 @@ class IbmMqProducer(Producer):
         self._properties: str = values["properties"]
         self._join: bool = values["join_unit_of_work"]
         self._timeout: float = values["request_timeout"]
+        self._crossing = HeaderFilter(values["forward_headers"], uri=endpoint.uri, control=is_control_header)
 
     def start(self) -> None:
         if self._pool is None:
@@ -170,7 +177,8 @@ class IbmMqProducer(Producer):
     def process(self, exchange: Exchange) -> None:
         endpoint = self.endpoint
         message = exchange.message
-        fields, data = to_mq(message.body, message.headers, self._defaults, self._properties)
+        headers = self._crossing.apply(message.headers, exchange.properties.get(HTTP_INBOUND_HEADERS))
+        fields, data = to_mq(message.body, headers, self._defaults, self._properties)
         worker = current_worker()
         local = worker.connection if worker is not None and worker.params == endpoint.params else None
         if exchange.pattern is _IN_OUT:

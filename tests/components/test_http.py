@@ -349,20 +349,31 @@ def test_inbound_request_headers_are_not_relayed_unless_asked(engine: Engine) ->
 
     def configure(r):
         r.from_("http:/backend").process(lambda ex: seen.append(
-            (ex.message.headers.get("Authorization"), ex.message.headers.get("id"),
-             ex.message.headers.get("X-Added")))).set_body("ok")
+            {name: ex.message.headers.get(name) for name in ("Authorization", "Cookie", "id", "X-Added", "X-Tenant",
+                                                             "X-Other")})).set_body("ok")
         r.from_("http:/front/{id}").set_header("X-Added", "yes").to("http://127.0.0.1:{{port}}/backend")
         r.from_("http:/bridge/{id}").to("http://127.0.0.1:{{port}}/backend?forward_request_headers=true")
+        r.from_("http:/named/{id}").to("http://127.0.0.1:{{port}}/backend?forward_headers=X-Tenant")
 
     engine.start()
     server = http_server(engine)
     engine.properties["port"] = server.port
     engine.add_routes(routes(configure))
-    assert requests.get(server.url + "/front/5", headers={"Authorization": "Bearer user-token"},
-                        timeout=TIMEOUT).text == "ok"
-    assert requests.get(server.url + "/bridge/6", headers={"Authorization": "Bearer user-token"},
-                        timeout=TIMEOUT).text == "ok"
-    assert seen == [(None, None, "yes"), ("Bearer user-token", "6", None)]
+    sent = {"Authorization": "Bearer user-token", "Cookie": "session=abc", "X-Tenant": "acme", "X-Other": "o"}
+    for path in ("/front/5", "/bridge/6", "/named/7"):
+        assert requests.get(server.url + path, headers=sent, timeout=TIMEOUT).text == "ok"
+    none = dict.fromkeys(("Authorization", "Cookie", "id", "X-Added", "X-Tenant", "X-Other"))
+    assert seen == [
+        {**none, "X-Added": "yes"},  # the route's own header only
+        {**none, "id": "6", "X-Tenant": "acme", "X-Other": "o"},  # a bridge relays all but credentials
+        {**none, "X-Tenant": "acme"},  # forward_headers: the named ones
+    ]
+
+
+def test_forward_headers_refuses_credentials(engine: Engine) -> None:
+    with pytest.raises(ConfigurationError, match="forward_headers cannot name Authorization"):
+        engine.add_routes(routes(lambda r: r.from_("direct:a").to(
+            "http://127.0.0.1:9/x?forward_headers=X-Tenant,Authorization")))
 
 
 def test_a_non_2xx_answer_raises_with_status_body_and_headers(engine: Engine) -> None:
