@@ -67,3 +67,24 @@ def test_ci_runs_the_readme_test_command_exactly():
     assert test in ci
     assert "EIP_REQUIRE_SERVICES=1" in ci
     assert (ROOT / ".ci" / "run").stat().st_mode & 0o111, ".ci/run is executable"
+
+
+def test_yaml_config_examples_load(tmp_path):
+    """Every ```yaml block is a config file ``eip run --config`` accepts, as written: its
+    ``*_env`` variables are set and its ``*_file`` secrets point at a real file, nothing else."""
+    from eip.config import load_config
+
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret\n")
+    examples = blocks("yaml")
+    assert examples, "the README shows the config file"
+    for line, code in examples:
+        environ = {name: "s3cret" for name in re.findall(r"^\s*-?\s*\w+_env:\s*(\w+)", code, re.MULTILINE)}
+        text = re.sub(r"^(\s*-?\s*\w+_file:\s*)(\S+)", lambda m: m.group(1) + str(secret), code,
+                      flags=re.MULTILINE)
+        path = tmp_path / f"readme-{line}.yaml"
+        path.write_text(text)
+        try:
+            load_config(path, environ=environ)
+        except Exception as exc:  # noqa: BLE001 - report which block, then fail
+            raise AssertionError(f"README.md line {line}: the config example is refused: {exc}") from exc
