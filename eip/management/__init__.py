@@ -7,7 +7,8 @@ it at ``/`` on the engine's HTTP server (``eip.http_server``)::
     install(engine, {"auth": {"api_keys": [{"key_env": "EIP_OPS_KEY", "roles": ["operator"]}]}})
     engine.start()
 
-``/health/live`` and ``/health/ready`` always answer without credentials; ``/metrics`` too,
+``/health/live`` and ``/health/ready`` always answer without credentials (readiness then says
+only UP or DOWN and the categories that failed; its checks by name need ``viewer``); ``/metrics`` too,
 unless ``management.metrics_require_auth`` is true; everything under ``/api`` needs a JWT or an
 API key, and with no credentials configured every ``/api`` call is refused with 401 (the
 server still starts). Role ``viewer`` reads; ``operator`` also starts, stops, suspends and

@@ -2,7 +2,7 @@
 
 =====================================  =========  ==================================================
 ``GET /health/live``                   open       200 while the process serves
-``GET /health/ready``                  open       200 when ready, else 503 with what is not
+``GET /health/ready``                  open [2]_  200 when ready, else 503 and the failed categories
 ``GET /metrics``                       open [1]_  Prometheus text (OpenMetrics when asked for)
 ``GET /api/routes``                    viewer     every route: id, state, input URI, statistics
 ``GET /api/routes/{id}``               viewer     one route, with its definition as a tree
@@ -11,6 +11,9 @@
 =====================================  =========  ==================================================
 
 .. [1] ``management.metrics_require_auth: true`` asks for the ``viewer`` role.
+.. [2] Without credentials: ``{"status": "DOWN", "failed": ["datasources", "routes"]}`` only; with
+   credentials of the ``viewer`` role, every check by name (``checks``, ``not_ready``). Credentials
+   that are wrong or lack the role answer 401/403, as for ``/api``.
 
 Everything answers JSON, errors too: ``{"error": "not_found", "message": "..."}`` with 401 (and
 ``WWW-Authenticate: Bearer``), 403, 404 (unknown route), 405 (with ``Allow``), 409 (an action
@@ -205,11 +208,18 @@ class ManagementApp:
         return json_response({"status": "UP"})
 
     def ready(self, request: Request) -> Response:
+        # Route ids, URIs and datasource names map the system: only a viewer sees them.
+        detailed = _has_credentials(request)
+        if detailed:
+            self._authorize(request, VIEWER)
         ok, checks = self.readiness.ready()
         data: dict[str, Any] = {"status": "UP" if ok else "DOWN"}
         if not ok:
-            data["not_ready"] = [c.as_dict() for c in checks if not c.ok]
-        data["checks"] = [c.as_dict() for c in checks]
+            data["failed"] = sorted({c.category for c in checks if not c.ok})
+        if detailed:
+            if not ok:
+                data["not_ready"] = [c.as_dict() for c in checks if not c.ok]
+            data["checks"] = [c.as_dict() for c in checks]
         return json_response(data, 200 if ok else 503)
 
     def metrics_view(self, request: Request) -> Response:
@@ -325,6 +335,10 @@ class ManagementApp:
     def close(self) -> None:
         """Stop feeding metrics (removes the engine listener)."""
         self.metrics.close()
+
+
+def _has_credentials(request: Request) -> bool:
+    return bool(request.headers.get("Authorization") or request.headers.get("X-API-Key"))
 
 
 def _as_mapping(config: Any) -> Mapping[str, Any]:

@@ -15,7 +15,8 @@ The health protocol: an endpoint, component, consumer, producer or route service
 * anything holding an AMQP publisher session (``session.ready``): AMQP producers
 
 Details say what is wrong without secrets (no URLs); the full error goes to the log when a
-check turns bad.
+check turns bad. Callers without credentials learn only the outcome and the categories of the
+failed checks (``Check.category``): names of routes, endpoints and datasources need ``viewer``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ if TYPE_CHECKING:
     from eip.engine import Engine
 
 log = logging.getLogger("eip.management.health")
+
+#: Check kind -> the category an anonymous readiness answer names (never the check's name).
+CATEGORIES = {"engine": "engine", "route": "routes", "consumer": "consumers", "producer": "producers",
+              "service": "services", "endpoint": "endpoints", "component": "components",
+              "datasource": "datasources"}
 
 
 class HealthCheck(Protocol):
@@ -52,6 +58,11 @@ class Check:
 
     def as_dict(self) -> dict[str, Any]:
         return {"check": self.kind, "name": self.name, "ok": self.ok, "detail": self.detail}
+
+    @property
+    def category(self) -> str:
+        """What an anonymous caller may learn of a failed check: ``routes``, ``datasources``..."""
+        return CATEGORIES.get(self.kind, "other")
 
 
 def probe(obj: Any) -> tuple[bool, str] | None:

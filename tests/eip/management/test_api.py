@@ -268,6 +268,8 @@ def test_install_serves_the_api_over_the_engine_http_server(engine):
             stopped = http.post(f"{base}/api/routes/orders/stop", headers=key, timeout=5)
             assert stopped.status_code == 200 and engine.route("orders").state == "stopped"
             not_ready = http.get(f"{base}/health/ready", timeout=5)
+            assert not_ready.status_code == 503 and not_ready.json() == {"status": "DOWN", "failed": ["routes"]}
+            not_ready = http.get(f"{base}/health/ready", headers=key, timeout=5)
             assert not_ready.status_code == 503 and not_ready.json()["not_ready"][0]["name"] == "orders"
             assert http.get(f"{base}/nowhere", timeout=5).status_code == 404
     finally:

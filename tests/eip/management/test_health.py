@@ -7,7 +7,7 @@ import socket
 import threading
 
 import pytest
-from management_support import VAULT_PASSWORD
+from management_support import VAULT_PASSWORD, VIEWER, bearer, make_token
 
 from eip import RouteBuilder
 from eip.management.health import DataSourceCheck, probe
@@ -49,7 +49,7 @@ def test_live_always_answers(engine, management):
 
 
 def test_ready_when_every_auto_start_route_is_started(client):
-    response = client.get("/health/ready")
+    response = client.get("/health/ready", headers=VIEWER)
     assert response.status_code == 200
     data = response.get_json()
     assert data["status"] == "UP" and "not_ready" not in data
@@ -60,16 +60,16 @@ def test_ready_when_every_auto_start_route_is_started(client):
 
 def test_stopped_route_is_not_ready_until_started_again(client, engine):
     engine.stop_route("orders")
-    assert not_ready(client.get("/health/ready")) == [("route", "orders", "stopped")]
+    assert not_ready(client.get("/health/ready", headers=VIEWER)) == [("route", "orders", "stopped")]
     engine.start_route("orders")
-    assert client.get("/health/ready").status_code == 200
+    assert client.get("/health/ready", headers=VIEWER).status_code == 200
     engine.suspend_route("work")
-    assert not_ready(client.get("/health/ready")) == [("route", "work", "suspended")]
+    assert not_ready(client.get("/health/ready", headers=VIEWER)) == [("route", "work", "suspended")]
 
 
 def test_engine_not_started_is_not_ready(engine, management):
     client = management()
-    assert not_ready(client.get("/health/ready")) == [("engine", "engine", "stopped")]
+    assert not_ready(client.get("/health/ready", headers=VIEWER)) == [("engine", "engine", "stopped")]
 
 
 def test_health_needs_no_credentials_even_when_everything_else_does(engine, management):
@@ -81,31 +81,63 @@ def test_health_needs_no_credentials_even_when_everything_else_does(engine, mana
     assert client.get("/metrics").status_code == 401
 
 
+
+def test_anonymous_readiness_names_only_the_failed_categories(engine, management, tmp_path):
+    engine.add_routes(Routes())
+    engine.add_datasource("orders-db", f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'eip.db'}")
+    engine.start()
+    engine.stop_route("orders")
+    client = management()
+    anonymous = client.get("/health/ready")
+    assert anonymous.status_code == 503
+    assert anonymous.get_json() == {"status": "DOWN", "failed": ["datasources", "routes"]}
+    text = anonymous.get_data(as_text=True)
+    assert "orders" not in text and "orders-db" not in text and "direct:" not in text
+
+    viewer = client.get("/health/ready", headers=VIEWER)
+    assert viewer.status_code == 503
+    data = viewer.get_json()
+    assert data["failed"] == ["datasources", "routes"]
+    assert {(c["check"], c["name"]) for c in data["not_ready"]} == {("route", "orders"), ("datasource", "orders-db")}
+    assert ("route", "work") in {(c["check"], c["name"]) for c in data["checks"]}
+
+
+def test_anonymous_readiness_when_ready_is_only_up(client):
+    assert client.get("/health/ready").get_json() == {"status": "UP"}
+    assert client.get("/health/ready", headers=VIEWER).get_json()["checks"]
+
+
+def test_readiness_details_refuse_bad_or_roleless_credentials(client):
+    assert client.get("/health/ready", headers={"X-API-Key": "not-a-key-0123456789"}).status_code == 401
+    assert client.get("/health/ready", headers=bearer(make_token([]))).status_code == 403
+    assert client.get("/health/ready", headers=bearer(make_token(["viewer"]))).get_json()["checks"]
+
+
 # -- the health() protocol --------------------------------------------------------------------------
 def test_endpoint_health_protocol(engine, management, vault):
     engine.add_routes(lambda rb: rb.from_("direct:in").route_id("in").to(f"vault:out?passphrase={VAULT_PASSWORD}"))
     engine.start()
     client = management()
     endpoint = engine.get_endpoint("vault:out")
-    response = client.get("/health/ready")
+    response = client.get("/health/ready", headers=VIEWER)
     assert response.status_code == 200
     assert {"check": "endpoint", "name": "vault:out?passphrase=xxxxxx", "ok": True, "detail": "fine"} \
         in response.get_json()["checks"]
     endpoint.healthy = (False, "sealed")
-    assert not_ready(client.get("/health/ready")) == [("endpoint", "vault:out?passphrase=xxxxxx", "sealed")]
+    assert not_ready(client.get("/health/ready", headers=VIEWER)) == [("endpoint", "vault:out?passphrase=xxxxxx", "sealed")]
     endpoint.healthy = RuntimeError("exploded")
-    assert not_ready(client.get("/health/ready")) == [
+    assert not_ready(client.get("/health/ready", headers=VIEWER)) == [
         ("endpoint", "vault:out?passphrase=xxxxxx", "health check failed: RuntimeError")]
-    assert VAULT_PASSWORD not in client.get("/health/ready").get_data(as_text=True)
+    assert VAULT_PASSWORD not in client.get("/health/ready", headers=VIEWER).get_data(as_text=True)
 
 
 def test_consumer_connected_property(engine, management, vault):
     engine.add_routes(lambda rb: rb.from_("vault:inbox").route_id("inbox").to("mock:x"))
     engine.start()
     client = management()
-    assert client.get("/health/ready").status_code == 200
+    assert client.get("/health/ready", headers=VIEWER).status_code == 200
     engine.get_endpoint("vault:inbox").consumer.is_connected = False
-    assert not_ready(client.get("/health/ready")) == [("consumer", "inbox <- vault:inbox", "not connected")]
+    assert not_ready(client.get("/health/ready", headers=VIEWER)) == [("consumer", "inbox <- vault:inbox", "not connected")]
 
 
 def test_probe_adapters():
@@ -127,12 +159,12 @@ def test_sqlite_datasource_up_and_unreachable(engine, management, tmp_path):
     engine.add_datasource("local", f"sqlite:///{tmp_path / 'eip.db'}")
     engine.start()
     client = management()
-    response = client.get("/health/ready")
+    response = client.get("/health/ready", headers=VIEWER)
     assert response.status_code == 200
     assert {"check": "datasource", "name": "local", "ok": True, "detail": "connected"} in response.get_json()["checks"]
 
     engine.add_datasource("broken", f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'eip.db'}")
-    assert not_ready(client.get("/health/ready")) == [("datasource", "broken", "cannot connect: OperationalError")]
+    assert not_ready(client.get("/health/ready", headers=VIEWER)) == [("datasource", "broken", "cannot connect: OperationalError")]
 
 
 def test_postgresql_on_a_closed_port_is_not_ready(engine, management, caplog):
@@ -141,7 +173,7 @@ def test_postgresql_on_a_closed_port_is_not_ready(engine, management, caplog):
     engine.start()
     client = management()
     with caplog.at_level(logging.WARNING, logger="eip.management.health"):
-        response = client.get("/health/ready")
+        response = client.get("/health/ready", headers=VIEWER)
     assert not_ready(response) == [("datasource", "orders", "cannot connect: OperationalError")]
     assert "datasource 'orders'" in caplog.text and "not reachable" in caplog.text
     assert VAULT_PASSWORD not in caplog.text + response.get_data(as_text=True)
@@ -152,7 +184,7 @@ def test_postgresql_up_is_ready(engine, management, postgresql_service):
     engine.add_routes(Routes())
     engine.add_datasource("orders", url)
     engine.start()
-    response = management().get("/health/ready")
+    response = management().get("/health/ready", headers=VIEWER)
     assert response.status_code == 200
     assert {"check": "datasource", "name": "orders", "ok": True, "detail": "connected"} in response.get_json()["checks"]
 
