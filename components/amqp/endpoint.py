@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import pika
 
@@ -74,6 +75,22 @@ OPTIONS = OptionSpec((
 ))
 
 
+def raw_url(uri: Uri) -> str | None:
+    """The ``url`` option as written in ``uri``, for pika to decode once.
+
+    The endpoint URI's parser has already percent-decoded the value; decoding again in pika
+    turns a vhost written ``%2F`` into ``''`` (the path ``//``). Only ``%26``, the endpoint URI's
+    way to write ``&`` inside an option, is decoded here: in a broker URL it means ``&`` too."""
+    decoded = uri.query.get("url")
+    if decoded is None:
+        return None
+    for match in re.finditer(r"[?&]url=([^&]*)", uri.text):
+        written = match.group(1)
+        if unquote(written.replace("+", "%2B")) == decoded:
+            return re.sub("%26", "&", written, flags=re.IGNORECASE)
+    return decoded
+
+
 def parse_arguments(text: str) -> dict[str, Any]:
     """``x-max-priority=10,x-queue-type=quorum`` -> ``{"x-max-priority": 10, ...}``."""
     arguments: dict[str, Any] = {}
@@ -111,6 +128,12 @@ class AmqpEndpoint(Endpoint):
         self.consumer_topology = Topology()
         self.producer_topology = Topology()
         self.consumers: list[AmqpConsumer] = []
+        self._url_written = raw_url(self.parsed)
+
+    def merge_options(self, uri: Uri, given: dict[str, Any]) -> None:
+        super().merge_options(uri, given)
+        if "url" in given:
+            self._url_written = raw_url(uri)
 
     def _fail(self, message: str) -> EndpointOptionError:
         return EndpointOptionError(f"endpoint '{self.uri}': {message}")
@@ -147,7 +170,8 @@ class AmqpEndpoint(Endpoint):
             arguments = parse_arguments(values["arguments"])
         except ValueError as exc:
             raise self._fail(f"option 'arguments': {exc}") from None
-        url = values["url"] or self.engine.resolve_placeholders("{{" + URL_PROPERTY + ":" + DEFAULT_URL + "}}")
+        url = (self._url_written if values["url"] else None) or \
+            self.engine.resolve_placeholders("{{" + URL_PROPERTY + ":" + DEFAULT_URL + "}}")
         try:
             pika.URLParameters(url)
         except Exception as exc:  # noqa: BLE001 - pika raises ValueError and friends
