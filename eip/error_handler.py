@@ -15,6 +15,12 @@ The route's pipelines call ``handle()`` when a node raises. In order:
 Unlike Camel, a failure while sending to the dead letter endpoint fails the exchange (so the
 source keeps the message) instead of being logged and swallowed.
 
+Redelivery waits are cut short when the route stops (``stop()``: the route's services stop,
+after its graceful shutdown timeout, or at once when the engine fails to start): the exchange
+then fails with ``RedeliveryInterruptedError`` without that retry, skips the ``on_exception``
+clauses and the dead letter channel (of this route and of any route that called it), and its
+source keeps the message. A wait that ends within the shutdown timeout retries as usual.
+
 Logging: each dead-lettered exchange logs one WARNING line (where it failed, the cause and the
 redeliveries made). WARNING, not ERROR: the message is safe in the dead letter endpoint and the
 source counts it done; ERROR is kept for a failed dead letter send, where the source keeps it.
@@ -26,11 +32,12 @@ and node that failed, not only the route that owns the exchange. Nothing is logg
 from __future__ import annotations
 
 import logging
-import time
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from eip import constants as c
+from eip.errors import RedeliveryInterruptedError
 from eip.uri import mask_uri
 from eip.model import (
     DeadLetterChannel,
@@ -122,15 +129,24 @@ class ErrorHandler:
 
     def __init__(self, route_id: str, definition: DefaultErrorHandler | DeadLetterChannel,
                  clauses: Sequence[CompiledClause], dead_letter_producer: Any = None,
-                 sleep: Any = time.sleep) -> None:
+                 sleep: Any = None) -> None:
         self.route_id = route_id
         self.definition = definition
         self.policy: RedeliveryPolicy = definition.policy
         self.clauses = tuple(clauses)
         self.dead_letter_producer = dead_letter_producer
-        self.sleep = sleep
+        self._stopping = threading.Event()
+        #: ``sleep(seconds) -> bool``: wait before a redelivery; True means the route stopped.
+        self.sleep = sleep if sleep is not None else self._stopping.wait
         self.redeliveries = 0  # counted for statistics; a rough figure under concurrency
         self.dead_lettered = 0
+
+    def start(self) -> None:
+        self._stopping.clear()
+
+    def stop(self) -> None:
+        """Wake every redelivery wait of this route; they fail instead of retrying."""
+        self._stopping.set()
 
     # -- matching -----------------------------------------------------------------------------
     def match(self, exc: BaseException, exchange: Exchange) -> CompiledClause | None:
@@ -156,6 +172,8 @@ class ErrorHandler:
         seen_in = getattr(exc, "_eip_route", None)
         if seen_in == self.route_id:
             raise exc  # already decided by this route's handler in a nested pipeline
+        if any(isinstance(cause, RedeliveryInterruptedError) for cause in _cause_chain(exc)):
+            raise exc  # a stop, not a failure to handle: no clause, no dead letter; the source keeps it
         node_id = pipeline.node_ids[index]
         clause = self.match(exc, exchange)
         redelivered = 0
@@ -173,8 +191,13 @@ class ErrorHandler:
                         not _truth(clause.definition.retry_while, exchange):
                     break
                 delay = policy.delay_for(attempt)
-                if delay > 0:
-                    self.sleep(delay)
+                if (delay > 0 and self.sleep(delay)) or self._stopping.is_set():
+                    interrupted = RedeliveryInterruptedError(
+                        f"route '{self.route_id}', node '{node_id}': the route stopped before redelivery "
+                        f"attempt {attempt} (after {type(exc).__name__}: {exc})",
+                        route_id=self.route_id, node_id=node_id)
+                    _mark(interrupted, self.route_id)
+                    raise interrupted from exc
                 headers = exchange.message.headers
                 headers[c.REDELIVERED] = True
                 headers[c.REDELIVERY_COUNTER] = attempt

@@ -19,6 +19,7 @@
     │   ├── CircuitBreakerTimeoutError a circuit breaker's block did not finish in time
     │   ├── ThrottlerRejectedError    the throttler rejected the exchange (reject_execution, stop)
     │   ├── DelayInterruptedError     the route stopped while an exchange was delayed
+    │   ├── RedeliveryInterruptedError the route stopped while an exchange waited for a redelivery
     │   ├── RollbackError             rollback() failed the exchange on purpose
     │   └── TypeConversionError       convert_body_to / marshal / unmarshal could not convert
     ├── EndpointError                 an endpoint could not do its job
@@ -168,6 +169,12 @@ class CircuitBreakerTimeoutError(ExchangeError):
 
 class DelayInterruptedError(ExchangeError):
     """The route stopped while an exchange was being delayed."""
+
+
+class RedeliveryInterruptedError(ExchangeError):
+    """The route (or the engine) stopped while an exchange waited for a redelivery: the
+    exchange fails without that retry, is not dead-lettered, and its source keeps the message.
+    The failure that was to be redelivered is the ``__cause__``."""
 
 
 class RollbackError(ExchangeError):

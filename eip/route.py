@@ -186,6 +186,8 @@ class Route:
     def start_services(self) -> None:
         if self.services_started:
             return
+        if self.handler is not None:
+            self.handler.start()
         started = []
         try:
             for service in self.services:
@@ -220,6 +222,9 @@ class Route:
         return [ex.exchange_id for ex in list(self.entry.stats.inflight.values())]
 
     def stop_services(self) -> None:
+        """Stop the route's services; first wake its redelivery waits (those exchanges fail)."""
+        if self.handler is not None:
+            self.handler.stop()
         for service in reversed(self.services):
             _safe_stop(service)
         self.services_started = False

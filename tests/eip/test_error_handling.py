@@ -407,3 +407,136 @@ def test_no_log_line_on_success(engine, caplog):
     with caplog.at_level(logging.DEBUG):
         engine.template.send_body("direct:orders", ["a", "b"])
     assert _records(caplog, {"eip.error_handler", "eip.route"}, logging.DEBUG) == []
+
+
+# -- redelivery waits end when the route stops (issue 9, item 11) --------------------------------
+class _FailuresSeen:
+    """An engine listener: the exception of each exchange as it leaves a route, by route id."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.by_route: dict[str, list[BaseException | None]] = {}
+        self.changed = threading.Condition()
+
+    def __call__(self, route_id, exchange) -> None:
+        with self.changed:
+            self.by_route.setdefault(route_id, []).append(exchange.exception)
+            self.changed.notify_all()
+
+    def wait_for(self, route_id: str, timeout: float) -> list[BaseException | None]:
+        with self.changed:
+            self.changed.wait_for(lambda: route_id in self.by_route, timeout)
+            return list(self.by_route.get(route_id, []))
+
+
+def test_engine_stop_cuts_a_redelivery_wait_short_and_the_file_is_kept(tmp_path):
+    import threading
+    import time
+
+    from eip import Engine
+    from eip.errors import RedeliveryInterruptedError
+
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "order.txt").write_text("o-1")
+    failing = Flaky(failures=100)
+    called = threading.Event()
+
+    def step(exchange) -> None:
+        called.set()
+        failing(exchange)
+
+    class Routes(RouteBuilder):
+        def configure(self):
+            self.error_handler(default_error_handler(maximum_redeliveries=3, redelivery_delay=5))
+            self.from_(f"file:{inbox}?initial_delay=0&delay=0.05").route_id("orders").process(step).id("call")
+
+    engine = Engine(routes=[Routes()])
+    seen = _FailuresSeen()
+    engine.add_listener(seen)
+    engine.start()
+    try:
+        assert called.wait(5)
+    finally:
+        began = time.monotonic()
+        unfinished = engine.stop(timeout=0.3)
+        stopping_took = time.monotonic() - began
+    assert unfinished == {"orders": unfinished["orders"]} and len(unfinished["orders"]) == 1  # it was waiting
+    assert stopping_took < 3
+    # The interrupted wait fails the exchange on its own thread, without the retry.
+    outcomes = seen.wait_for("orders", timeout=3)
+    assert len(outcomes) == 1 and isinstance(outcomes[0], RedeliveryInterruptedError)
+    assert isinstance(outcomes[0].__cause__, ConnectionError)
+    assert outcomes[0].route_id == "orders" and outcomes[0].node_id == "call"
+    assert failing.calls == 1  # never retried, before or after stop() returned
+    # The source keeps the message: the file goes to the failure folder, not to .done.
+    deadline = time.monotonic() + 3
+    while not (inbox / ".error" / "order.txt").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert (inbox / ".error" / "order.txt").read_text() == "o-1"
+    assert not (inbox / ".done").exists()
+    assert failing.calls == 1
+
+
+def test_interrupted_redelivery_in_a_sub_route_is_not_dead_lettered_by_the_caller(engine):
+    import threading
+
+    from eip.errors import RedeliveryInterruptedError
+
+    failing = Flaky(failures=100)
+    called = threading.Event()
+
+    def step(exchange) -> None:
+        called.set()
+        failing(exchange)
+
+    def configure(b):
+        (b.from_("seda:orders").route_id("orders")
+         .error_handler(dead_letter_channel("mock:dead"))
+         .to("direct:pricing"))
+        (b.from_("direct:pricing").route_id("pricing")
+         .error_handler(default_error_handler(maximum_redeliveries=2, redelivery_delay=5))
+         .process(step))
+
+    seen = _FailuresSeen()
+    engine.add_listener(seen)
+    start(engine, configure)
+    engine.template.send_body("seda:orders", "o-1")
+    assert called.wait(5)
+    dead = engine.get_endpoint("mock:dead")
+    engine.stop(timeout=0.3)
+    outcomes = seen.wait_for("orders", timeout=3)
+    assert len(outcomes) == 1 and isinstance(outcomes[0], RedeliveryInterruptedError)
+    assert dead.received_counter == 0  # a stop is not a failure to dead-letter
+    assert failing.calls == 1
+
+
+def test_stop_route_cuts_a_redelivery_wait_short(engine):
+    import threading
+
+    from eip.errors import RedeliveryInterruptedError
+
+    failing = Flaky(failures=100)
+    called = threading.Event()
+
+    def step(exchange) -> None:
+        called.set()
+        failing(exchange)
+
+    def configure(b):
+        b.error_handler(default_error_handler(maximum_redeliveries=-1, redelivery_delay=5))
+        b.from_("seda:orders").route_id("orders").process(step)
+
+    seen = _FailuresSeen()
+    engine.add_listener(seen)
+    start(engine, configure)
+    engine.template.send_body("seda:orders", "o-1")
+    assert called.wait(5)
+    assert len(engine.stop_route("orders", timeout=0.2)) == 1
+    outcomes = seen.wait_for("orders", timeout=3)
+    assert len(outcomes) == 1 and isinstance(outcomes[0], RedeliveryInterruptedError)
+    assert failing.calls == 1
+    # Started again, the route redelivers as before.
+    engine.start_route("orders")
+    assert not engine.route("orders").handler.sleep(0.01)
