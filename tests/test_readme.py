@@ -88,3 +88,18 @@ def test_yaml_config_examples_load(tmp_path):
             load_config(path, environ=environ)
         except Exception as exc:  # noqa: BLE001 - report which block, then fail
             raise AssertionError(f"README.md line {line}: the config example is refused: {exc}") from exc
+
+
+def test_every_aggregate_and_redelivery_option_is_documented():
+    """The option tables cover every option the DSL takes (names from the definitions)."""
+    from dataclasses import fields
+
+    from eip import model
+
+    text = README.read_text()
+    base = {f.name for f in fields(model.Block)} | {"correlation", "strategy"}
+    options = [f.name for f in fields(model.Aggregate) if f.name not in base]
+    options += [f.name for f in fields(model.RedeliveryPolicy)]
+    missing = [name for name in options if f"| `{name}` |" not in text]
+    assert not missing, f"README.md has no table row for: {missing}"
+    assert 'tokenize(separator=",", group=1)' in text
