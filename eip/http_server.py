@@ -14,6 +14,11 @@ starts and stops with the engine (at once if the engine already runs). Two ways 
   API mounts itself at ``/``); the longest matching prefix wins, and the app sees the prefix in
   ``SCRIPT_NAME`` and the rest in ``PATH_INFO``.
 
+``server.reserve(paths, owner)`` keeps path templates for a mounted app (the management API
+reserves its own): a handler that could answer one of them is refused with ConfigurationError
+when it registers (and ``reserve`` is refused while such a handler is registered), so no
+``http:`` consumer can silently hide them.
+
 Dispatch: a handler whose template matches the path wins over every mounted app. A path that
 some handler matches but not with this method answers 405 with ``Allow`` (OPTIONS answers 204
 with ``Allow``); a path nothing matches answers 404. A paused handler (its route suspended, or
@@ -129,7 +134,7 @@ def internal_error(what: str, exc: BaseException | None = None) -> tuple[str, An
 class PathTemplate:
     """``/orders/{id}`` compiled: ``match(path)`` gives the parameters or None."""
 
-    __slots__ = ("names", "prefix", "rank", "regex", "text")
+    __slots__ = ("names", "prefix", "rank", "regex", "segments", "text")
 
     def __init__(self, text: str, prefix: bool = False) -> None:
         if not isinstance(text, str) or not text.startswith("/"):
@@ -161,6 +166,11 @@ class PathTemplate:
         # longer prefix beats a shorter one.
         self.rank = (prefix, len(segments) if not prefix else -len(segments),
                      tuple(1 if "{" in s else 0 for s in segments))
+        # Per segment: the literal text, or a regex for a segment holding parameters.
+        self.segments = tuple(
+            (None, re.compile("[^/]+".join(re.escape(part) for part in _PARAM.split(segment)[::2])))
+            if "{" in segment else (segment, None)
+            for segment in (body.split("/")[1:] if body else ()))
 
     def match(self, path: str) -> dict[str, str] | None:
         found = self.regex.match(path)
@@ -168,8 +178,32 @@ class PathTemplate:
             return None
         return {name: found.group(f"p{i}") for i, name in enumerate(self.names)}
 
+    def overlaps(self, other: PathTemplate) -> bool:
+        """True when some request path would match both templates."""
+        mine, theirs = self.segments, other.segments
+        if not self.prefix and not other.prefix and len(mine) != len(theirs):
+            return False
+        if self.prefix and not other.prefix and len(theirs) < len(mine):
+            return False
+        if other.prefix and not self.prefix and len(mine) < len(theirs):
+            return False
+        return all(_segments_meet(a, b) for a, b in zip(mine, theirs, strict=False))
+
     def __repr__(self) -> str:
         return f"PathTemplate({self.text!r}{', prefix' if self.prefix else ''})"
+
+
+def _segments_meet(a: tuple[str | None, re.Pattern[str] | None], b: tuple[str | None, re.Pattern[str] | None]) -> bool:
+    """Whether one path segment can match both template segments (two parameterised segments
+    are taken to meet: a plain ``{name}`` takes any segment)."""
+    (text_a, regex_a), (text_b, regex_b) = a, b
+    if text_a is not None and text_b is not None:
+        return text_a == text_b
+    if text_a is not None:
+        return regex_b is not None and regex_b.fullmatch(text_a) is not None
+    if text_b is not None:
+        return regex_a is not None and regex_a.fullmatch(text_b) is not None
+    return True
 
 
 class HandlerRegistration:
@@ -177,12 +211,14 @@ class HandlerRegistration:
 
     ``paused`` True answers 503 instead of calling the handler (a suspended route)."""
 
-    __slots__ = ("handler", "methods", "paused", "template")
+    __slots__ = ("handler", "methods", "owner", "paused", "template")
 
-    def __init__(self, methods: frozenset[str] | None, template: PathTemplate, handler: Handler) -> None:
+    def __init__(self, methods: frozenset[str] | None, template: PathTemplate, handler: Handler,
+                 owner: str | None = None) -> None:
         self.methods = methods
         self.template = template
         self.handler = handler
+        self.owner = owner
         self.paused = False
 
     def allows(self, method: str) -> bool:
@@ -219,6 +255,7 @@ class HttpServer:
         # Copy-on-write: dispatch reads these tuples without a lock.
         self._handlers: tuple[HandlerRegistration, ...] = ()
         self._mounts: tuple[tuple[str, WsgiApp], ...] = ()
+        self._reserved: tuple[tuple[PathTemplate, str], ...] = ()
 
     # -- configuration ----------------------------------------------------------------------------
     def _configure(self) -> None:
@@ -391,15 +428,38 @@ class HttpServer:
         with self._lock:
             self._mounts = tuple(item for item in self._mounts if item[0] != key)
 
+    def reserve(self, path_templates: Iterable[str], owner: str) -> None:
+        """Keep ``path_templates`` for a mounted application (``owner`` names it in errors): no
+        handler may take a path they match, so handlers can never hide them.
+
+        Raises ConfigurationError naming the handler that already takes such a path."""
+        templates = [PathTemplate(text) for text in path_templates]
+        with self._lock:
+            for template in templates:
+                for existing in self._handlers:
+                    if existing.template.overlaps(template):
+                        raise ConfigurationError(_taken(existing, template, owner))
+            self._reserved = (*self._reserved, *((template, owner) for template in templates))
+
+    def release(self, owner: str) -> None:
+        """Forget the paths ``reserve`` kept for ``owner``."""
+        with self._lock:
+            self._reserved = tuple(item for item in self._reserved if item[1] != owner)
+
     def add_handler(self, methods: Iterable[str] | str | None, path_template: str, handler: Handler, *,
-                    match_prefix: bool = False) -> HandlerRegistration:
+                    match_prefix: bool = False, owner: str | None = None) -> HandlerRegistration:
         """Call ``handler(request, path_params)`` for requests to ``path_template`` with one of
         ``methods`` (None: any). ``match_prefix`` also takes every path below the template.
+        ``owner`` (``route 'orders'``) names the handler in errors.
 
-        Raises ConfigurationError when another handler has the same template and a common method."""
+        Raises ConfigurationError when another handler has the same template and a common method,
+        or when the template could answer a reserved path (the management API's)."""
         template = PathTemplate(path_template, match_prefix)
-        registration = HandlerRegistration(_methods(methods), template, handler)
+        registration = HandlerRegistration(_methods(methods), template, handler, owner)
         with self._lock:
+            for reserved, reserved_by in self._reserved:
+                if template.overlaps(reserved):
+                    raise ConfigurationError(_taken(registration, reserved, reserved_by))
             for existing in self._handlers:
                 if existing.overlaps(registration):
                     raise ConfigurationError(
@@ -519,3 +579,10 @@ def _methods(methods: Iterable[str] | str | None) -> frozenset[str] | None:
 def _describe(registration: HandlerRegistration) -> str:
     methods = ",".join(sorted(registration.methods)) if registration.methods else "any method"
     return f"{methods} {registration.template.text}{'/*' if registration.template.prefix else ''}"
+
+
+def _taken(registration: HandlerRegistration, reserved: PathTemplate, reserved_by: str) -> str:
+    template = registration.template
+    path = f"'{template.text}'{' and every path below it' if template.prefix else ''}"
+    return (f"HTTP path {path} ({registration.owner or 'a handler'}) would answer '{reserved.text}', "
+            f"which {reserved_by} serves; choose a path that does not overlap it")

@@ -66,7 +66,7 @@ class HttpConsumer(ServedConsumer):
 
     def register(self, server: HttpServer) -> HandlerRegistration:
         return server.add_handler(self.endpoint.methods, self.endpoint.parsed.path, self.handle,
-                                  match_prefix=self.endpoint.values["match_on_uri_prefix"])
+                                  match_prefix=self.endpoint.values["match_on_uri_prefix"], owner=self.endpoint.uri)
 
     # -- one request ------------------------------------------------------------------------------
     def handle(self, request: Any, path_params: dict[str, str]) -> Any:

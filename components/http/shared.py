@@ -10,6 +10,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from eip.component import Consumer, Endpoint, Processor
 from eip.errors import (
+    ConfigurationError,
     EndpointError,
     EndpointNotConnectedError,
     EndpointOptionError,
@@ -60,7 +61,9 @@ def refuse_options(uri: object, given: Iterable[str], names: Iterable[str], form
 
 class ServedConsumer(Consumer):
     """A consumer that registers a handler on the engine's ``HttpServer`` (``register``) while
-    the route runs; a suspended route (or one whose engine is stopping) answers 503."""
+    the route runs; a suspended route (or one whose engine is stopping) answers 503. A path the
+    server cannot give (taken, or reserved by the management API) fails ``start`` with a
+    ConfigurationError naming the route."""
 
     def __init__(self, endpoint: Endpoint, processor: Processor) -> None:
         super().__init__(endpoint, processor)
@@ -77,7 +80,13 @@ class ServedConsumer(Consumer):
         if registration is not None and self._server is server and registration in server.handlers():
             registration.paused = False
             return
-        self._registration = self.register(server)
+        try:
+            self._registration = self.register(server)
+        except ConfigurationError as exc:  # a path taken: say which route asked for it
+            route_id = getattr(self.processor, "route_id", None)
+            if exc.route_id is not None or route_id is None:
+                raise
+            raise ConfigurationError(exc.detail, route_id=route_id) from None
         self._server = server
 
     def stop(self) -> None:

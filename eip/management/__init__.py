@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ManagementApp", "create_app", "install"]
 
+OWNER = "the management API"
+
 
 def create_app(engine: Engine, config: Mapping[str, Any] | None = None) -> ManagementApp:
     """The management WSGI app for ``engine``, not mounted anywhere (serve it as you like)."""
@@ -58,13 +60,22 @@ def create_app(engine: Engine, config: Mapping[str, Any] | None = None) -> Manag
 
 
 def install(engine: Engine, config: Mapping[str, Any] | None = None) -> ManagementApp:
-    """Build the management app and mount it at ``/`` on the engine's HTTP server."""
+    """Build the management app and mount it at ``/`` on the engine's HTTP server, reserving its
+    paths there: an ``http:`` consumer whose path could answer one of them (``http:/metrics``,
+    ``http:/?match_on_uri_prefix=true``) is refused when its route starts, with a
+    ConfigurationError naming the route and the path, instead of hiding the API."""
     from eip.http_server import http_server
 
     app = ManagementApp(engine, config)
+    server = http_server(engine)
     try:
-        http_server(engine).mount("/", app)
+        server.reserve(app.paths(), OWNER)
+        try:
+            server.mount("/", app)
+        except Exception:
+            server.release(OWNER)
+            raise
     except Exception:
-        app.close()  # installed twice, or no server: leave no metrics listener behind
+        app.close()  # installed twice, a path taken, or no server: leave no metrics listener behind
         raise
     return app

@@ -27,6 +27,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -41,7 +42,7 @@ from eip.errors import ConfigurationError
 from eip.management.auth import OPERATOR, VIEWER, Authenticator, AuthError, Principal
 from eip.management.health import Readiness
 from eip.management.metrics import EngineMetrics, queue_size
-from eip.uri import mask_uri
+from eip.secrets import mask_uri
 
 if TYPE_CHECKING:
     from eip.engine import Engine
@@ -52,6 +53,7 @@ log = logging.getLogger("eip.management")
 
 REALM = "eip-management"
 ACTIONS = ("start", "stop", "suspend", "resume")
+_PATH_PARAM = re.compile(r"<(?:[^:>]+:)?([^:>]+)>")  # werkzeug's <converter(args):name>
 _MANAGEMENT_KEYS = {"metrics_require_auth", "health_timeout", "health_cache", "enabled"}
 
 
@@ -143,6 +145,10 @@ class ManagementApp:
         self._views: dict[str, Callable[..., Response]] = {
             "live": self.live, "ready": self.ready, "metrics": self.metrics_view, "routes": self.routes,
             "route": self.route, "action": self.action, "endpoints": self.endpoints}
+
+    def paths(self) -> list[str]:
+        """Every path this app answers, as ``eip.http_server`` templates (``/api/routes/{route_id}``)."""
+        return [_PATH_PARAM.sub(r"{\1}", rule.rule) for rule in self.url_map.iter_rules()]
 
     # -- WSGI -------------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:

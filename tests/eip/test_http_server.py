@@ -321,3 +321,46 @@ def test_stop_refuses_new_connections_but_lets_a_running_request_finish() -> Non
     assert not stopper.is_alive()
     assert result and result[0].status_code == 200 and result[0].text == "finished"
     assert not server.running
+
+
+# -- reserved paths (the management API's) ----------------------------------------------------------------
+@pytest.mark.parametrize("template, prefix, reserved, overlap", [
+    ("/metrics", False, "/metrics", True),
+    ("/metrics/", False, "/metrics", True),
+    ("/", True, "/health/live", True),
+    ("/health", True, "/health/ready", True),
+    ("/api", True, "/api/routes/{route_id}", True),
+    ("/api/{anything}", False, "/api/routes", True),
+    ("/api/routes/{id}", False, "/api/routes/{route_id}", True),
+    ("/{a}/{b}/{c}", False, "/api/routes/{route_id}", True),
+    ("/api/routes/x-{id}", False, "/api/routes/{route_id}", True),
+    ("/api/orders", False, "/api/routes", False),
+    ("/api/orders", True, "/api/routes/{route_id}", False),
+    ("/api/{x}/{y}/{z}/{w}", False, "/api/routes/{route_id}/{action}", False),
+    ("/metrics2", False, "/metrics", False),
+    ("/health", False, "/health/live", False),
+    ("/", False, "/metrics", False),
+    ("/orders", True, "/metrics", False),
+])
+def test_path_templates_know_when_they_overlap(template: str, prefix: bool, reserved: str, overlap: bool) -> None:
+    mine, theirs = PathTemplate(template, prefix), PathTemplate(reserved)
+    assert mine.overlaps(theirs) is overlap
+    assert theirs.overlaps(mine) is overlap
+
+
+def test_a_handler_on_a_reserved_path_is_refused_naming_its_owner(server: HttpServer) -> None:
+    server.mount("/", echo_app)
+    server.reserve(["/metrics", "/api/routes/{route_id}"], "the management API")
+    with pytest.raises(ConfigurationError, match=r"HTTP path '/metrics' \(http:/metrics\) would answer "
+                                                 r"'/metrics', which the management API serves"):
+        server.add_handler(None, "/metrics", text_handler("mine"), owner="http:/metrics")
+    with pytest.raises(ConfigurationError, match="'/' and every path below it"):
+        server.add_handler("GET", "/", text_handler("mine"), match_prefix=True)
+    server.add_handler("GET", "/api/orders", text_handler("orders"))  # not the management API's
+    assert requests.get(server.url + "/metrics", timeout=TIMEOUT).text == "|/metrics"
+    assert requests.get(server.url + "/api/orders", timeout=TIMEOUT).json()["handler"] == "orders"
+    server.add_handler(None, "/api/{x}", text_handler("x"), owner="late")
+    with pytest.raises(ConfigurationError, match=r"'/api/\{x\}' \(late\) would answer '/api/health'"):
+        server.reserve(["/api/health"], "another app")
+    server.release("the management API")
+    server.add_handler(None, "/metrics", text_handler("mine"))

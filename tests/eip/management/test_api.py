@@ -275,3 +275,60 @@ def test_install_serves_the_api_over_the_engine_http_server(engine):
     finally:
         engine.stop()
         app.close()
+
+
+# -- http: consumers cannot hide the API ---------------------------------------------------------------------
+@pytest.mark.parametrize("uri, path", [
+    ("http:/metrics", "'/metrics'"),
+    ("http:/?match_on_uri_prefix=true", "'/' and every path below it"),
+    ("http:/health?match_on_uri_prefix=true", "'/health' and every path below it"),
+    ("http:/api/routes/{id}", "'/api/routes/{id}'"),
+])
+def test_an_http_consumer_overlapping_the_api_is_refused_at_start_naming_route_and_path(engine, uri, path):
+    import requests
+
+    from eip import ConfigurationError
+    from eip.http_server import http_server
+    from eip.management import install
+
+    engine.properties["server.port"] = 0
+    engine.add_routes(lambda rb: rb.from_(uri).route_id("greedy").set_body("hijacked"))
+    app = install(engine, {"auth": {"api_keys": [{"key": OPERATOR_KEY_FOR_SERVER, "roles": ["operator"]}]}})
+    try:
+        with pytest.raises(ConfigurationError) as refused:
+            engine.start()
+        message = str(refused.value)
+        assert message.startswith("route 'greedy': HTTP path " + path) and "the management API serves" in message
+        assert refused.value.route_id == "greedy"
+        assert engine.state == "failed"
+    finally:
+        engine.stop()
+        app.close()
+    # The same route beside an API it does not overlap serves, and so does the API.
+    other = type(engine)(properties={"server.port": 0})
+    other.add_routes(lambda rb: rb.from_("http:/api/orders").route_id("orders").set_body("mine"))
+    app = install(other, {})
+    try:
+        other.start()
+        base = http_server(other).url
+        assert requests.get(f"{base}/api/orders", timeout=5).text == "mine"
+        assert requests.get(f"{base}/metrics", timeout=5).status_code == 200
+        assert requests.get(f"{base}/health/live", timeout=5).json() == {"status": "UP"}
+    finally:
+        other.stop()
+        app.close()
+
+
+def test_installing_the_api_over_a_running_consumer_that_overlaps_it_is_refused(engine):
+    from eip import ConfigurationError
+    from eip.http_server import http_server
+    from eip.management import install
+
+    engine.properties["server.port"] = 0
+    engine.add_routes(lambda rb: rb.from_("http:/?match_on_uri_prefix=true").route_id("catch-all").set_body("x"))
+    engine.start()
+    with pytest.raises(ConfigurationError, match=r"HTTP path '/' and every path below it \(http:/\?match_on_uri_"
+                                                 r"prefix=true\) would answer '/health/live'"):
+        install(engine, {})
+    server = http_server(engine)
+    assert server._mounts == () and server._reserved == ()  # nothing half-installed
