@@ -18,12 +18,15 @@ Tokens follow the same rules as ``tokenize`` on a ``str`` body: with ``"\\n"`` a
 Errors name the file and the endpoint: an unreadable or vanished file, or bytes that do not
 decode in the charset, raise :class:`eip.errors.FileOperationError`. The consumer keeps the
 body pointing at the file when it moves it (to ``.done`` after the route, say), so a body
-kept by a mock endpoint can still be read afterwards; a deleted file cannot.
+kept by a mock endpoint can still be read afterwards; a deleted file cannot. With
+``follow_symlinks=False`` (what the file consumer passes unless its endpoint follows links) a
+path that is a symbolic link is never opened, even one swapped in after the poll looked.
 """
 
 from __future__ import annotations
 
 import codecs
+import errno
 import os
 import shutil
 from collections.abc import Iterator
@@ -38,13 +41,14 @@ _TEXT_CHUNK = 1 << 16
 class FileBody:
     """A file on disk as a message body; converts to bytes, text or tokens on demand."""
 
-    __slots__ = ("_path", "charset", "endpoint_uri")
+    __slots__ = ("_path", "charset", "endpoint_uri", "follow_symlinks")
 
     def __init__(self, path: str | os.PathLike[str], charset: str = "utf-8",
-                 endpoint_uri: str | None = None) -> None:
+                 endpoint_uri: str | None = None, follow_symlinks: bool = True) -> None:
         self._path = os.fspath(path)
         self.charset = charset
         self.endpoint_uri = endpoint_uri
+        self.follow_symlinks = follow_symlinks
 
     # -- where --------------------------------------------------------------------------------
     @property
@@ -77,8 +81,8 @@ class FileBody:
             raise ValueError(f"FileBody.open is for reading only, got mode {mode!r}")
         try:
             if "b" in mode:
-                return open(self._path, mode)
-            return open(self._path, mode, encoding=self.charset, newline="")
+                return open(self._path, mode, opener=self._opener)
+            return open(self._path, mode, encoding=self.charset, newline="", opener=self._opener)
         except OSError as exc:
             raise self._error("cannot read", exc) from exc
 
@@ -191,12 +195,18 @@ class FileBody:
                                      uri=self.endpoint_uri, path=self._path) from exc
         try:
             # newline="\n": lines end at "\n" only (a lone "\r" is data, as in str.split("\n")).
-            return open(self._path, encoding=self.charset, newline="\n")
+            return open(self._path, encoding=self.charset, newline="\n", opener=self._opener)
         except OSError as exc:
             raise self._error("cannot read", exc) from exc
 
+    @property
+    def _opener(self) -> Any:
+        return None if self.follow_symlinks else _open_no_follow
+
     def _error(self, what: str, exc: OSError) -> FileOperationError:
         reason = exc.strerror or str(exc)
+        if exc.errno == errno.ELOOP and not self.follow_symlinks:
+            reason = "it is a symbolic link, which is not followed"
         return FileOperationError(f"{what} file '{self._path}': {reason}", uri=self.endpoint_uri,
                                   path=self._path)
 
@@ -208,3 +218,7 @@ class FileBody:
 
     def __repr__(self) -> str:
         return f"FileBody({self._path!r})"
+
+
+def _open_no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))

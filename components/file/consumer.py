@@ -10,7 +10,15 @@ constant memory with ``split(body().tokenize("\\n"), streaming=True)``). Headers
 ``CamelFileLastModified`` (ms since the epoch); properties ``CamelBatchIndex/Size/Complete``.
 
 Names starting with ``.`` (files and folders) are never consumed: that is where ``.done``,
-``.error``, in-progress folders and the producer's temporary files live. ``include``/``exclude``
+``.error``, in-progress folders and the producer's temporary files live. Symbolic links are
+not followed: a link (to a file or a folder) is skipped with one warning per path, and the file
+is opened with ``O_NOFOLLOW``, so a file swapped for a link after the poll is not read either.
+With ``follow_symlinks=true`` links are followed when they resolve inside the input folder
+(others are skipped, with one warning), each folder is listed once per poll, so a link loop
+costs nothing, and the link itself (not its target) is what moves to ``.done``. An entry that
+cannot be read (a link loop, no permission) is skipped with one warning; the poll goes on.
+Moves (``move``, ``move_failed``, ``pre_move``) never go through a link either (see
+``fileops.py``), and a ``${...}`` move template cannot leave the folder its fixed part names. ``include``/``exclude``
 take a **regex** matched against the whole file name (not its folder), ignoring case, as Camel;
 ``ant_include``/``ant_exclude`` take comma-separated **globs** (``*``, ``?``, ``**`` for any
 folders) matched against the path relative to the folder, case-sensitive.
@@ -64,7 +72,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from components.file.fileinfo import FileInfo
-from components.file.fileops import move_file, remove_quietly
+from components.file.fileops import move_file, open_folder, remove_quietly, under
 from eip import constants as c
 from eip.component import Processor
 from eip.errors import FileOperationError
@@ -87,6 +95,7 @@ class FileConsumer(ScheduledPollingConsumer):
         super().__init__(endpoint, processor)
         self.clock: Callable[[], float] = time.monotonic  # replaceable in tests
         self._seen: dict[str, tuple[int, int, float]] = {}  # read_lock=changed: path -> size, mtime, since
+        self._skipped: set[str] = set()  # entries skipped (and warned about) by the last poll
 
     def start(self) -> None:
         if self._stop_event is None or self._stop_event.is_set():
@@ -105,14 +114,15 @@ class FileConsumer(ScheduledPollingConsumer):
             return 0  # our own exchanges are still running: their files are not orphans
         recovered = 0
         folder = endpoint.folder
-        if endpoint.pre_move is not None and endpoint.pre_move.folder and os.path.isdir(endpoint.pre_move.folder):
+        if endpoint.pre_move is not None and endpoint.pre_move.folder and self._safe_folder(endpoint.pre_move.root,
+                                                                                            endpoint.pre_move.folder):
             base = endpoint.pre_move.folder
             for directory, _dirs, names in os.walk(base):
                 for name in names:
                     source = os.path.join(directory, name)
                     target = os.path.join(folder, os.path.relpath(source, base))
                     try:
-                        moved = move_file(source, target)
+                        moved = self._move(source, target, folder)
                     except FileNotFoundError:
                         continue
                     recovered += 1
@@ -126,11 +136,29 @@ class FileConsumer(ScheduledPollingConsumer):
                     if name.startswith(".") and name.endswith(_RENAME_LOCK):
                         source = os.path.join(directory, name)
                         try:
-                            move_file(source, os.path.join(directory, name[1:-len(_RENAME_LOCK)]))
+                            self._move(source, os.path.join(directory, name[1:-len(_RENAME_LOCK)]), folder)
                             recovered += 1
                         except FileNotFoundError:
                             continue
         return recovered
+
+    def _safe_folder(self, root: str, folder: str) -> bool:
+        """``folder`` exists and nothing between ``root`` and it is a link (unless followed)."""
+        parts = under(root, folder)
+        if parts is None or not os.path.isdir(folder):
+            return False
+        try:
+            if self.endpoint.values["follow_symlinks"]:
+                return under(os.path.realpath(root), os.path.realpath(folder)) is not None
+            os.close(open_folder(root, parts, create=False, uri=self.endpoint.uri))
+        except (OSError, FileOperationError) as exc:
+            log.error("%s: not recovering files from '%s': %s", self.endpoint.uri, folder, exc)
+            return False
+        return True
+
+    def _move(self, source: str, target: str, root: str) -> str:
+        endpoint = self.endpoint
+        return move_file(source, target, root, follow_symlinks=endpoint.values["follow_symlinks"], uri=endpoint.uri)
 
     # -- one poll -------------------------------------------------------------------------------
     def poll(self) -> int:
@@ -151,17 +179,33 @@ class FileConsumer(ScheduledPollingConsumer):
         return processed
 
     def scan(self) -> list[FileInfo]:
-        """The files in the folder that pass the name filters (hidden and marker files excluded)."""
+        """The files in the folder that pass the name filters (hidden and marker files excluded,
+        links skipped unless followed into the folder)."""
         endpoint = self.endpoint
         recursive = endpoint.values["recursive"]
+        follow = endpoint.values["follow_symlinks"]
         skip_dirs = endpoint.skip_dirs
+        skipped: set[str] = set()
         found: list[FileInfo] = []
+        real_root = os.path.realpath(endpoint.folder) if follow else ""
+        listed: set[tuple[int, int]] = set()  # follow_symlinks: folders listed this poll (loops)
         stack = [(endpoint.folder, "")]
         while stack:
             directory, prefix = stack.pop()
             try:
                 entries = os.scandir(directory)
+                if follow:
+                    st = os.stat(directory)
+                    if (st.st_dev, st.st_ino) in listed:
+                        entries.close()
+                        continue
+                    listed.add((st.st_dev, st.st_ino))
             except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as exc:
+                if not prefix:
+                    raise  # the input folder itself: the poll fails and says why
+                self._skip(directory, f"cannot be listed: {exc.strerror or exc}", skipped)
                 continue
             with entries:
                 for entry in entries:
@@ -169,6 +213,15 @@ class FileConsumer(ScheduledPollingConsumer):
                     if name[0] == ".":
                         continue
                     try:
+                        if entry.is_symlink():
+                            if not follow:
+                                self._skip(entry.path, "is a symbolic link, which is not followed "
+                                           "(follow_symlinks=false)", skipped)
+                                continue
+                            if under(real_root, os.path.realpath(entry.path)) is None:
+                                self._skip(entry.path, "is a symbolic link that leads outside the folder",
+                                           skipped)
+                                continue
                         if entry.is_dir():
                             if recursive and entry.path not in skip_dirs:
                                 stack.append((entry.path, f"{prefix}{name}/"))
@@ -181,12 +234,22 @@ class FileConsumer(ScheduledPollingConsumer):
                         st = entry.stat()
                     except FileNotFoundError:  # gone while we looked
                         continue
+                    except OSError as exc:  # a link loop, no permission: skip it, take the rest
+                        self._skip(entry.path, f"cannot be read: {exc.strerror or exc}", skipped)
+                        continue
                     found.append(FileInfo(entry.path, relative, name, st.st_size, st.st_mtime_ns))
+        self._skipped = skipped
         if self._seen:
             present = {f.path for f in found}
             for path in [p for p in self._seen if p not in present]:
                 del self._seen[path]
         return found
+
+    def _skip(self, path: str, why: str, skipped: set[str]) -> None:
+        """Skip ``path``; warn only the first poll in a row that skips it."""
+        skipped.add(path)
+        if path not in self._skipped:
+            log.warning("%s: skipping '%s': it %s", self.endpoint.uri, path, why)
 
     def _eligible(self, info: FileInfo) -> bool:
         endpoint = self.endpoint
@@ -232,11 +295,12 @@ class FileConsumer(ScheduledPollingConsumer):
                 return False
             if endpoint.pre_move is not None:
                 try:
-                    path = move_file(path, endpoint.pre_move.target(info, None))
+                    path = self._move(path, endpoint.pre_move.target(info, None), endpoint.pre_move.root)
                 except FileNotFoundError:  # another consumer took it, or it was deleted
                     endpoint.release(info.path)
                     return False
-            body = FileBody(path, endpoint.values["charset"], endpoint.uri)
+            body = FileBody(path, endpoint.values["charset"], endpoint.uri,
+                            follow_symlinks=endpoint.values["follow_symlinks"])
             exchange = self.create_exchange(body, info.headers(path))
             props = exchange.properties
             props[c.BATCH_INDEX] = index
@@ -270,7 +334,7 @@ class FileConsumer(ScheduledPollingConsumer):
                 except FileNotFoundError:
                     pass
             else:
-                body.relocate(move_file(current, endpoint.move.target(info, exchange)))
+                body.relocate(self._move(current, endpoint.move.target(info, exchange), endpoint.move.root))
             if endpoint.done_template is not None and not endpoint.values["noop"]:
                 remove_quietly(endpoint.done_file_for(info))
             if endpoint.idempotent:
@@ -288,7 +352,8 @@ class FileConsumer(ScheduledPollingConsumer):
         current = body.path
         try:
             if endpoint.move_failed is not None and not endpoint.values["noop"]:
-                body.relocate(move_file(current, endpoint.move_failed.target(info, exchange)))
+                body.relocate(self._move(current, endpoint.move_failed.target(info, exchange),
+                                         endpoint.move_failed.root))
                 if endpoint.done_template is not None:
                     remove_quietly(endpoint.done_file_for(info))
             else:
@@ -305,7 +370,7 @@ class FileConsumer(ScheduledPollingConsumer):
         if self.endpoint.pre_move is None or body.path == info.path:
             return
         try:
-            body.relocate(move_file(body.path, info.path))
+            body.relocate(self._move(body.path, info.path, self.endpoint.folder))
         except OSError as exc:
             log.error("%s: could not move '%s' back to the input folder: %s (it is recovered when the "
                       "consumer starts again)", self.endpoint.uri, body.path, exc)

@@ -62,6 +62,9 @@ FILE_OPTIONS: tuple[Option, ...] = (
     Option("auto_create", "bool", True, "Consumer: create the input folder when it does not exist."),
     # both
     Option("charset", "str", "utf-8", "Charset to decode the body (consumer) and encode str bodies (producer)."),
+    Option("follow_symlinks", "bool", False,
+           "Follow symbolic links that stay inside the folder; by default the consumer skips links "
+           "(one warning each) and the producer refuses to write through one."),
     # producer
     Option("file_name", "str", "",
            "Producer: name template (${header.order_id}.json); default: the CamelFileName header."),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from components.file.fileops import under
 from components.file.names import FileTemplate, ext
 from eip import constants as c
 from eip.exchange import Exchange
@@ -74,7 +75,11 @@ def parse_sort(text: str) -> list[tuple[Callable[[FileInfo], Any], bool]]:
 
 
 class Destination:
-    """Where ``move``/``move_failed``/``pre_move`` put a file: a folder, or a path template."""
+    """Where ``move``/``move_failed``/``pre_move`` put a file: a folder, or a path template.
+
+    A rendered template stays inside the folder its fixed part names (``.done/${header.x}``
+    cannot leave ``.done``). ``root`` is where moves start refusing symbolic links: the input
+    folder when the destination is inside it, else the destination's own fixed folder."""
 
     def __init__(self, spec: str, folder: str, option: str) -> None:
         self.spec = spec
@@ -82,6 +87,9 @@ class Destination:
         self.folder = None if self.template else os.path.normpath(os.path.join(folder, spec))
         self.base = folder
         self.option = option
+        fixed = self.folder or os.path.normpath(os.path.join(folder, os.path.dirname(spec[:spec.index("${")])))
+        self.confine = fixed
+        self.root = folder if under(folder, fixed) is not None else fixed
 
     def target(self, info: FileInfo, exchange: Exchange | None) -> str:
         if self.template is None:
@@ -90,4 +98,7 @@ class Destination:
         rendered = self.template.render(exchange, info.attributes())
         if "\x00" in rendered:
             raise ValueError(f"{self.option} rendered a name with a NUL character: {rendered!r}")
-        return os.path.normpath(os.path.join(self.base, rendered))
+        target = os.path.normpath(os.path.join(self.base, rendered))
+        if not under(self.confine, target):
+            raise ValueError(f"{self.option} rendered {rendered!r}, which is not a file inside '{self.confine}'")
+        return target

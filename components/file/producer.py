@@ -3,7 +3,12 @@
 The file name is ``file_name`` (a template: ``${header.order_id}.json``,
 ``${file:onlyname.noext}.csv``), else the ``CamelFileName`` header, else the message id. A name
 that would leave the folder (``..``, an absolute path, a NUL) is rejected with
-``UnsafeFileNameError``; subfolders in it are created (``mkdirs``). Bodies: bytes as they are,
+``UnsafeFileNameError``; subfolders in it are created (``mkdirs``). So is a name that goes
+through a symbolic link, a linked subfolder or a leaf that is a link, in every ``file_exist``
+mode: folders are opened one by one with ``O_NOFOLLOW`` and the file is created relative to
+its folder's descriptor, so a folder swapped for a link mid-write is refused too. With
+``follow_symlinks=true`` the name is resolved first and written where it leads, if that is
+inside the folder (else ``UnsafeFileNameError``). Bodies: bytes as they are,
 str encoded with ``charset``, dict/list as JSON, a ``FileBody`` or an open binary file streamed,
 never read whole. Writes are atomic: a hidden temporary file in the target folder, flushed
 (``force_writes``: fsync'd), then renamed over the name (``file_exist=override``), or linked to
@@ -20,11 +25,17 @@ import shutil
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from components.file.fileops import remove_quietly
+from components.file.fileops import (
+    FOLLOW_HINT,
+    NOFOLLOW,
+    is_link_at,
+    open_folder,
+    resolve_under,
+)
 from components.file.names import check_relative_name
 from eip import constants as c
 from eip.component import Producer
-from eip.errors import FileOperationError
+from eip.errors import FileOperationError, UnsafeFileNameError
 from eip.exchange import Exchange
 from eip.file_body import FileBody
 
@@ -41,54 +52,82 @@ class FileProducer(Producer):
         endpoint = self.endpoint
         name, source = endpoint.target_name(exchange)
         relative = check_relative_name(name, uri=endpoint.uri, folder=endpoint.folder, source=source)
-        target = os.path.join(endpoint.folder, *relative.split("/"))
-        directory = os.path.dirname(target)
-        if not os.path.isdir(directory):
-            if not endpoint.values["mkdirs"]:
-                raise FileOperationError(f"folder '{directory}' does not exist (mkdirs=false)",
-                                         uri=endpoint.uri, path=target)
-            try:
-                os.makedirs(directory, exist_ok=True)
-            except OSError as exc:
-                raise FileOperationError(f"cannot create folder '{directory}': {exc.strerror or exc}",
-                                         uri=endpoint.uri, path=target) from exc
+        root, parts = endpoint.folder, relative.split("/")
+        target = os.path.join(root, *parts)
+        try:
+            if endpoint.values["follow_symlinks"]:
+                root, parts = resolve_under(root, target, uri=None)
+                target = os.path.join(root, *parts)
+            leaf = parts.pop()
+            folder = open_folder(root, parts, create=endpoint.values["mkdirs"], uri=None)
+        except UnsafeFileNameError as exc:
+            raise UnsafeFileNameError(f"unsafe file name {name!r} (from {source}): {exc}", uri=endpoint.uri,
+                                      path=target) from None
+        except FileNotFoundError:
+            raise FileOperationError(f"folder '{os.path.dirname(target)}' does not exist (mkdirs=false)",
+                                     uri=endpoint.uri, path=target) from None
+        except OSError as exc:
+            raise FileOperationError(f"cannot create or open folder '{os.path.dirname(target)}': "
+                                     f"{exc.strerror or exc}", uri=endpoint.uri, path=target) from exc
+        try:
+            if is_link_at(folder, leaf):
+                raise UnsafeFileNameError(f"unsafe file name {name!r} (from {source}): '{target}' is a symbolic "
+                                          f"link; {FOLLOW_HINT}", uri=endpoint.uri, path=target)
+            if self._write_in(folder, leaf, target, exchange.message.body):
+                exchange.message.headers[c.FILE_NAME_PRODUCED] = target
+        finally:
+            os.close(folder)
+
+    def _write_in(self, folder: int, leaf: str, target: str, body: Any) -> bool:
+        """Write ``body`` as ``leaf`` in the open ``folder``; False when ``ignore`` dropped it."""
+        endpoint = self.endpoint
         mode = endpoint.values["file_exist"]
-        if mode in ("fail", "ignore") and os.path.lexists(target):
-            if mode == "ignore":
-                return
-            raise _exists(endpoint, target)
-        body = exchange.message.body
+        try:
+            if mode in ("fail", "ignore"):
+                os.stat(leaf, dir_fd=folder, follow_symlinks=False)
+                if mode == "ignore":
+                    return False
+                raise _exists(endpoint, target)
+        except FileNotFoundError:
+            pass
         try:
             if mode == "append":
-                with open(target, "ab") as f:
+                fd = os.open(leaf, os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW, 0o666, dir_fd=folder)
+                with open(fd, "ab") as f:
                     self._write(f, body, target)
             else:
-                self._write_atomically(target, body, mode)
+                self._write_atomically(folder, leaf, target, body, mode)
         except FileExistsError:
             if mode == "ignore":
-                return
+                return False
             raise _exists(endpoint, target) from None
         except OSError as exc:
             raise FileOperationError(f"cannot write file '{target}': {exc.strerror or exc}", uri=endpoint.uri,
                                      path=target) from exc
-        exchange.message.headers[c.FILE_NAME_PRODUCED] = target
+        return True
 
-    def _write_atomically(self, target: str, body: Any, mode: str) -> None:
-        head, leaf = os.path.split(target)
-        temp = os.path.join(head, f".{leaf}.{uuid.uuid4().hex[:12]}.part")
+    def _write_atomically(self, folder: int, leaf: str, target: str, body: Any, mode: str) -> None:
+        temp = f".{leaf}.{uuid.uuid4().hex[:12]}.part"
         try:
-            with open(temp, "xb") as f:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o666, dir_fd=folder)
+            with open(fd, "wb") as f:
                 self._write(f, body, target)
-            if mode == "override":
-                os.replace(temp, target)
+            if mode == "override":  # a rename replaces a link that raced in; it never writes through it
+                os.replace(temp, leaf, src_dir_fd=folder, dst_dir_fd=folder)
             else:  # fail / ignore: a link never replaces an existing name, so a racing writer loses cleanly
-                os.link(temp, target)
-                os.unlink(temp)
+                os.link(temp, leaf, src_dir_fd=folder, dst_dir_fd=folder, follow_symlinks=False)
+                os.unlink(temp, dir_fd=folder)
         except BaseException:
-            remove_quietly(temp)
+            try:
+                os.unlink(temp, dir_fd=folder)
+            except FileNotFoundError:
+                pass
             raise
         if self.endpoint.values["force_writes"]:
-            _fsync_dir(head)
+            try:
+                os.fsync(folder)
+            except OSError:
+                pass
 
     def _write(self, f: Any, body: Any, target: str) -> None:
         endpoint = self.endpoint
@@ -129,16 +168,3 @@ class _BytesSink:
 
     def write(self, data: Any) -> None:
         self.f.write(data.encode(self.charset) if isinstance(data, str) else data)
-
-
-def _fsync_dir(directory: str) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 
 import eip.file_body
-from eip import EndpointOptionError, Engine, RouteBuilder, body, dead_letter_channel, jsonpath, xpath
+from eip import (
+    EndpointOptionError,
+    Engine,
+    RouteBuilder,
+    body,
+    dead_letter_channel,
+    jsonpath,
+    xpath,
+)
 from eip import constants as c
 from eip.errors import FileOperationError
 from eip.file_body import FileBody

@@ -148,9 +148,9 @@ def test_the_write_goes_through_a_hidden_temporary_name_then_a_rename(send, tmp_
     renames = []
     real_replace = os.replace
 
-    def spy(source, target):
-        renames.append((os.path.basename(source), os.path.basename(target), Path(target).exists()))
-        return real_replace(source, target)
+    def spy(source, target, **dir_fds):
+        renames.append((os.path.basename(source), os.path.basename(target), (out / target).exists()))
+        return real_replace(source, target, **dir_fds)
 
     monkeypatch.setattr(os, "replace", spy)
     send(f"file:{out}", "content", CamelFileName="a.txt")
