@@ -9,6 +9,7 @@ import time
 from eip.component import Component, Endpoint, Producer
 from eip.exchange import Exchange
 from eip.options import Option, OptionSpec
+from eip.secrets import mask_mapping
 
 
 class LogProducer(Producer):
@@ -43,7 +44,7 @@ class LogProducer(Producer):
             return
         parts = [f"Exchange[{exchange.exchange_id}]"]
         if self.show_headers:
-            parts.append(f"headers={dict(exchange.message.headers.items())!r}")
+            parts.append(f"headers={mask_mapping(dict(exchange.message.headers.items()))!r}")
         if self.show_body:
             text = repr(exchange.message.body)
             if len(text) > self.max_chars:

@@ -30,12 +30,12 @@ from eip import graph as route_graph
 from eip import model as m
 from eip.config import Config, load_config
 from eip.engine import Engine
-from eip.errors import ConfigurationError
+from eip.errors import ConfigFileError, ConfigurationError
 from eip.loader import find_builders, instantiate
 from eip.logging_setup import FORMATS as LOG_FORMATS
 from eip.logging_setup import ProgressReporter, configure_logging, is_terminal
 from eip.registry import ComponentRegistry
-from eip.uri import mask_uri
+from eip.secrets import mask_uri
 
 log = logging.getLogger("eip.cli")
 
@@ -52,6 +52,11 @@ class Problems(Exception):
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(self.problems))
+
+
+def _problems(exc: ConfigurationError) -> list[str]:
+    """Every problem an error stands for (a config file reports all of its own at once)."""
+    return exc.problems if isinstance(exc, ConfigFileError) else [str(exc)]
 
 
 def _describe(exc: BaseException) -> str:
@@ -199,7 +204,7 @@ def run(paths: tuple[str, ...], config_path: str | None, port: int | None, durat
     try:
         config = load_config(config_path)
     except ConfigurationError as exc:
-        _fail([str(exc)], "eip run: configuration")
+        _fail(_problems(exc), "eip run: configuration")
     configure_logging(log_level or config.logging.get("level") or "INFO",
                       log_format or config.logging.get("format") or "auto", secrets=config.secrets)
     if config_path:
@@ -215,7 +220,7 @@ def run(paths: tuple[str, ...], config_path: str | None, port: int | None, durat
             engine.properties["server.port"] = port
         engine = load_engine(chosen, engine)
     except ConfigurationError as exc:
-        _fail([str(exc)], "eip run: configuration", config.mask)
+        _fail(_problems(exc), "eip run: configuration", config.mask)
     except Problems as exc:
         _fail(exc.problems, "eip run: routes are invalid, nothing started", config.mask)
     try:
@@ -275,16 +280,30 @@ def _serve(engine: Engine, config: Config) -> Any:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-def validate(paths: tuple[str, ...]) -> None:
-    """Check the routes in PATHS without starting them.
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="EIP_CONFIG", default=None,
+              help="YAML config file whose properties and datasources the routes will run with "
+                   "(as eip run reads it); also EIP_CONFIG.")
+def validate(paths: tuple[str, ...], config_path: str | None) -> None:
+    """Check the routes in PATHS (and the --config file) without starting them.
 
-    Every route is compiled (URIs, options, DSL); each problem is listed with its route id,
-    node and message, and the exit code is 2 if there is any."""
+    Every route is compiled (URIs, options, DSL) with the configuration's properties filled into
+    its ``{{placeholders}}``, as ``eip run`` would; each problem is listed with its route id,
+    node and message (the config file's with their key and line), and the exit code is 2 if
+    there is any. Nothing connects: datasources and brokers are not contacted."""
     try:
-        engine = load_engine(paths)
+        config = load_config(config_path)
+    except ConfigurationError as exc:
+        _fail(_problems(exc), "invalid configuration")
+    engine = Engine()
+    try:
+        config.apply(engine)
+        engine = load_engine(paths, engine)
+    except ConfigurationError as exc:
+        _fail(_problems(exc), "invalid configuration", config.mask)
     except Problems as exc:
-        _fail(exc.problems, "invalid")
-    click.echo(f"OK: {len(engine.route_ids())} route(s) valid")
+        _fail(exc.problems, "invalid", config.mask)
+    click.echo(f"OK: {len(engine.route_ids())} route(s) valid"
+               + (f" with the configuration {config_path}" if config_path else ""))
 
 
 @main.command()

@@ -64,7 +64,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 import yaml
@@ -72,7 +72,15 @@ import yaml
 from eip.datasources import CONFIG_OPTIONS as DATASOURCE_POOL_OPTIONS
 from eip.errors import ConfigFileError
 from eip.options import parse_duration, suggest
-from eip.uri import MASK, mask_uri
+from eip.secrets import (
+    MASK,
+    MIN_MASKED_LENGTH,
+    Masker,
+    is_secret_name,
+    mask_text,
+    mask_uri,
+    url_passwords,
+)
 
 SECTIONS = ("properties", "server", "amqp", "datasources", "auth", "management", "logging",
             "shutdown_timeout")
@@ -87,13 +95,11 @@ ENV_SETTINGS = tuple(f"server.{k}" for k in SERVER_KEYS) + ("amqp.url", "amqp.pa
                                                            "logging.format", "shutdown_timeout")
 #: ``NAME_env`` / ``NAME_file``: where a secret setting ``NAME`` comes from.
 SECRET_SOURCES = ("_env", "_file")
-#: Secrets shorter than this are masked where they are known to be secrets (repr, URLs), but not
-#: searched for in free log text, where they would mask innocent words.
-MIN_MASKED_LENGTH = 4
+#: Secrets shorter than ``MIN_MASKED_LENGTH`` (``eip.secrets``) are masked where they are known to
+#: be secrets (repr, URLs), but not searched for in free log text, where they would mask innocent words.
+__all__ = ["MIN_MASKED_LENGTH", "Config", "env_name", "is_secret_name", "load_config", "mask_text", "parse_size"]
 
 _FOREIGN_REFERENCE = re.compile(r"\$\{\s*(env|file)\s*:")
-_SECRET_NAME = re.compile(r"pass|secret|token|credential|key", re.IGNORECASE)
-_USERINFO = re.compile(r"//[^/:@\s]+:([^@/\s]+)@")
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2,
                "mib": 1024**2, "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
@@ -102,10 +108,6 @@ _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, 
 def env_name(path: str) -> str:
     """``EIP_SERVER_PORT`` for ``server.port`` (the engine's own placeholder rule)."""
     return "EIP_" + re.sub(r"[^A-Za-z0-9]", "_", path).upper()
-
-
-def is_secret_name(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name))
 
 
 def parse_size(value: Any) -> int:
@@ -134,6 +136,7 @@ class Config(Mapping[str, Any]):
             value = data.get(name)
             self._data[name] = {} if value is None and name != "shutdown_timeout" else value
         self.secrets = frozenset(s for s in secrets if s)
+        self._masker = Masker(self.secrets, min_length=1)
         self.source = source or "<environment>"
 
     # -- sections ------------------------------------------------------------------------------
@@ -188,7 +191,10 @@ class Config(Mapping[str, Any]):
             result[f"server.{key}"] = value
         url = self.amqp.get("url")
         if url is not None:
-            result["amqp.url"] = _with_password(url, self.amqp.get("password"))
+            try:
+                result["amqp.url"] = _with_password(url, self.amqp.get("password"))
+            except ValueError as exc:
+                raise ConfigFileError(f"amqp.password: {exc}") from None
         return result
 
     def apply(self, engine: Any) -> None:
@@ -196,16 +202,21 @@ class Config(Mapping[str, Any]):
         engine.properties.update(self.engine_properties())
         for name, settings in self.datasources.items():
             options = {k: v for k, v in settings.items() if k not in ("url", "password")}
-            engine.add_datasource(name, _datasource_url(name, settings), **options)
+            try:
+                url = _datasource_url(settings)
+            except ValueError as exc:
+                raise ConfigFileError(f"datasources.{name}.url: {exc}") from None
+            engine.add_datasource(name, url, **options)
 
     # -- masking -------------------------------------------------------------------------------
     def mask(self, text: str) -> str:
-        """``text`` with every secret of this configuration (and URL passwords) masked."""
-        return mask_text(text, self.secrets)
+        """``text`` with every secret of this configuration (however short), URL passwords and
+        secret URI options masked (``eip.secrets``)."""
+        return self._masker(text)
 
     def masked(self) -> dict[str, Any]:
         """The sections with secrets masked (for logs and the management API)."""
-        return _masked(self._data, self.secrets, "")
+        return _masked(self._data, self.secrets, self._masker, "")
 
     def __repr__(self) -> str:
         return f"Config({self.source!r}, {self.masked()!r})"
@@ -213,31 +224,23 @@ class Config(Mapping[str, Any]):
     __str__ = __repr__
 
 
-def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with the given secrets, URL passwords and secret URI options masked."""
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, MASK)
-    return mask_uri(text)
-
-
-def _masked(value: Any, secrets: frozenset[str], name: str) -> Any:
+def _masked(value: Any, secrets: frozenset[str], mask: Masker, name: str) -> Any:
     if isinstance(value, Mapping):
-        hide_keys = is_secret_name(name)
+        hide_keys = _holds_secret_keys(name)
         return {(f"{MASK}{i}" if hide_keys and str(k) in secrets else k):
-                _masked(v, secrets, "" if hide_keys and str(k) in secrets else str(k))
+                _masked(v, secrets, mask, "" if hide_keys and str(k) in secrets else str(k))
                 for i, (k, v) in enumerate(value.items(), 1)}
     if isinstance(value, (list, tuple)):
-        return [_masked(v, secrets, name) for v in value]
+        return [_masked(v, secrets, mask, name) for v in value]
     if isinstance(value, str):
         if value in secrets or (is_secret_name(name) and value):
             return MASK
-        return mask_text(value, secrets)
+        return mask(value)
     return value
 
 
 def _with_password(url: str, password: Any) -> str:
-    """``url`` with ``password`` as the password of its user (quoted)."""
+    """``url`` with ``password`` as the password of its user (quoted); ValueError without a user."""
     if password is None:
         return url
     from urllib.parse import urlsplit, urlunsplit
@@ -245,8 +248,7 @@ def _with_password(url: str, password: Any) -> str:
     parts = urlsplit(url)
     user = parts.username
     if not user:
-        raise ConfigFileError(f"amqp.password needs a user name in amqp.url ({mask_uri(url)!r}), "
-                              f"as in amqp://app@host:5672/")
+        raise ValueError(f"needs a user name in amqp.url ({mask_uri(url)!r}), as in amqp://app@host:5672/")
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
@@ -256,7 +258,8 @@ def _with_password(url: str, password: Any) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def _datasource_url(name: str, settings: Mapping[str, Any]) -> Any:
+def _datasource_url(settings: Mapping[str, Any]) -> Any:
+    """The datasource's URL with its ``password`` put in; ValueError if it is no database URL."""
     url = settings["url"]
     password = settings.get("password")
     if password is None:
@@ -266,8 +269,7 @@ def _datasource_url(name: str, settings: Mapping[str, Any]) -> Any:
     try:
         return make_url(url).set(password=str(password))
     except Exception:  # noqa: BLE001 - any parse failure is a bad URL; never echo the URL
-        raise ConfigFileError(f"datasources.{name}.url is not a database URL "
-                              f"({mask_uri(str(url))!r})") from None
+        raise ValueError(f"is not a database URL ({mask_uri(str(url))!r})") from None
 
 
 # -- loading -------------------------------------------------------------------------------------
@@ -278,19 +280,22 @@ def load_config(path: str | os.PathLike[str] | None = None,
     env = os.environ if environ is None else environ
     source = str(path) if path is not None else None
     base = Path(path).resolve().parent if path is not None else Path.cwd()
-    raw = _read_yaml(Path(path)) if path is not None else {}
-    return _Loader(source or "environment", env, base).load(raw)
+    raw, lines = _read_yaml(Path(path)) if path is not None else ({}, {})
+    return _Loader(source or "environment", env, base, lines).load(raw)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    """The file's sections, and the line of each key path (``server.port``, ``auth.api_keys[0]``)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigFileError(f"config file {path} does not exist") from None
     except OSError as exc:
         raise ConfigFileError(f"config file {path} cannot be read: {exc.strerror}") from None
+    loader = _UniqueKeyLoader(text)
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         # Only the problem and position: the snippet YAML adds would echo the line, which may
         # hold a secret someone pasted by mistake.
@@ -299,12 +304,29 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigFileError(f"{path}: invalid YAML{where}: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise ConfigFileError(f"{path}: invalid YAML: {type(exc).__name__}") from None
+    finally:
+        loader.dispose()
     if data is None:
-        return {}
+        return {}, {}
     if not isinstance(data, dict):
         raise ConfigFileError(f"{path}: the top level must be a mapping of sections "
                               f"({', '.join(SECTIONS)}), got {type(data).__name__}")
-    return data
+    lines: dict[str, int] = {}
+    _key_lines(node, "", lines)
+    return data, lines
+
+
+def _key_lines(node: Any, prefix: str, lines: dict[str, int]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
+            lines.setdefault(path, key_node.start_mark.line + 1)
+            _key_lines(value_node, path, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            path = f"{prefix}[{index}]"
+            lines.setdefault(path, item.start_mark.line + 1)
+            _key_lines(item, path, lines)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -329,39 +351,92 @@ def _unknown(key: Any, valid: Iterable[str]) -> str:
     return f"unknown key {str(key)!r}{suggest(str(key), valid)}".replace("valid options", "valid keys")
 
 
-class _Loader:
-    """One load: the environment, where relative secret files live, and the secrets found."""
+class _Skip(Exception):
+    """A problem was recorded: give up on this key, go on with the next."""
 
-    def __init__(self, source: str, env: Mapping[str, str], base: Path) -> None:
+
+class _Loader:
+    """One load: the environment, where relative secret files live, the secrets found and every
+    problem met (all reported at once, each with its key path and file line)."""
+
+    def __init__(self, source: str, env: Mapping[str, str], base: Path,
+                 lines: Mapping[str, int] | None = None) -> None:
         self.source = source
         self.env = env
         self.base = base
+        self.lines = lines or {}
         self.secrets: set[str] = set()
+        self.problems: list[str] = []
 
-    def error(self, path: str, message: str, origin: str | None = None) -> ConfigFileError:
+    def fail(self, path: str, message: str, origin: str | None = None) -> NoReturn:
+        """Record a problem at ``path`` and skip the key (``_Skip``)."""
+        self.problem(path, message, origin)
+        raise _Skip
+
+    def problem(self, path: str, message: str, origin: str | None = None, at: str | None = None) -> None:
+        """Record a problem of ``path`` (the file line of ``at``, default ``path``)."""
         where = f"{path} (from {origin})" if origin else path
-        return ConfigFileError(f"{self.source}: {where}: {message}")
+        line = None if origin else self._line(at or path)
+        at = f"{self.source}:{line}" if line else self.source
+        self.problems.append(f"{at}: {where}: {message}" if where else f"{at}: {message}")
+
+    def _line(self, path: str) -> int | None:
+        """The file line of ``path``, or of the closest enclosing key the file has."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            cut = max(path.rfind("."), path.rfind("["))
+            path = path[:cut] if cut > 0 else ""
+        return None
 
     def load(self, raw: dict[str, Any]) -> Config:
         for key in raw:
             if key not in SECTIONS:
-                raise ConfigFileError(f"{self.source}: {_unknown(key, SECTIONS)}")
+                self.problem("", _unknown(key, SECTIONS), at=str(key))
         self._reject_references("", raw)
         data: dict[str, Any] = {
-            "properties": self._properties(raw.get("properties")),
-            "server": self._section("server", raw.get("server"), SERVER_KEYS, {
-                "host": _text, "port": _port, "threads": _threads, "max_request_body": _size}),
-            "amqp": self._section("amqp", raw.get("amqp"), AMQP_KEYS, {"url": _text, "password": _text}),
-            "logging": self._section("logging", raw.get("logging"), LOGGING_KEYS,
-                                     {"level": _level, "format": _format}),
-            "datasources": self._datasources(raw.get("datasources")),
-            "auth": self._passthrough("auth", raw.get("auth")),
-            "management": self._passthrough("management", raw.get("management")),
+            "properties": self._guard(lambda: self._properties(raw.get("properties")), {}),
+            "server": self._guard(lambda: self._section("server", raw.get("server"), SERVER_KEYS, {
+                "host": _text, "port": _port, "threads": _threads, "max_request_body": _size}), {}),
+            "amqp": self._guard(lambda: self._section("amqp", raw.get("amqp"), AMQP_KEYS,
+                                                      {"url": _text, "password": _text}), {}),
+            "logging": self._guard(lambda: self._section("logging", raw.get("logging"), LOGGING_KEYS,
+                                                         {"level": _level, "format": _format}), {}),
+            "datasources": self._guard(lambda: self._datasources(raw.get("datasources")), {}),
+            "auth": self._guard(lambda: self._passthrough("auth", raw.get("auth")), {}),
+            "management": self._guard(lambda: self._passthrough("management", raw.get("management")), {}),
         }
         timeout, origin = self._override("shutdown_timeout", raw.get("shutdown_timeout"))
-        data["shutdown_timeout"] = None if timeout is None else self._convert(
-            "shutdown_timeout", timeout, _duration, origin)
+        data["shutdown_timeout"] = None if timeout is None else self._guard(
+            lambda: self._convert("shutdown_timeout", timeout, _duration, origin), None)
+        self._check_urls(data)
+        if self.problems:
+            if len(self.problems) == 1:
+                raise ConfigFileError(self.problems[0], problems=self.problems)
+            raise ConfigFileError(f"{self.source}: {len(self.problems)} problems:\n"
+                                  + "\n".join(f"  - {p}" for p in self.problems), problems=self.problems)
         return Config(data, self.secrets, self.source)
+
+    def _guard(self, build: Any, default: Any) -> Any:
+        try:
+            return build()
+        except _Skip:
+            return default
+
+    def _check_urls(self, data: Mapping[str, Any]) -> None:
+        """What ``Config.apply`` will do with the URLs, checked now so it is reported with the rest."""
+        url = data["amqp"].get("url")
+        if url is not None:
+            try:
+                _with_password(url, data["amqp"].get("password"))
+            except ValueError as exc:
+                self.problem("amqp.password", str(exc))
+        for name, settings in data["datasources"].items():
+            if "url" in settings:
+                try:
+                    _datasource_url(settings)
+                except ValueError as exc:
+                    self.problem(f"datasources.{name}.url", str(exc))
 
     def _reject_references(self, path: str, value: Any) -> None:
         """``${env:X}``/``${file:P}`` is another tool's syntax: left as it is, it would become a
@@ -376,31 +451,37 @@ class _Loader:
             match = _FOREIGN_REFERENCE.search(value)
             if match:
                 name = _last(path) if not path.endswith("]") else "NAME"
-                raise self.error(path, f"${{{match.group(1)}:...}} references are not read here: give the "
-                                 f"secret as {name}_{match.group(1)}: "
-                                 f"{'VARIABLE' if match.group(1) == 'env' else 'PATH'} instead")
+                self.problem(path, f"${{{match.group(1)}:...}} references are not read here: give the "
+                             f"secret as {name}_{match.group(1)}: "
+                             f"{'VARIABLE' if match.group(1) == 'env' else 'PATH'} instead")
 
     # -- sections ------------------------------------------------------------------------------
     def _mapping(self, path: str, value: Any) -> dict[str, Any]:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise self.error(path, f"must be a mapping, got {type(value).__name__}")
+            self.fail(path, f"must be a mapping, got {type(value).__name__}")
         return self._secret_sources(path, value)
+
+    def _unknown_keys(self, path: str, given: Mapping[Any, Any], keys: Iterable[str]) -> None:
+        for key in given:
+            if key not in keys:
+                self.problem(path, _unknown(key, _with_secret_sources(keys)), at=f"{path}.{key}")
 
     def _section(self, name: str, value: Any, keys: tuple[str, ...],
                  converters: Mapping[str, Any]) -> dict[str, Any]:
         given = self._mapping(name, value)
-        for key in given:
-            if key not in keys:
-                raise self.error(name, _unknown(key, keys))
+        self._unknown_keys(name, given, keys)
         result: dict[str, Any] = {}
         for key in keys:
             path = f"{name}.{key}"
             raw, origin = self._override(path, given.get(key))
             if raw is None:
                 continue
-            result[key] = self._convert(path, raw, converters[key], origin)
+            try:
+                result[key] = self._convert(path, raw, converters[key], origin)
+            except _Skip:
+                continue
             self._note(path, result[key])
         return result
 
@@ -409,8 +490,9 @@ class _Loader:
         for name, item in _flatten(self._mapping("properties", value), "", self):
             path = f"properties.{name}"
             if isinstance(item, (list, dict)) or item is None:
-                raise self.error(path, "a property must be a text, number or boolean"
-                                 + (" (it is empty)" if item is None else ""))
+                self.problem(path, "a property must be a text, number or boolean"
+                             + (" (it is empty)" if item is None else ""))
+                continue
             variable = env_name(name)
             if variable in self.env:
                 item = self.env[variable]
@@ -421,26 +503,33 @@ class _Loader:
     def _datasources(self, value: Any) -> dict[str, dict[str, Any]]:
         result: dict[str, dict[str, Any]] = {}
         for name, settings in self._mapping("datasources", value).items():
-            path = f"datasources.{name}"
-            prefix = f"EIP_DATASOURCE_{re.sub(r'[^A-Za-z0-9]', '_', str(name)).upper()}_"
-            settings = self._mapping(path, {"url": settings} if isinstance(settings, str) else settings)
-            for key in settings:
-                if key not in DATASOURCE_KEYS:
-                    raise self.error(path, _unknown(key, DATASOURCE_KEYS))
-            resolved: dict[str, Any] = {}
-            for key in DATASOURCE_KEYS:
-                raw, origin = settings.get(key), None
-                if prefix + key.upper() in self.env:
-                    raw, origin = self.env[prefix + key.upper()], prefix + key.upper()
-                if raw is None:
-                    continue
-                convert = DATASOURCE_POOL_OPTIONS.get(key, _text)
-                resolved[key] = self._convert(f"{path}.{key}", raw, convert, origin)
-                self._note(f"{path}.{key}", resolved[key])
-            if "url" not in resolved:
-                raise self.error(path, f"needs a url (or the environment variable {prefix}URL)")
-            result[str(name)] = resolved
+            try:
+                result[str(name)] = self._datasource(str(name), settings)
+            except _Skip:
+                continue
         return result
+
+    def _datasource(self, name: str, settings: Any) -> dict[str, Any]:
+        path = f"datasources.{name}"
+        prefix = f"EIP_DATASOURCE_{re.sub(r'[^A-Za-z0-9]', '_', name).upper()}_"
+        settings = self._mapping(path, {"url": settings} if isinstance(settings, str) else settings)
+        self._unknown_keys(path, settings, DATASOURCE_KEYS)
+        resolved: dict[str, Any] = {}
+        for key in DATASOURCE_KEYS:
+            raw, origin = settings.get(key), None
+            if prefix + key.upper() in self.env:
+                raw, origin = self.env[prefix + key.upper()], prefix + key.upper()
+            if raw is None:
+                continue
+            convert = DATASOURCE_POOL_OPTIONS.get(key, _text)
+            try:
+                resolved[key] = self._convert(f"{path}.{key}", raw, convert, origin)
+            except _Skip:
+                continue
+            self._note(f"{path}.{key}", resolved[key])
+        if "url" not in resolved and "url" not in settings and prefix + "URL" not in self.env:
+            self.fail(path, f"needs a url (or the environment variable {prefix}URL)")
+        return resolved
 
     def _passthrough(self, name: str, value: Any) -> dict[str, Any]:
         """``auth``/``management``: secrets read, scalars overridable, the rest as given
@@ -449,8 +538,11 @@ class _Loader:
 
     def _walk(self, path: str, value: Any) -> Any:
         if isinstance(value, dict):
-            value = self._secret_sources(path, value)
-            hide_keys = not path.endswith("]") and is_secret_name(_last(path))
+            try:
+                value = self._secret_sources(path, value)
+            except _Skip:
+                return {}
+            hide_keys = not path.endswith("]") and _holds_secret_keys(_last(path))
             result: dict[Any, Any] = {}
             for key, item in value.items():
                 if hide_keys and isinstance(key, str):
@@ -472,31 +564,41 @@ class _Loader:
         return value
 
     def _secret_sources(self, path: str, mapping: dict[str, Any]) -> dict[str, Any]:
-        """``NAME_env: VAR`` and ``NAME_file: PATH`` of a secret-named ``NAME`` become ``NAME``."""
+        """``NAME_env: VAR`` and ``NAME_file: PATH`` of a secret-named ``NAME`` become ``NAME``.
+        A reference that cannot be read is a problem; the rest of the mapping is still read."""
         if not any(isinstance(k, str) and k.endswith(SECRET_SOURCES) for k in mapping):
             return mapping
         result = dict(mapping)
+        reported: set[str] = set()
         for key, reference in mapping.items():
             if not isinstance(key, str) or not key.endswith(SECRET_SOURCES):
                 continue
             name, kind = key.rsplit("_", 1)
             if not is_secret_name(name):
                 continue  # an ordinary setting that happens to end in _env/_file
+            del result[key]
             given = [k for k in (name, f"{name}_env", f"{name}_file") if k in mapping]
             if len(given) > 1:
-                raise self.error(f"{path}.{name}", f"give only one of {', '.join(given)}")
+                if name not in reported:
+                    reported.add(name)
+                    self.problem(f"{path}.{name}", f"give only one of {', '.join(given)}")
+                result.pop(name, None)
+                continue
             where = f"{path}.{key}"
             if not isinstance(reference, str) or not reference.strip():
-                raise self.error(where, f"must name {'an environment variable' if kind == 'env' else 'a file'}")
-            del result[key]
-            result[name] = self._read_secret(where, kind, reference.strip())
+                self.problem(where, f"must name {'an environment variable' if kind == 'env' else 'a file'}")
+                continue
+            try:
+                result[name] = self._read_secret(where, kind, reference.strip())
+            except _Skip:
+                continue
         return result
 
     def _read_secret(self, where: str, kind: str, reference: str) -> str:
         if kind == "env":
             value = self.env.get(reference)
             if value is None:
-                raise self.error(where, f"the environment variable {reference} is not set")
+                self.fail(where, f"the environment variable {reference} is not set")
         else:
             file = Path(reference).expanduser()
             if not file.is_absolute():
@@ -504,10 +606,10 @@ class _Loader:
             try:
                 value = file.read_text(encoding="utf-8").rstrip("\r\n")
             except OSError as exc:
-                raise self.error(where, f"the file {file} cannot be read: {exc.strerror or type(exc).__name__}") from None
+                self.fail(where, f"the file {file} cannot be read: {exc.strerror or type(exc).__name__}")
         if not value:
-            raise self.error(where, f"{'the environment variable' if kind == 'env' else 'the file'} "
-                             f"{reference} is empty")
+            self.fail(where, f"{'the environment variable' if kind == 'env' else 'the file'} "
+                      f"{reference} is empty")
         self._add_secret(value)
         return value
 
@@ -523,7 +625,7 @@ class _Loader:
             return convert(value)
         except (TypeError, ValueError) as exc:
             shown = MASK if is_secret_name(_last(path)) else repr(value)
-            raise self.error(path, f"{exc} (got {shown})", origin) from None
+            self.fail(path, f"{exc} (got {shown})", origin)
 
     def _note(self, path: str, value: Any) -> None:
         """Remember ``value`` as a secret if its key is secret-named or it holds a URL password."""
@@ -531,7 +633,7 @@ class _Loader:
             return
         if not path.endswith("]") and is_secret_name(_last(path)):
             self._add_secret(value)
-        for password in _USERINFO.findall(value):
+        for password in url_passwords(value):
             self._add_secret(password)
 
     def _add_secret(self, value: str) -> None:
@@ -540,6 +642,20 @@ class _Loader:
             quoted = quote(value, safe="")
             if quoted != value:
                 self.secrets.add(quoted)  # as it appears once put into a URL
+
+
+def _with_secret_sources(keys: Iterable[str]) -> list[str]:
+    """``keys`` plus ``NAME_env`` and ``NAME_file`` of the secret ones, for suggestions
+    (``pasword_env`` is closest to ``password_env``, not ``password``)."""
+    names = list(keys)
+    return names + [f"{k}{suffix}" for k in names if is_secret_name(k) for suffix in SECRET_SOURCES]
+
+
+def _holds_secret_keys(name: str) -> bool:
+    """A mapping named as a collection of secrets (``api_keys: {KEY: role}``) has secrets as keys;
+    a section named ``auth`` does not."""
+    lowered = name.lower()
+    return is_secret_name(name) and lowered.endswith("s") and not lowered.endswith("ss")
 
 
 def _last(path: str) -> str:

@@ -14,7 +14,8 @@ to the SQLite file ``./eip.db``. An in-memory SQLite URL (``sqlite://``) gets on
 shared by every thread (``StaticPool``), else each thread would see its own empty database: fine
 for tests and demos, but concurrent transactions then share that connection, so use a file.
 
-Passwords are masked (``xxxxxx``) in every repr, log line and error message. The registry
+Passwords (also one holding ``@``) and secret-named options (``eip.secrets``) are masked
+(``xxxxxx``) in every repr, log line and error message. The registry
 disposes every pool when the engine stops; a datasource used again after that reconnects.
 """
 
@@ -28,7 +29,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from eip.errors import ConfigurationError, SqlConnectionError, SqlError
-from eip.uri import MASK, mask_uri
+from eip.secrets import MASK, mask_mapping, mask_uri
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -41,7 +42,6 @@ DEFAULT_URL = "sqlite:///./eip.db"
 #: Pool settings a configured datasource reads from ``datasource.NAME.<option>`` properties.
 CONFIG_OPTIONS: dict[str, Callable[[Any], Any]] = {
     "pool_size": int, "max_overflow": int, "pool_timeout": float, "pool_recycle": float}
-_SECRET_OPTION = re.compile(r"pass|secret|token|credential|key", re.IGNORECASE)
 
 
 def mask_url(url: str | URL) -> str:
@@ -54,19 +54,9 @@ def mask_url(url: str | URL) -> str:
         return mask_uri(str(url))
     if parsed.password is not None:
         parsed = parsed.set(password=MASK)
+    # SQLAlchemy ends the password at its first "@" (``p@ss@db`` leaves ``ss@`` in the host):
+    # masking the rendered text as well hides everything up to the last "@".
     return mask_uri(parsed.render_as_string(hide_password=False))
-
-
-def _mask_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    masked: dict[str, Any] = {}
-    for name, value in options.items():
-        if isinstance(value, Mapping):
-            masked[name] = _mask_options(value)
-        elif _SECRET_OPTION.search(name):
-            masked[name] = MASK
-        else:
-            masked[name] = value
-    return masked
 
 
 class DataSource:
@@ -138,7 +128,7 @@ class DataSource:
             engine.dispose()
 
     def __repr__(self) -> str:
-        options = f", {_mask_options(self.options)!r}" if self.options else ""
+        options = f", {mask_mapping(self.options)!r}" if self.options else ""
         return f"DataSource({self.name!r}, {self.masked_url!r}{options})"
 
 

@@ -56,6 +56,8 @@ only an ``on_exception`` clause that matches it and sets its own redelivery opti
 
 from __future__ import annotations
 
+from eip.secrets import mask_uri
+
 
 class EipError(Exception):
     """Base of every error raised by the engine."""
@@ -94,7 +96,12 @@ class EndpointOptionError(ConfigurationError):
 
 class ConfigFileError(ConfigurationError):
     """The config file is wrong: unknown key (with a suggestion), bad value, or a secret it
-    references (``${env:NAME}``, ``${file:PATH}``) is missing. Never carries a secret's value."""
+    references (``${env:NAME}``, ``${file:PATH}``) is missing. Never carries a secret's value.
+    ``problems`` lists every problem found (``FILE:LINE: key.path: what``), the message all of them."""
+
+    def __init__(self, message: str, *, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems) if problems else [message]
 
 
 class ExchangeError(EipError):
@@ -189,8 +196,8 @@ class EndpointError(EipError):
     """An endpoint failed to produce or consume."""
 
     def __init__(self, message: str, *, uri: str | None = None) -> None:
-        self.uri = uri
-        super().__init__(f"{uri}: {message}" if uri else message)
+        self.uri = mask_uri(uri) if uri else uri  # messages are logged and returned: never a password
+        super().__init__(f"{self.uri}: {message}" if uri else message)
 
 
 class NoConsumerError(EndpointError):

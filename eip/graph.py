@@ -33,7 +33,8 @@ from typing import Any
 
 from eip import model as m
 from eip.errors import ConfigurationError
-from eip.uri import mask_uri, parse_uri
+from eip.secrets import mask_uri
+from eip.uri import parse_uri
 
 FORMATS = ("svg", "png", "mermaid", "dot")
 BINARY_FORMATS = ("png",)
@@ -197,7 +198,7 @@ def value_text(value: Any) -> str:
 
 def uri_text(uri: Any) -> str:
     """A static URI masked, or a computed one's template/expression text."""
-    return mask_uri(uri) if isinstance(uri, str) else value_text(uri)
+    return mask_uri(uri if isinstance(uri, str) else value_text(uri))
 
 
 def _title(node: m.Node) -> str:

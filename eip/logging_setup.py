@@ -11,10 +11,20 @@ Formats (``--log-format``, config ``logging.format``, ``EIP_LOGGING_FORMAT``):
 
 Fields given with ``extra={...}`` are added as ``key=value`` pairs (JSON members).
 
-Every line goes through ``mask``: the configuration's secrets (``eip.config.Config.secrets``,
-those of at least ``MIN_MASKED_LENGTH`` characters) become ``xxxxxx``, as do passwords in
-``scheme://user:password@host`` URLs and secret URI options (``?password=...``). Masking happens
-in the formatter, so it also covers exception messages and tracebacks.
+Every line goes through ``mask`` (``eip.secrets.Masker``): the configuration's secrets
+(``eip.config.Config.secrets``, those of at least ``MIN_MASKED_LENGTH`` characters) become
+``xxxxxx``, as do passwords in ``scheme://user:password@host`` URLs (up to the last ``@``),
+secret URI options (``?api-key=...``, the name rule of ``eip.secrets``) and ``extra`` fields with
+a secret name. Masking happens in the formatter, so it also covers exception messages and
+tracebacks.
+
+Control characters never reach the output raw, whatever a request put into a message or field:
+C0 (NUL, ESC, CR, LF, TAB...), DEL, C1 and U+2028/U+2029 are written as ``\\x1b``, ``\\x00``,
+``\\n``, ``\\u2028`` in every format (JSON: ``\\u001b``...); only a traceback keeps its line
+breaks in the text format.
+
+pika logs every connection step at INFO; under ``eip run`` its logger shows WARNING and up only
+(everything with ``--log-level DEBUG``).
 
 Progress: ``ProgressReporter`` is an engine service that, once a second, logs one line
 (logger ``eip.progress``) with each busy route's exchanges done, the rate since the last line,
@@ -36,39 +46,44 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from eip.uri import MASK, is_secret_option
+from eip.secrets import MASK, Masker, is_secret_name
 
 FORMATS = ("auto", "text", "logfmt", "json")
-MIN_MASKED_LENGTH = 4
 PROGRESS_LOGGER = "eip.progress"
 _log = logging.getLogger(PROGRESS_LOGGER)
 
-# Free-text variants of eip.uri.mask_uri: a value never spans whitespace or quotes here.
-_USERINFO = re.compile(r"(//[^/:@\s\"']+:)([^@/\s\"']+)(@)")
-_OPTION = re.compile(r"([?&])([A-Za-z0-9_.\-]+)=([^&\s\"']*)")
 _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+#: Libraries whose INFO lines are chatter (pika logs every connection step): WARNING and up only,
+#: unless the level asked for is DEBUG.
+QUIET_LOGGERS = ("pika",)
+#: Control characters a request may smuggle into a log line: C0 (NUL, ESC, CR, LF...), DEL, C1
+#: and the Unicode line and paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_LOGFMT_QUOTE = re.compile(r"[\s\"=\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+#: Masks free text: the configuration's secrets, URL passwords and secret URI options.
+SecretMasker = Masker
 
 
-class SecretMasker:
-    """``masker(text)``: ``text`` with known secrets, URL passwords and secret URI options masked."""
+def _escape_control(match: re.Match[str]) -> str:
+    char = match.group(0)
+    named = _NAMED_ESCAPES.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        longest_first = sorted({s for s in secrets if s and len(s) >= MIN_MASKED_LENGTH}, key=len, reverse=True)
-        self._pattern = re.compile("|".join(map(re.escape, longest_first))) if longest_first else None
 
-    def __call__(self, text: str) -> str:
-        if self._pattern is not None:
-            text = self._pattern.sub(MASK, text)
-        if "@" in text:
-            text = _USERINFO.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
-        if "=" in text:
-            text = _OPTION.sub(_hide_option, text)
+def escape_control(text: str, keep_newlines: bool = False) -> str:
+    """``text`` with every control character written as an escape (``\\x1b``, ``\\x00``,
+    ``\\n``, ``\\u2028``), so no input can forge a log line or drive a terminal. With
+    ``keep_newlines``, ``\\n`` stays a line break (a traceback's lines)."""
+    if not _CONTROL.search(text):
         return text
-
-
-def _hide_option(match: re.Match[str]) -> str:
-    name = match.group(2)
-    return f"{match.group(1)}{name}={MASK}" if is_secret_option(name) else match.group(0)
+    if keep_newlines:
+        return "\n".join(_CONTROL.sub(_escape_control, line) for line in text.split("\n"))
+    return _CONTROL.sub(_escape_control, text)
 
 
 class _Formatter(logging.Formatter):
@@ -84,7 +99,11 @@ class _Formatter(logging.Formatter):
             "logger": record.name,
         }
         for key, value in record.__dict__.items():
-            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+            if key in _STANDARD_ATTRS or key.startswith("_"):
+                continue
+            if is_secret_name(key) and value is not None:
+                data[key] = MASK
+            else:
                 data[key] = value if isinstance(value, (int, float, bool)) or value is None else self.mask(str(value))
         data["msg"] = self.mask(record.getMessage())
         error = self.error_text(record)
@@ -108,9 +127,9 @@ class TextFormatter(_Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
-        line = f"{stamp} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        line = escape_control(self.mask(f"{stamp} {record.levelname:<7} {record.name}: {record.getMessage()}"))
         error = self.error_text(record)
-        return self.mask(f"{line}\n{error}" if error else line)
+        return f"{line}\n{escape_control(self.mask(error), keep_newlines=True)}" if error else line
 
 
 class LogfmtFormatter(_Formatter):
@@ -124,7 +143,10 @@ class JsonFormatter(_Formatter):
     """One JSON object per line: time, level, logger, extra fields, msg, error."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(self.fields(record), ensure_ascii=False, default=str)
+        # json escapes C0 itself; DEL, C1 and U+2028/2029 would pass raw (and split lines for
+        # readers that honour them), so they become \\u escapes too, still inside their strings.
+        text = json.dumps(self.fields(record), ensure_ascii=False, default=str)
+        return _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 _FORMATTERS = {"text": TextFormatter, "logfmt": LogfmtFormatter, "json": JsonFormatter}
@@ -140,10 +162,9 @@ def _logfmt_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
-    if text and not re.search(r"[\s\"=\\]", text):
+    if text and not _LOGFMT_QUOTE.search(text):
         return text
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    return f'"{escaped}"'
+    return '"' + escape_control(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
 
 
 def is_terminal(stream: Any) -> bool:
@@ -170,7 +191,8 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", *, stream: IO[str]
     """Send every log record to ``stream`` (default stderr) in format ``fmt``, secrets masked.
 
     Replaces the root logger's handlers (like ``basicConfig(force=True)``): this is for the
-    process ``eip run`` owns, not for a library. Returns the handler."""
+    process ``eip run`` owns, not for a library. The ``QUIET_LOGGERS`` (pika) log WARNING and
+    up only, unless ``level`` is DEBUG. Returns the handler."""
     stream = sys.stderr if stream is None else stream
     handler = logging.StreamHandler(stream)
     handler.setFormatter(_FORMATTERS[resolve_format(fmt, stream)](SecretMasker(secrets)))
@@ -180,6 +202,8 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", *, stream: IO[str]
         old.close()
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper()))
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)
     return handler
 
 

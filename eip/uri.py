@@ -1,4 +1,4 @@
-"""Endpoint URIs: ``scheme:path?option=value&...``, normalised and masked for logs."""
+"""Endpoint URIs: ``scheme:path?option=value&...``, parsed and built (masked by ``eip.secrets``)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
 from eip.errors import ConfigurationError
+from eip.secrets import MASK, is_secret_name, mask_uri
+
+__all__ = ["MASK", "Uri", "build_uri", "is_secret_option", "mask_uri", "parse_uri"]
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(.*)$", re.DOTALL)
-_SECRET_NAMES = ("password", "passwd", "secret", "token", "api_key", "apikey", "access_key",
-                 "private_key", "credentials")
-_USERINFO = re.compile(r"(//[^/:@]+:)([^@/]+)(@)")
-MASK = "xxxxxx"
+#: Masking lives in ``eip.secrets``; these names stay importable from here.
+is_secret_option = is_secret_name
 
 
 @dataclass(frozen=True)
@@ -79,20 +80,3 @@ def parse_uri(text: str) -> Uri:
 def build_uri(scheme: str, path: str, options: Iterable[tuple[str, object]]) -> str:
     query = "&".join(f"{name}={quote(str(value), safe='/:,.*${}-_ ')}" for name, value in options)
     return f"{scheme}:{path}" + (f"?{query}" if query else "")
-
-
-def is_secret_option(name: str, extra: Iterable[str] = ()) -> bool:
-    lowered = name.lower()
-    return lowered in extra or any(s in lowered for s in _SECRET_NAMES)
-
-
-def mask_uri(text: str, secret_options: Iterable[str] = ()) -> str:
-    """The URI with passwords and other secrets replaced by ``xxxxxx``, for logs and APIs."""
-    extra = frozenset(o.lower() for o in secret_options)
-    masked = _USERINFO.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
-
-    def hide(match: re.Match[str]) -> str:
-        name = match.group(2)
-        return f"{match.group(1)}{name}={MASK}" if is_secret_option(name, extra) else match.group(0)
-
-    return re.sub(r"([?&])([^=&?]+)=([^&]*)", hide, masked)

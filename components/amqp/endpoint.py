@@ -18,7 +18,7 @@ from eip.component import Component, Consumer, Endpoint, Processor, Producer
 from eip.errors import EndpointOptionError
 from eip.header_filter import FORWARD_HEADERS_OPTION
 from eip.options import Option, OptionSpec
-from eip.uri import mask_uri
+from eip.secrets import mask_uri
 
 if TYPE_CHECKING:
     from eip.uri import Uri

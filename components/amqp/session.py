@@ -35,7 +35,7 @@ from eip.errors import (
     MessageNackedError,
     MessageUnroutableError,
 )
-from eip.uri import mask_uri
+from eip.secrets import mask_uri
 
 log = logging.getLogger("components.amqp")
 
@@ -107,7 +107,7 @@ class Session:
         properties["connection_name"] = name
         self.params.client_properties = properties
         self.name = name
-        self.uri = uri  # for messages: secrets masked
+        self.uri = mask_uri(uri)  # for messages and logs
         self.broker = mask_uri(url)
         self.reconnect_delay = reconnect_delay
         self.max_reconnect_delay = max_reconnect_delay

@@ -37,7 +37,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 from components.http.shared import failure_reason, request_error
 from components.soap.envelope import detail_value, is_client_code, local_code, plain
@@ -51,6 +50,7 @@ from eip.errors import (
     SoapFault,
     ValidationError,
 )
+from eip.secrets import mask_uri
 
 if TYPE_CHECKING:
     from components.soap.endpoint import SoapEndpoint
@@ -227,8 +227,5 @@ def _arguments(body: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
 
 
 def _mask(location: str) -> str:
-    parsed = urlparse(location)
-    if parsed.password:
-        return location.replace(parsed.password, "xxxxxx")
-    return repr(location)
+    return repr(mask_uri(location))
 

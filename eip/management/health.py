@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from eip.uri import mask_uri
+from eip.secrets import mask_uri
 
 if TYPE_CHECKING:
     from eip.datasources import DataSource

@@ -35,7 +35,7 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
-from eip.uri import mask_uri
+from eip.secrets import mask_uri
 
 if TYPE_CHECKING:
     from eip.engine import Engine
