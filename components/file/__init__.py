@@ -5,8 +5,10 @@ once its unit of work is done, moves it to ``move`` (``.done``) or ``move_failed
 deletes it, or leaves it; a crash loses nothing (a file may be processed twice, never lost).
 The producer (``producer.py``) writes atomically through a hidden temporary file. File-name
 templates, ``${file:...}`` tokens and the unsafe-name check are in ``names.py``; what a poll
-finds, how it sorts and where files move in ``fileinfo.py``; moves that never overwrite in
-``fileops.py``; the options, endpoint and component in ``endpoint.py``. Options: ``eip doc file``.
+finds, how it sorts and where files move in ``fileinfo.py``; moves that never overwrite and
+folder walks that never go through a symbolic link in ``fileops.py``; the options, endpoint and
+component in ``endpoint.py``. Symbolic links are not followed unless ``follow_symlinks=true``,
+and then only inside the folder. Options: ``eip doc file``.
 """
 
 from components.file.consumer import FileConsumer

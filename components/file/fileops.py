@@ -165,6 +165,7 @@ def _copy_into(source: str, folder_fd: int, leaf: str, n: int) -> str:
         dst = fds[0]
         with os.fdopen(dst, "wb") as writer:
             shutil.copyfileobj(reader, writer, 1 << 20)
+            writer.flush()  # before utime, or the last write sets the mtime again
             st = os.fstat(reader.fileno())
             os.fchmod(writer.fileno(), stat.S_IMODE(st.st_mode))
             os.utime(writer.fileno(), ns=(st.st_atime_ns, st.st_mtime_ns))

@@ -264,3 +264,29 @@ def test_an_endpoint_folder_that_is_itself_a_link_still_works(send, engine, tmp_
     (tmp_path / "linked").symlink_to(real, target_is_directory=True)
     send(f"file:{tmp_path / 'linked'}", "x", CamelFileName="sub/a.txt")
     assert (real / "sub" / "a.txt").read_text() == "x"
+
+
+def test_a_move_across_file_systems_copies_without_following_links(tmp_path, monkeypatch, outside):
+    import errno
+
+    from components.file.fileops import move_file
+
+    def no_hard_links(*args, **kwargs):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    inbox = tmp_path / "in"
+    source = write(inbox, "a.txt", "a")
+    os.utime(source, (1_000_000, 1_000_000))
+    write(inbox, ".done/a.txt", "taken")
+    moved = move_file(str(source), str(inbox / ".done" / "a.txt"), str(inbox))
+    assert moved == str(inbox / ".done" / "a-1.txt")
+    assert (inbox / ".done" / "a-1.txt").read_text() == "a" and not source.exists()
+    assert os.stat(moved).st_mtime == 1_000_000
+    (inbox / "link.txt").symlink_to(outside / "secret.txt")
+    moved = move_file(str(inbox / "link.txt"), str(inbox / ".done" / "link.txt"), str(inbox))
+    assert os.readlink(moved) == str(outside / "secret.txt")  # moved as a link, target untouched
+    (inbox / ".done" / "sub").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(UnsafeFileNameError, match="symbolic link"):
+        move_file(str(write(inbox, "b.txt")), str(inbox / ".done" / "sub" / "b.txt"), str(inbox))
+    assert files(outside) == ["secret.txt"]
