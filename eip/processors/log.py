@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from eip.expressions import text_of_file
 from eip.simple_language import compile_template
 
 if TYPE_CHECKING:
@@ -21,7 +22,8 @@ class LogProcessor:
 
     def process(self, exchange: Exchange) -> None:
         if self.logger.isEnabledFor(self.level):
-            self.logger.log(self.level, "%s", self.render(exchange))
+            # ${body} alone is the body itself: a lazy file body logs its text, not its path.
+            self.logger.log(self.level, "%s", text_of_file(self.render(exchange)))
 
 
 def compile_log(node: Log, ctx: CompileContext) -> LogProcessor:

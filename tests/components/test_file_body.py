@@ -162,3 +162,19 @@ def test_simple_reads_a_file_body(tmp_path):
     assert simple("${body} contains 'K'")(e) is True
     assert simple("${body} regex 'U.'")(e) is True
     assert simple("${body} in 'UK,FR'")(e) is True
+
+
+def test_log_of_the_body_shows_a_file_body_as_its_text(engine, tmp_path, caplog):
+    import logging
+
+    from eip import RouteBuilder
+
+    class Routes(RouteBuilder):
+        def configure(self) -> None:
+            self.from_("direct:in").log("${body}", logger_name="t.file_body").to("mock:out")
+
+    engine.add_routes(Routes())
+    engine.start()
+    with caplog.at_level(logging.INFO, logger="t.file_body"):
+        engine.template.send_body("direct:in", make(tmp_path, "<order/>"))
+    assert [r.getMessage() for r in caplog.records if r.name == "t.file_body"] == ["<order/>"]
