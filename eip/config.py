@@ -10,6 +10,8 @@ Every section is optional; an empty file (or none at all) is a valid configurati
       port: 8080                 # 0 picks a free port
       threads: 8
       max_request_body: 10MB     # bytes; KB, MB and GB are 1024-based
+      connection_limit: 1000     # at the limit the longest idle connection makes room
+      idle_timeout: 30s          # an idle connection is closed after this
     amqp:
       url: amqp://app@rabbit:5672/
       password_file: /run/secrets/amqp_password   # put into the URL
@@ -84,7 +86,7 @@ from eip.secrets import (
 
 SECTIONS = ("properties", "server", "amqp", "datasources", "auth", "management", "logging",
             "shutdown_timeout")
-SERVER_KEYS = ("host", "port", "threads", "max_request_body")
+SERVER_KEYS = ("host", "port", "threads", "max_request_body", "connection_limit", "idle_timeout")
 AMQP_KEYS = ("url", "password")
 LOGGING_KEYS = ("level", "format")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -397,7 +399,8 @@ class _Loader:
         data: dict[str, Any] = {
             "properties": self._guard(lambda: self._properties(raw.get("properties")), {}),
             "server": self._guard(lambda: self._section("server", raw.get("server"), SERVER_KEYS, {
-                "host": _text, "port": _port, "threads": _threads, "max_request_body": _size}), {}),
+                "host": _text, "port": _port, "threads": _threads, "max_request_body": _size,
+                "connection_limit": _connection_limit, "idle_timeout": _idle_timeout}), {}),
             "amqp": self._guard(lambda: self._section("amqp", raw.get("amqp"), AMQP_KEYS,
                                                       {"url": _text, "password": _text}), {}),
             "logging": self._guard(lambda: self._section("logging", raw.get("logging"), LOGGING_KEYS,
@@ -709,6 +712,20 @@ def _integer(value: Any) -> int:
         return int(str(value).strip())
     except ValueError:
         raise ValueError("expects an integer") from None
+
+
+def _connection_limit(value: Any) -> int:
+    limit = _integer(value)
+    if limit < 1:
+        raise ValueError("expects at least 1 connection")
+    return limit
+
+
+def _idle_timeout(value: Any) -> float:
+    seconds = parse_duration(value)
+    if seconds <= 0:
+        raise ValueError("expects a duration of more than 0")
+    return seconds
 
 
 def _duration(value: Any) -> float:

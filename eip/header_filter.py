@@ -10,7 +10,7 @@ still holds what the request gave it:
   ``?JMS_IBM_MQMD_Priority=9`` never reach a broker's headers or an MQMD;
 * the endpoint option ``forward_headers=X-Correlation-Id,X-Tenant`` lets the named ones through;
 * credentials never cross, not even when named: ``Authorization``, ``Proxy-Authorization``,
-  ``Cookie``, ``Set-Cookie``, ``X-API-Key`` and every name the secrets rule calls secret
+  ``Cookie``, ``Set-Cookie``, ``X-API-Key`` and every name ``eip.secrets`` calls secret
   (``X-Auth-Token``, ``X-Client-Secret``...); nor do the engine's ``Camel*`` headers or a
   producer's control headers (MQMD ``JMS_IBM_*`` fields): naming one in ``forward_headers`` is
   an ``EndpointOptionError``.
@@ -27,7 +27,7 @@ from typing import Any
 
 from eip.errors import EndpointOptionError
 from eip.options import Option
-from eip.uri import is_secret_option
+from eip.secrets import is_secret_name
 
 #: Header names that carry credentials, whatever the secrets rule says of the rest.
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
@@ -44,7 +44,7 @@ _MISSING = object()
 def is_credential(name: str) -> bool:
     """True for a header that carries credentials (see the module docstring)."""
     lowered = name.lower()
-    return lowered in CREDENTIAL_HEADERS or is_secret_option(lowered.replace("-", "_"))
+    return lowered in CREDENTIAL_HEADERS or is_secret_name(name)
 
 
 def is_inbound(name: str, value: Any, inbound: Mapping[str, Any] | None) -> bool:

@@ -30,14 +30,22 @@ escaping a handler or a mounted app answers 500 with ``{"error": "internal error
 Configuration comes from engine properties (or ``EIP_SERVER_...`` environment variables, as
 placeholders resolve), read when the server starts:
 
-=========================  =========================================================  ==========
-property                   meaning                                                    default
-=========================  =========================================================  ==========
-``server.host``            address to listen on                                       127.0.0.1
-``server.port``            port; 0 picks a free one (``server.port`` after start)     8080
-``server.threads``         WSGI worker threads (requests served at once)              8
+===========================  =========================================================  ==========
+property                     meaning                                                    default
+===========================  =========================================================  ==========
+``server.host``              address to listen on                                       127.0.0.1
+``server.port``              port; 0 picks a free one (``server.port`` after start)     8080
+``server.threads``           WSGI worker threads (requests served at once)              8
 ``server.max_request_body``  largest request body, bytes or ``512KB``/``10MB``/``1GB``  10MB
-=========================  =========================================================  ==========
+``server.connection_limit``  connections open at once                                   1000
+``server.idle_timeout``      seconds a connection may be idle before it is closed       30
+===========================  =========================================================  ==========
+
+Idle connections cannot lock the server out (nor its health probes): at the connection limit a
+new connection is still accepted, and the connection idle the longest (no request in progress,
+nothing left to write; one that never sent a whole request counts as idle) is closed to make
+room. Only when every connection has a request in progress do new ones wait in the listen
+backlog. Connections idle for ``idle_timeout`` are closed anyway (checked every few seconds).
 
 Stopping is graceful: the listening socket closes first (new connections are refused), then
 requests already being served get up to ``stop_timeout`` seconds to finish and be written out,
@@ -47,7 +55,9 @@ before its services, so route exchanges have finished by then.
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 import re
 import socket
 import sys
@@ -59,6 +69,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from eip.errors import ConfigurationError
+from eip.options import parse_duration
 
 if TYPE_CHECKING:
     from eip.engine import Engine
@@ -69,6 +80,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_THREADS = 8
 DEFAULT_MAX_REQUEST_BODY = 10 * 1024 * 1024
+DEFAULT_CONNECTION_LIMIT = 1000
+DEFAULT_IDLE_TIMEOUT = 30.0
 ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE")
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -240,13 +253,17 @@ class HttpServer:
 
     def __init__(self, engine: Engine | None = None, *, host: str | None = None, port: int | None = None,
                  threads: int | None = None, max_request_body: int | str | None = None,
+                 connection_limit: int | None = None, idle_timeout: float | str | None = None,
                  stop_timeout: float = 5.0) -> None:
         self.engine = engine
-        self._overrides = {"host": host, "port": port, "threads": threads, "max_request_body": max_request_body}
+        self._overrides = {"host": host, "port": port, "threads": threads, "max_request_body": max_request_body,
+                           "connection_limit": connection_limit, "idle_timeout": idle_timeout}
         self.stop_timeout = stop_timeout
         self.host = host or DEFAULT_HOST
         self.threads = threads or DEFAULT_THREADS
         self.max_request_body = DEFAULT_MAX_REQUEST_BODY if max_request_body is None else parse_size(max_request_body)
+        self.connection_limit = connection_limit or DEFAULT_CONNECTION_LIMIT
+        self.idle_timeout = DEFAULT_IDLE_TIMEOUT if idle_timeout is None else parse_duration(idle_timeout)
         self._configured_port = DEFAULT_PORT if port is None else port
         self._bound_port: int | None = None
         self._lock = threading.Lock()
@@ -272,19 +289,25 @@ class HttpServer:
             try:
                 return convert(value)
             except (TypeError, ValueError):
-                raise ConfigurationError(f"HTTP server: server.{name} is {value!r}, not "
-                                         f"{'a size' if convert is parse_size else 'a whole number'}") from None
+                what = {parse_size: "a size", parse_duration: "a duration"}.get(convert, "a whole number")
+                raise ConfigurationError(f"HTTP server: server.{name} is {value!r}, not {what}") from None
 
         self.host = str(prop("host", DEFAULT_HOST)).strip()
         self._configured_port = typed("port", DEFAULT_PORT, int)
         self.threads = typed("threads", DEFAULT_THREADS, int)
         self.max_request_body = typed("max_request_body", DEFAULT_MAX_REQUEST_BODY, parse_size)
+        self.connection_limit = typed("connection_limit", DEFAULT_CONNECTION_LIMIT, int)
+        self.idle_timeout = typed("idle_timeout", DEFAULT_IDLE_TIMEOUT, parse_duration)
         if not 0 <= self._configured_port <= 65535:
             raise ConfigurationError(f"server.port must be 0..65535, got {self._configured_port}")
         if self.threads < 1:
             raise ConfigurationError(f"server.threads must be at least 1, got {self.threads}")
         if self.max_request_body < 0:
             raise ConfigurationError("server.max_request_body must not be negative")
+        if self.connection_limit < 1:
+            raise ConfigurationError(f"server.connection_limit must be at least 1, got {self.connection_limit}")
+        if self.idle_timeout <= 0:
+            raise ConfigurationError(f"server.idle_timeout must be more than 0 seconds, got {self.idle_timeout:g}")
 
     # -- where --------------------------------------------------------------------------------------
     @property
@@ -312,18 +335,13 @@ class HttpServer:
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> None:
         """Bind and serve on a background thread; raises ConfigurationError if it cannot listen."""
-        from waitress.server import create_server
-
         with self._lock:
             if self._server is not None:
                 return
             self._configure()
             sock = self._bind()
             try:
-                # waitress refuses a body of exactly max_request_body_size: allow one byte more.
-                server = create_server(self, sockets=[sock], threads=self.threads,
-                                       max_request_body_size=self.max_request_body + 1,
-                                       ident="eip", expose_tracebacks=False)
+                server = self._create(sock)
             except Exception:
                 sock.close()
                 raise
@@ -333,6 +351,25 @@ class HttpServer:
             self._server, self._thread = server, thread
             thread.start()
         log.info("HTTP server listening on %s", self.url)
+
+    def _create(self, sock: socket.socket) -> Any:
+        from waitress.adjustments import Adjustments
+        from waitress.task import ThreadedTaskDispatcher
+
+        idle = max(1, math.ceil(self.idle_timeout))
+        adjustments = Adjustments(
+            sockets=[sock], threads=self.threads, ident="eip", expose_tracebacks=False,
+            # waitress refuses a body of exactly max_request_body_size: allow one byte more.
+            max_request_body_size=self.max_request_body + 1,
+            # waitress counts its listening socket and its trigger as connections too.
+            connection_limit=self.connection_limit + 2, channel_timeout=idle,
+            cleanup_interval=max(1, min(idle // 2, 10)),
+            # poll(), not select(): select() fails on descriptors numbered 1024 and up.
+            asyncore_use_poll=True)
+        dispatcher = ThreadedTaskDispatcher()
+        dispatcher.set_thread_count(adjustments.threads)
+        return _server_class()(self, {}, True, sock, dispatcher=dispatcher, adj=adjustments, bind_socket=False,
+                               sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()))
 
     def _bind(self) -> socket.socket:
         try:
@@ -555,6 +592,52 @@ class HttpServer:
 
     def __repr__(self) -> str:
         return f"HttpServer({self.url}, {'running' if self.running else 'stopped'})"
+
+
+@functools.cache
+def _server_class() -> type:
+    """waitress's TCP server, except that at the connection limit it closes the connection idle
+    the longest to take a new one instead of no longer accepting (see the module docstring).
+    Made on first use, so importing this module does not import waitress."""
+    from waitress.server import TcpWSGIServer
+
+    class EvictingServer(TcpWSGIServer):  # type: ignore[misc]
+        overflowing = False
+
+        def readable(self) -> bool:
+            now = time.time()
+            if now >= self.next_channel_cleanup:
+                self.next_channel_cleanup = now + self.adj.cleanup_interval
+                self.maintenance(now)
+            if not self.accepting:
+                return False
+            if len(self._map) < self.adj.connection_limit:
+                self.overflowing = False
+                return True
+            if not self.overflowing:
+                self.overflowing = True
+                log.warning("HTTP server: %d connections open, the limit (server.connection_limit): closing the "
+                            "longest idle connection for each new one", len(self.active_channels))
+            return self._longest_idle() is not None  # else every connection is busy: leave new ones queued
+
+        def handle_accept(self) -> None:
+            if len(self._map) >= self.adj.connection_limit:
+                idle = self._longest_idle()
+                if idle is None:
+                    return
+                idle.handle_close()
+            super().handle_accept()
+
+        def _longest_idle(self) -> Any:
+            chosen = None
+            for channel in self.active_channels.values():
+                if channel.requests or channel.total_outbufs_len or channel.will_close:
+                    continue
+                if chosen is None or channel.last_activity < chosen.last_activity:
+                    chosen = channel
+            return chosen
+
+    return EvictingServer
 
 
 def _prefix_key(prefix: str) -> str:

@@ -364,3 +364,108 @@ def test_a_handler_on_a_reserved_path_is_refused_naming_its_owner(server: HttpSe
         server.reserve(["/api/health"], "another app")
     server.release("the management API")
     server.add_handler(None, "/metrics", text_handler("mine"))
+
+
+# -- connection exhaustion and idle connections ----------------------------------------------------------
+def idle_connections(port: int, count: int) -> list[socket.socket]:
+    return [socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) for _ in range(count)]
+
+
+def closed_by_server(sock: socket.socket, within: float) -> bool:
+    """True when the server closes ``sock`` (EOF or reset) within ``within`` seconds."""
+    sock.settimeout(within)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_idle_connections_over_the_limit_never_lock_out_a_request() -> None:
+    srv = HttpServer(port=0, connection_limit=10)
+    slow = _Gate()
+    srv.add_handler("GET", "/slow", slow)
+    srv.add_handler("GET", "/ping", text_handler("pong"))
+    srv.start()
+    sockets: list[socket.socket] = []
+    try:
+        # a connection with a request in progress is never the one closed to make room
+        busy = threading.Thread(target=lambda: slow.results.append(
+            requests.get(srv.url + "/slow", timeout=TIMEOUT).text))
+        busy.start()
+        assert slow.entered.wait(TIMEOUT)
+        sockets = idle_connections(srv.port, 30)
+        for _ in range(3):  # each new request evicts an idle connection, again and again
+            assert requests.get(srv.url + "/ping", timeout=TIMEOUT).json()["handler"] == "pong"
+        assert closed_by_server(sockets[0], TIMEOUT)  # the longest idle went first
+        slow.release.set()
+        busy.join(TIMEOUT)
+        assert slow.results == ["released"]
+    finally:
+        slow.release.set()
+        for sock in sockets:
+            sock.close()
+        srv.stop()
+
+
+def test_an_idle_connection_is_closed_after_idle_timeout() -> None:
+    srv = HttpServer(port=0, idle_timeout="1s")
+    srv.start()
+    try:
+        (sock,) = idle_connections(srv.port, 1)
+        assert closed_by_server(sock, 4.0)  # idle 1 s, checked every second
+        sock.close()
+    finally:
+        srv.stop()
+
+
+def test_connection_limit_and_idle_timeout_come_from_engine_properties() -> None:
+    engine = Engine(properties={"server.port": 0, "server.connection_limit": "50", "server.idle_timeout": "15s"})
+    server = http_server(engine)
+    with engine:
+        assert (server.connection_limit, server.idle_timeout) == (50, 15.0)
+    defaults = HttpServer(Engine(properties={"server.port": 0}))
+    defaults.start()
+    try:
+        assert (defaults.connection_limit, defaults.idle_timeout) == (1000, 30.0)
+    finally:
+        defaults.stop()
+
+
+def test_connection_settings_in_the_config_file_reach_the_server(tmp_path) -> None:
+    from eip.config import load_config
+
+    path = tmp_path / "eip.yaml"
+    path.write_text("server:\n  port: 0\n  connection_limit: 64\n  idle_timeout: 5s\n")
+    engine = Engine(properties=load_config(path, environ={}).engine_properties())
+    server = http_server(engine)
+    with engine:
+        assert (server.connection_limit, server.idle_timeout) == (64, 5.0)
+    path.write_text("server:\n  connection_limit: 0\n  idle_timeout: 0s\n")
+    with pytest.raises(ConfigurationError, match="connection_limit") as refused:
+        load_config(path, environ={})
+    assert "idle_timeout" in str(refused.value)  # every problem at once
+
+
+@pytest.mark.parametrize("name, value", [("server.connection_limit", "0"), ("server.connection_limit", "many"),
+                                         ("server.idle_timeout", "0"), ("server.idle_timeout", "soon")])
+def test_bad_connection_settings_are_configuration_errors(name: str, value: str) -> None:
+    server = HttpServer(Engine(properties={"server.port": 0, name: value}))
+    with pytest.raises(ConfigurationError, match=name):
+        server.start()
+    assert not server.running
+
+
+class _Gate:
+    """A handler that holds its request until ``release`` is set."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.results: list[str] = []
+
+    def __call__(self, request, params):
+        self.entered.set()
+        self.release.wait(TIMEOUT)
+        return Response("released")

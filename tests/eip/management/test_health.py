@@ -245,3 +245,31 @@ def test_a_slow_database_times_out_and_is_probed_once_at_a_time():
     check.timeout = 5.0
     assert check.health() == (True, "connected")
     assert source.calls == 1
+
+
+# -- under connection exhaustion ------------------------------------------------------------------------
+def test_live_answers_within_a_second_while_200_idle_connections_are_open(engine):
+    import time
+
+    import requests
+
+    from eip.http_server import http_server
+    from eip.management import install
+
+    engine.properties["server.port"] = 0
+    app = install(engine, {})
+    idle: list[socket.socket] = []
+    try:
+        engine.start()
+        server = http_server(engine)
+        idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(200)]
+        started = time.monotonic()
+        response = requests.get(server.url + "/health/live", timeout=5)
+        elapsed = time.monotonic() - started
+        assert response.status_code == 200 and response.json() == {"status": "UP"}
+        assert elapsed < 1.0, f"/health/live took {elapsed:.2f} s behind 200 idle connections"
+    finally:
+        for sock in idle:
+            sock.close()
+        engine.stop()
+        app.close()
