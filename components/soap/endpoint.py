@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 SOAP_VERSIONS = ("1.1", "1.2")
 
-CONSUMER_OPTIONS = frozenset({"validate", "max_request_body"})
+CONSUMER_OPTIONS = frozenset({"max_request_body"})
 PRODUCER_OPTIONS = frozenset({
     "connect_timeout", "read_timeout", "cache", "cache_timeout", "username", "password", "wsse_username",
     "wsse_password", "wsse_digest", "ssl_verify", "ca_bundle", "cert_file", "key_file", "keep_envelope",
@@ -72,8 +72,9 @@ class SoapEndpoint(Endpoint):
                                                    "general redelivery policy may repeat.",
                choices=("never", "server", "always")),
         Option("max_connections", "int", 10, "Producer: pooled HTTP connections kept to the service."),
-        Option("validate", "bool", True, "Consumer: validate each request against the WSDL's schema "
-                                         "(a Client fault lists what is wrong)."),
+        Option("validate", "bool", True, "Validate each request against the WSDL's schema: a consumer "
+                                         "answers a Client fault listing what is wrong; a producer raises "
+                                         "ValidationError naming the element before anything is sent."),
         Option("max_request_body", "str", "1MB", "Consumer: largest request body (bytes, or 512KB, 10MB); "
                                                  "a larger one gets a Client fault."),
     ))

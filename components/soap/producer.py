@@ -19,7 +19,11 @@ Failures raise, so error handlers decide:
   ``detail``). A Fault is an answer, not an outage: it is not redelivered by an error handler's
   general policy (``retryable`` False) unless ``redeliver_faults=server`` (faults not blaming the
   client) or ``always``, or an ``on_exception(SoapFault, maximum_redeliveries=...)`` clause asks;
-* the body does not fit the operation's input -> ``ValidationError`` (nothing was sent);
+* the body does not fit the operation's input -> ``ValidationError`` (nothing was sent): unknown
+  or missing names (zeep), and with ``validate=true`` (default) every value's type and facets,
+  checked on the rendered envelope against the WSDL's schema (the consumer's validator, through
+  a zeep egress plugin, so the envelope validated is the one sent); the error names the
+  operation and each wrong element's path (``PlaceOrder/order/qty``);
 * the service cannot be reached (refused, DNS, connect timeout) -> ``EndpointNotConnectedError``;
   no response within ``read_timeout`` -> ``ExchangeTimedOutError`` (the service may still have
   acted on the request: redeliver only idempotent operations);
@@ -35,14 +39,18 @@ endpoint (basic authentication, TLS verification and client certificate set on i
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from components.http.shared import failure_reason, request_error
+from components.soap.documents import WsdlDocuments, default_loader
 from components.soap.envelope import detail_value, is_client_code, local_code, plain
 from eip import constants as c
 from eip.component import Producer
 from eip.errors import (
+    ConfigurationError,
     EndpointError,
     EndpointNotConnectedError,
     EndpointOptionError,
@@ -60,6 +68,54 @@ log = logging.getLogger("components.soap")
 
 # Statuses a SOAP answer comes with: 200 (and 202 for one-way), a Fault with 500 (1.2: 400 too).
 _SOAP_STATUS = frozenset({200, 201, 202, 400, 500})
+_MAX_LISTED = 3
+_ELEMENT_PREFIX = re.compile(r"^Element '[^']*': ")  # libxml2 names the element; the path says where
+
+
+class RequestValidator:
+    """A zeep egress plugin: checks the rendered envelope against the WSDL's schema before it
+    is sent (before WS-Security is applied) and raises ValidationError naming the operation and
+    the path of each wrong element. The schema is compiled once per thread (lxml's XMLSchema is
+    not shared between threads), the first time at the producer's start."""
+
+    def __init__(self, documents: WsdlDocuments, signature: Callable[[str], str]) -> None:
+        self.documents = documents
+        self.signature = signature
+
+    def ingress(self, envelope: Any, http_headers: Any, operation: Any) -> tuple[Any, Any]:
+        return envelope, http_headers
+
+    def egress(self, envelope: Any, http_headers: Any, operation: Any, binding_options: Any) -> tuple[Any, Any]:
+        schema = self.documents.validator()
+        if not schema.validate(envelope):
+            problems = [f"{_element_path(e.path)}: {_ELEMENT_PREFIX.sub('', e.message).rstrip('.')}"
+                        for e in schema.error_log]
+            more = f"; and {len(problems) - _MAX_LISTED} more" if len(problems) > _MAX_LISTED else ""
+            # No URI in the text: an http consumer answers a ValidationError's message to its client.
+            raise ValidationError(f"the body does not fit {operation.name}({self.signature(operation.name)}), "
+                                  f"nothing was sent: {'; '.join(problems[:_MAX_LISTED])}{more}")
+        return envelope, http_headers
+
+
+def _element_path(path: str | None) -> str:
+    """``/soap-env:Envelope/soap-env:Body/ns0:PlaceOrder/ns0:order/ns0:qty`` -> ``PlaceOrder/order/qty``."""
+    steps = [step.rpartition(":")[2] for step in (path or "").split("/") if step]
+    if steps[:2] == ["Envelope", "Body"] or steps[:2] == ["Envelope", "Header"]:
+        steps = steps[2:] if steps[1] == "Body" else steps[1:]
+    return "/".join(steps) or "(envelope)"
+
+
+def _loader(transport: Any, timeout: float) -> Callable[[str], bytes]:
+    """Reads the WSDL's documents for the validator as zeep did: by URL through zeep's transport
+    (its document cache, the endpoint's authentication and TLS settings), local files directly."""
+    files = default_loader(timeout)
+
+    def load(location: str) -> bytes:
+        if urlparse(location).scheme in ("http", "https"):
+            return bytes(transport.load(location))
+        return files(location)
+
+    return load
 
 
 class SoapClient:
@@ -132,6 +188,9 @@ class SoapClient:
             if not self.address:
                 raise EndpointOptionError(f"endpoint '{self.uri}': port {port.name!r} has no soap:address; set "
                                           "option address")
+            if values["validate"]:
+                client.plugins.append(RequestValidator(self._documents(wsdl, transport, values["read_timeout"]),
+                                                       self._signature))
         except Exception:
             session.close()
             raise
@@ -140,6 +199,23 @@ class SoapClient:
         self.version = "1.2" if "soap12" in type(binding).__name__.lower() else "1.1"
         self.call = client.create_service(binding.name, self.address)[endpoint.operation]
         self.signature = self.operation.input.signature() if self.operation.input else ""
+
+    def _documents(self, wsdl: str, transport: Any, timeout: float) -> WsdlDocuments:
+        """The WSDL's documents (read again from zeep's cache), their schema compiled now: one
+        that lxml cannot compile fails the start, as the consumer's does."""
+        try:
+            documents = WsdlDocuments(wsdl, _loader(transport, timeout))
+            documents.validator()
+        except ConfigurationError as exc:
+            cause = exc.__cause__ or exc
+            raise EndpointOptionError(f"endpoint '{self.uri}': the schema of the WSDL {_mask(wsdl)} cannot be "
+                                      f"used to check requests ({cause}); set validate=false to send them "
+                                      "unchecked") from exc
+        return documents
+
+    def _signature(self, operation: str) -> str:
+        found = self.binding.get(operation)
+        return found.input.signature() if found is not None and found.input else ""
 
     def close(self) -> None:
         self.session.close()

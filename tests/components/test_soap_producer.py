@@ -273,7 +273,7 @@ def test_configuration_mistakes_are_found_before_anything_runs(engine: Engine, t
     wsdl = tmp_path / "x.wsdl"
     wsdl.write_text("<x/>")
     with pytest.raises(EndpointOptionError, match="only apply to a consumer"):
-        engine.get_endpoint(f"soap:GetQuote?wsdl={wsdl}&validate=false")
+        engine.get_endpoint(f"soap:GetQuote?wsdl={wsdl}&max_request_body=1MB")
     with pytest.raises(EndpointOptionError, match="only apply to a producer"):
         engine.get_endpoint(f"soap:/quotes?wsdl={wsdl}&read_timeout=1")
     with pytest.raises(EndpointOptionError, match="both wsse_username and wsse_password"):
@@ -337,3 +337,47 @@ def test_shared_wsdls_load_offline_and_build_requests(engine: Engine, wsdl: str,
     assert envelope.xpath("//*[local-name()=$name]/text()", name=name) == texts
     with pytest.raises(EndpointNotConnectedError):
         engine.template.request_body(uri, body)
+
+
+# -- request types are checked against the WSDL's schema before anything is sent (issue 9, item 25b) --
+@pytest.mark.parametrize("qty", ["two", 2.5, -1.5])
+def test_a_value_of_the_wrong_type_is_refused_before_sending_naming_the_element(engine: Engine, spyne, qty) -> None:
+    engine.start()
+    before = spyne.post_count()
+    with pytest.raises(ValidationError) as info:
+        engine.template.request_body(quotes(spyne, "PlaceOrder"), {"order": {"symbol": "IBM", "qty": qty}})
+    text = str(info.value)
+    assert "PlaceOrder" in text and "PlaceOrder/order/qty" in text and "integer" in text
+    assert spyne.post_count() == before  # nothing reached the service
+
+
+def test_a_value_that_fits_as_text_is_sent(engine: Engine, spyne) -> None:
+    engine.start()
+    reply = engine.template.request_body(quotes(spyne, "PlaceOrder"), {"order": {"symbol": "IBM", "qty": "3"}})
+    assert reply == {"order_id": "IBM-1", "total": pytest.approx(370.35)}
+
+
+def test_validate_false_sends_what_zeep_rendered_and_the_service_decides(engine: Engine, spyne) -> None:
+    engine.start()
+    before = spyne.post_count()
+    with pytest.raises(SoapFault, match="qty"):
+        engine.template.request_body(quotes(spyne, "PlaceOrder", validate="false"),
+                                     {"order": {"symbol": "IBM", "qty": "two"}})
+    assert spyne.post_count() == before + 1
+
+
+@needs_wsdls
+@pytest.mark.parametrize(("wsdl", "operation", "body", "path"), [
+    ("number_conversion.wsdl", "NumberToWords", {"ubiNum": "forty-two"}, "NumberToWords/ubiNum"),
+    ("number_conversion.wsdl", "NumberToWords", {"ubiNum": -1}, "NumberToWords/ubiNum"),
+    ("calculator.wsdl", "Add", {"intA": 1.5, "intB": 2}, "Add/intA"),
+    ("asmx_webservice.wsdl", "Max", {"numbers": {"int": [3, "nine"]}}, "Max/numbers/int[2]"),
+])
+def test_shared_wsdls_refuse_a_wrong_type_before_any_network_call(engine: Engine, wsdl: str, operation: str,
+                                                                   body, path: str) -> None:
+    """Sent to a closed port: a request that got past validation would fail as refused instead."""
+    uri = f"soap:{operation}?wsdl={WSDL_DIR / wsdl}&address=http://127.0.0.1:{closed_port()}/"
+    engine.start()
+    with pytest.raises(ValidationError) as info:
+        engine.template.request_body(uri, body)
+    assert operation in str(info.value) and path in str(info.value)
