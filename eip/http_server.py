@@ -284,20 +284,19 @@ class HttpServer:
                 return default
             return self.engine.resolve_placeholders(f"{{{{server.{name}:{default}}}}}")
 
-        def typed(name: str, default: Any, convert: Callable[[Any], Any]) -> Any:
+        def typed(name: str, default: Any, convert: Callable[[Any], Any], what: str = "a whole number") -> Any:
             value = prop(name, default)
             try:
                 return convert(value)
             except (TypeError, ValueError):
-                what = {parse_size: "a size", parse_duration: "a duration"}.get(convert, "a whole number")
                 raise ConfigurationError(f"HTTP server: server.{name} is {value!r}, not {what}") from None
 
         self.host = str(prop("host", DEFAULT_HOST)).strip()
         self._configured_port = typed("port", DEFAULT_PORT, int)
         self.threads = typed("threads", DEFAULT_THREADS, int)
-        self.max_request_body = typed("max_request_body", DEFAULT_MAX_REQUEST_BODY, parse_size)
+        self.max_request_body = typed("max_request_body", DEFAULT_MAX_REQUEST_BODY, parse_size, "a size")
         self.connection_limit = typed("connection_limit", DEFAULT_CONNECTION_LIMIT, int)
-        self.idle_timeout = typed("idle_timeout", DEFAULT_IDLE_TIMEOUT, parse_duration)
+        self.idle_timeout = typed("idle_timeout", DEFAULT_IDLE_TIMEOUT, parse_duration, "a duration")
         if not 0 <= self._configured_port <= 65535:
             raise ConfigurationError(f"server.port must be 0..65535, got {self._configured_port}")
         if self.threads < 1:
@@ -601,8 +600,9 @@ def _server_class() -> type:
     Made on first use, so importing this module does not import waitress."""
     from waitress.server import TcpWSGIServer
 
-    class EvictingServer(TcpWSGIServer):  # type: ignore[misc]
+    class EvictingServer(TcpWSGIServer):
         overflowing = False
+        next_channel_cleanup: float
 
         def readable(self) -> bool:
             now = time.time()

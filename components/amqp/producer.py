@@ -35,7 +35,12 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from components.amqp.mapping import decode_body, is_control_header, properties_to_headers, to_amqp
+from components.amqp.mapping import (
+    decode_body,
+    is_control_header,
+    properties_to_headers,
+    to_amqp,
+)
 from components.amqp.session import Session, current_session
 from eip.component import Producer
 from eip.constants import HTTP_INBOUND_HEADERS

@@ -18,6 +18,11 @@ gets no response and knows it must retry). The reply is the exchange after the r
 
 A request body that does not parse as its content type says (malformed JSON or XML, unsafe
 XML) answers 400 before any route runs.
+
+The headers made from the request are recorded in the ``CamelHttpInboundHeaders`` property, so
+producers send none of them on (credentials never) unless their ``forward_headers`` names them:
+see ``eip.header_filter``. A path that could answer one of the management API's is refused when
+the route starts (``HttpServer.reserve``).
 """
 
 from __future__ import annotations

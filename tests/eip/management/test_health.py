@@ -33,6 +33,11 @@ def client(engine, management):
     return management()
 
 
+def ready(client):
+    """The readiness answer with details (the viewer's)."""
+    return client.get("/health/ready", headers=VIEWER)
+
+
 def not_ready(response) -> list[tuple[str, str, str]]:
     assert response.status_code == 503
     assert response.mimetype == "application/json"
@@ -49,7 +54,7 @@ def test_live_always_answers(engine, management):
 
 
 def test_ready_when_every_auto_start_route_is_started(client):
-    response = client.get("/health/ready", headers=VIEWER)
+    response = ready(client)
     assert response.status_code == 200
     data = response.get_json()
     assert data["status"] == "UP" and "not_ready" not in data
@@ -60,16 +65,16 @@ def test_ready_when_every_auto_start_route_is_started(client):
 
 def test_stopped_route_is_not_ready_until_started_again(client, engine):
     engine.stop_route("orders")
-    assert not_ready(client.get("/health/ready", headers=VIEWER)) == [("route", "orders", "stopped")]
+    assert not_ready(ready(client)) == [("route", "orders", "stopped")]
     engine.start_route("orders")
-    assert client.get("/health/ready", headers=VIEWER).status_code == 200
+    assert ready(client).status_code == 200
     engine.suspend_route("work")
-    assert not_ready(client.get("/health/ready", headers=VIEWER)) == [("route", "work", "suspended")]
+    assert not_ready(ready(client)) == [("route", "work", "suspended")]
 
 
 def test_engine_not_started_is_not_ready(engine, management):
     client = management()
-    assert not_ready(client.get("/health/ready", headers=VIEWER)) == [("engine", "engine", "stopped")]
+    assert not_ready(ready(client)) == [("engine", "engine", "stopped")]
 
 
 def test_health_needs_no_credentials_even_when_everything_else_does(engine, management):
@@ -94,7 +99,7 @@ def test_anonymous_readiness_names_only_the_failed_categories(engine, management
     text = anonymous.get_data(as_text=True)
     assert "orders" not in text and "orders-db" not in text and "direct:" not in text
 
-    viewer = client.get("/health/ready", headers=VIEWER)
+    viewer = ready(client)
     assert viewer.status_code == 503
     data = viewer.get_json()
     assert data["failed"] == ["datasources", "routes"]
@@ -104,7 +109,7 @@ def test_anonymous_readiness_names_only_the_failed_categories(engine, management
 
 def test_anonymous_readiness_when_ready_is_only_up(client):
     assert client.get("/health/ready").get_json() == {"status": "UP"}
-    assert client.get("/health/ready", headers=VIEWER).get_json()["checks"]
+    assert ready(client).get_json()["checks"]
 
 
 def test_readiness_details_refuse_bad_or_roleless_credentials(client):
@@ -119,25 +124,25 @@ def test_endpoint_health_protocol(engine, management, vault):
     engine.start()
     client = management()
     endpoint = engine.get_endpoint("vault:out")
-    response = client.get("/health/ready", headers=VIEWER)
+    response = ready(client)
     assert response.status_code == 200
     assert {"check": "endpoint", "name": "vault:out?passphrase=xxxxxx", "ok": True, "detail": "fine"} \
         in response.get_json()["checks"]
     endpoint.healthy = (False, "sealed")
-    assert not_ready(client.get("/health/ready", headers=VIEWER)) == [("endpoint", "vault:out?passphrase=xxxxxx", "sealed")]
+    assert not_ready(ready(client)) == [("endpoint", "vault:out?passphrase=xxxxxx", "sealed")]
     endpoint.healthy = RuntimeError("exploded")
-    assert not_ready(client.get("/health/ready", headers=VIEWER)) == [
+    assert not_ready(ready(client)) == [
         ("endpoint", "vault:out?passphrase=xxxxxx", "health check failed: RuntimeError")]
-    assert VAULT_PASSWORD not in client.get("/health/ready", headers=VIEWER).get_data(as_text=True)
+    assert VAULT_PASSWORD not in ready(client).get_data(as_text=True)
 
 
 def test_consumer_connected_property(engine, management, vault):
     engine.add_routes(lambda rb: rb.from_("vault:inbox").route_id("inbox").to("mock:x"))
     engine.start()
     client = management()
-    assert client.get("/health/ready", headers=VIEWER).status_code == 200
+    assert ready(client).status_code == 200
     engine.get_endpoint("vault:inbox").consumer.is_connected = False
-    assert not_ready(client.get("/health/ready", headers=VIEWER)) == [("consumer", "inbox <- vault:inbox", "not connected")]
+    assert not_ready(ready(client)) == [("consumer", "inbox <- vault:inbox", "not connected")]
 
 
 def test_probe_adapters():
@@ -159,12 +164,12 @@ def test_sqlite_datasource_up_and_unreachable(engine, management, tmp_path):
     engine.add_datasource("local", f"sqlite:///{tmp_path / 'eip.db'}")
     engine.start()
     client = management()
-    response = client.get("/health/ready", headers=VIEWER)
+    response = ready(client)
     assert response.status_code == 200
     assert {"check": "datasource", "name": "local", "ok": True, "detail": "connected"} in response.get_json()["checks"]
 
     engine.add_datasource("broken", f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'eip.db'}")
-    assert not_ready(client.get("/health/ready", headers=VIEWER)) == [("datasource", "broken", "cannot connect: OperationalError")]
+    assert not_ready(ready(client)) == [("datasource", "broken", "cannot connect: OperationalError")]
 
 
 def test_postgresql_on_a_closed_port_is_not_ready(engine, management, caplog):
@@ -173,7 +178,7 @@ def test_postgresql_on_a_closed_port_is_not_ready(engine, management, caplog):
     engine.start()
     client = management()
     with caplog.at_level(logging.WARNING, logger="eip.management.health"):
-        response = client.get("/health/ready", headers=VIEWER)
+        response = ready(client)
     assert not_ready(response) == [("datasource", "orders", "cannot connect: OperationalError")]
     assert "datasource 'orders'" in caplog.text and "not reachable" in caplog.text
     assert VAULT_PASSWORD not in caplog.text + response.get_data(as_text=True)
