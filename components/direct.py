@@ -1,12 +1,21 @@
 """``direct:NAME``: synchronous in-process call of another route, on the caller's thread.
 
 The caller's exchange runs through the consuming route and shares its unit of work, so
-the original source is acknowledged once, after everything. Sending with no consumer fails
-at once (or after ``timeout`` seconds of waiting for one to start)."""
+the original source is acknowledged once, after everything.
+
+With no consumer attached, a send waits (Camel's ``block=true``) up to ``timeout`` seconds
+(default 30, as Camel) for a consumer that is on its way: a route consuming this endpoint that
+is starting (a route of the same batch whose consumer starts a moment later, a route being
+started from another thread) or suspended (``resume_route`` brings it back). It fails at once
+with ``NoConsumerError`` when none can come: no route consumes the endpoint, that route is
+stopped, the engine is stopping or stopped, or ``block=false``. With
+``fail_if_no_consumers=false`` the exchange is dropped instead of failing (after the same wait).
+"""
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from eip.component import Component, Consumer, Endpoint, Producer
@@ -14,19 +23,26 @@ from eip.errors import ConfigurationError, NoConsumerError
 from eip.exchange import Exchange
 from eip.options import Option, OptionSpec
 
+#: How often a waiting send checks that a consumer can still come (a failed start, a stop).
+_RECHECK = 0.05
+
 
 class DirectProducer(Producer):
     endpoint: DirectEndpoint
 
     def process(self, exchange: Exchange) -> None:
-        consumer = self.endpoint.consumer
+        consumer = self.endpoint.consumer or self.endpoint.wait_for_consumer()
         if consumer is None:
-            consumer = self.endpoint.wait_for_consumer()
+            self.no_consumer()
+            return
         consumer.processor.process(exchange)
         exc = exchange.exception
         if exc is not None:
             exchange.exception = None
             raise exc
+
+    def no_consumer(self) -> None:
+        raise NoConsumerError("no consumer is running (is the route started?)", uri=self.endpoint.key)
 
 
 class DirectConsumer(Consumer):
@@ -45,7 +61,10 @@ class DirectConsumer(Consumer):
 
 class DirectEndpoint(Endpoint):
     options = OptionSpec((
-        Option("timeout", "duration", 0.0, "How long a producer waits for a consumer to start before failing."),
+        Option("block", "bool", True,
+               "With no consumer, wait (up to timeout) for one that is starting instead of failing at once."),
+        Option("timeout", "duration", 30.0,
+               "How long a send waits for a starting or suspended consumer before it fails."),
         Option("fail_if_no_consumers", "bool", True, "Fail when there is no consumer (else drop silently)."),
     ))
 
@@ -67,13 +86,19 @@ class DirectEndpoint(Endpoint):
             if self.consumer is consumer:
                 self.consumer = None
 
-    def wait_for_consumer(self) -> DirectConsumer:
-        timeout = self.values["timeout"]
+    def wait_for_consumer(self) -> DirectConsumer | None:
+        """The consumer, once one is attached; None when none can come or ``timeout`` passed."""
+        values = self.values
+        if not values["block"]:
+            return self.consumer
+        deadline = time.monotonic() + values["timeout"]
+        coming = getattr(self.engine, "consumer_coming", None)
         with self._changed:
-            if self.consumer is None and timeout > 0:
-                self._changed.wait_for(lambda: self.consumer is not None, timeout)
-            if self.consumer is None:
-                raise NoConsumerError("no consumer is running (is the route started?)", uri=self.key)
+            while self.consumer is None:
+                left = deadline - time.monotonic()
+                if left <= 0 or coming is None or not coming(self):
+                    return None
+                self._changed.wait(min(left, _RECHECK))
             return self.consumer
 
     def stop(self) -> None:
@@ -90,10 +115,8 @@ class DirectEndpoint(Endpoint):
 
 
 class _DroppingDirectProducer(DirectProducer):
-    def process(self, exchange: Exchange) -> None:
-        if self.endpoint.consumer is None:
-            return
-        super().process(exchange)
+    def no_consumer(self) -> None:
+        pass  # fail_if_no_consumers=false: the exchange is dropped
 
 
 class DirectComponent(Component):

@@ -195,9 +195,7 @@ class Engine:
             for route in compiled:
                 self._routes[route.route_id] = route
             if self.state == "started":
-                for route in compiled:
-                    if route.definition.auto_startup:
-                        self._start_route(route)
+                self._start_routes([route for route in compiled if route.definition.auto_startup])
             return [route.route_id for route in compiled]
 
     def _endpoint_snapshot(self) -> dict[str, tuple[Endpoint, dict[str, Any], dict[str, Any], str]]:
@@ -279,7 +277,7 @@ class Engine:
         return self.route(route_id).stats()
 
     def start_route(self, route_id: str) -> None:
-        self._start_route(self.route(route_id))
+        self._start_routes([self.route(route_id)])
 
     def stop_route(self, route_id: str, timeout: float | None = None) -> list[str]:
         """Stop one route gracefully; returns ids of exchanges that did not finish in time."""
@@ -301,9 +299,30 @@ class Engine:
             route.consumer.resume()
             route.state = "started"
 
-    def _start_route(self, route: Route) -> None:
-        route.start_services()
-        route.start_consumer()
+    def _start_routes(self, routes: list[Route]) -> None:
+        """Start the services of every route of the batch, then their consumers in startup order
+        (as Camel does): a consumer that sends at once to a later route of the batch finds it
+        starting, and a ``direct:`` send waits for its consumer (``consumer_coming``)."""
+        ordered = sorted(routes, key=_startup_key)
+        for route in ordered:
+            route.starting = True
+        try:
+            for route in ordered:
+                route.start_services()
+            for route in ordered:
+                route.start_consumer()
+        finally:
+            for route in ordered:
+                route.starting = False
+
+    def consumer_coming(self, endpoint: Endpoint) -> bool:
+        """True while a consumer of ``endpoint`` may still come: a route consuming it is starting
+        or suspended and the engine is not stopping. A producer that waits for a consumer
+        (``direct:``) gives up at once when this is False."""
+        if self.state not in ("starting", "started"):
+            return False
+        return any(route.endpoint is endpoint and (route.starting or route.state == "suspended")
+                   for route in list(self._routes.values()))
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def add_service(self, service: Any) -> Any:
@@ -314,12 +333,16 @@ class Engine:
         return service
 
     def start(self) -> None:
-        """Start components, endpoints, route services, then consumers in startup order."""
+        """Start components, endpoints, every route's services, then consumers in startup order
+        (so a route's consumer never runs before the services of a later route exist)."""
         with self._lock:
             if self.state == "started":
                 return
             self.state = "starting"
             started_routes: list[Route] = []
+            routes = sorted(self._routes.values(), key=_startup_key)
+            for route in routes:  # until its consumer started, a direct: send to it waits
+                route.starting = route.definition.auto_startup
             try:
                 for component in list(self._components.values()):
                     component.start()
@@ -327,7 +350,6 @@ class Engine:
                     endpoint.start()
                 for service in self.services:
                     service.start()
-                routes = sorted(self._routes.values(), key=_startup_key)
                 for route in routes:
                     route.start_services()
                     started_routes.append(route)
@@ -341,6 +363,9 @@ class Engine:
                 self._stop_all(0.0, started_routes)
                 self.state = "failed"
                 raise
+            finally:
+                for route in routes:
+                    route.starting = False
             self.started_event.set()
 
     def stop(self, timeout: float | None = None) -> dict[str, list[str]]:

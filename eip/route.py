@@ -182,6 +182,9 @@ class Route:
         self.consumer: Consumer | None = None
         self.state = "stopped"
         self.services_started = False
+        #: True while the engine starts this route, until its consumer started (or failed):
+        #: a ``direct:`` send to it meanwhile waits for the consumer instead of failing.
+        self.starting = False
 
     def start_services(self) -> None:
         if self.services_started:
@@ -204,7 +207,10 @@ class Route:
     def start_consumer(self) -> None:
         if self.consumer is None:
             self.consumer = self.endpoint.create_consumer(self.entry)
-        self.consumer.start()
+        try:
+            self.consumer.start()
+        finally:
+            self.starting = False
         self.state = "started"
 
     def stop_consumer(self) -> None:

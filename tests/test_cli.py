@@ -247,7 +247,7 @@ def test_doc_shows_one_components_option_table():
     header, *rows = result.output.split("\n\n", 1)[1].splitlines()
     assert header.split() == ["option", "type", "default", "description"]
     timeout = next(row for row in rows if row.startswith("timeout"))
-    assert "duration" in timeout and "0.0" in timeout
+    assert "duration" in timeout and "30.0" in timeout  # Camel's direct: waits 30 s for a starting consumer
 
 
 def test_doc_of_an_unknown_scheme_suggests_the_closest():

@@ -373,3 +373,196 @@ def test_sending_to_direct_without_a_consumer_fails_at_once(engine: Engine) -> N
     with pytest.raises(NoConsumerError, match="direct:nobody: no consumer is running"):
         engine.template.send_body("direct:nobody", "hello")
     assert time.monotonic() - started < 0.5
+
+
+# -- start-up order and direct: waiting for a starting consumer (issue 9, item 13) -------------------
+class Outcomes:
+    """An engine listener: each exchange's exception (or None) as it leaves a route."""
+
+    def __init__(self) -> None:
+        self.by_route: dict[str, list[BaseException | None]] = {}
+        self.changed = threading.Condition()
+
+    def __call__(self, route_id: str, exchange: Exchange) -> None:
+        with self.changed:
+            self.by_route.setdefault(route_id, []).append(exchange.exception)
+            self.changed.notify_all()
+
+    def wait_for(self, route_id: str, timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: route_id in self.by_route, timeout)
+
+
+class HeldStartConsumer(Consumer):
+    """Its start() is held by the test (``endpoint.hold_start``), so the consumers started after
+    it start late: a stand-in for a slow broker connection."""
+
+    def start(self) -> None:
+        self.endpoint.hold_start(self)  # type: ignore[attr-defined]
+
+
+class HeldStartEndpoint(Endpoint):
+    hold_start: Any = staticmethod(lambda consumer: None)
+
+    def create_consumer(self, processor: Any) -> Consumer:
+        return HeldStartConsumer(self, processor)
+
+
+class HeldStartComponent(Component):
+    endpoint_class = HeldStartEndpoint
+
+
+@pytest.mark.parametrize("how", ["engine.start", "add_routes to a running engine"])
+def test_a_timer_firing_at_once_reaches_a_direct_route_declared_after_it(engine: Engine, how: str) -> None:
+    fired = threading.Event()
+    outcomes = Outcomes()
+    engine.add_listener(outcomes)
+    engine.add_component("held", HeldStartComponent)
+
+    def hold_start(consumer: Consumer) -> None:
+        # Start the direct route only after the timer fired and its send either failed (no
+        # waiting: the old race, every time) or is still waiting for the direct consumer.
+        assert fired.wait(5)
+        outcomes.wait_for("tick", timeout=0.5)
+
+    def build(r: RouteBuilder) -> None:  # one batch, the timer first
+        (r.from_("timer:race?delay=0&repeat_count=1").route_id("tick")
+         .process(lambda ex: fired.set()).to("direct:later"))
+        r.from_("held:slow").route_id("slow-to-start").to("mock:unused")
+        r.from_("direct:later").route_id("later").to("mock:out")
+
+    if how == "engine.start":
+        engine.add_routes(routes(build))
+        engine.get_endpoint("held:slow").hold_start = hold_start  # type: ignore[attr-defined]
+        engine.start()
+    else:
+        engine.start()
+        engine.get_endpoint("held:slow").hold_start = hold_start  # type: ignore[attr-defined]
+        engine.add_routes(routes(build))
+    out = engine.get_endpoint("mock:out")
+    out.expected_message_count(1)
+    out.assert_is_satisfied(timeout=5)
+    assert outcomes.wait_for("tick", timeout=5) and outcomes.by_route["tick"] == [None]
+
+
+class HeldStartProducer:
+    """A route service whose start(), once ``armed``, waits for ``release``: the route stays
+    starting meanwhile."""
+
+    def __init__(self, entered: threading.Event, release: threading.Event) -> None:
+        self.entered, self.release = entered, release
+        self.armed = False
+
+    def start(self) -> None:
+        if self.armed:
+            self.entered.set()
+            assert self.release.wait(10)
+
+    def stop(self) -> None:
+        pass
+
+    def process(self, exchange: Exchange) -> None:
+        pass
+
+
+def start_route_held(engine: Engine, route_id: str, entered: threading.Event) -> threading.Thread:
+    thread = threading.Thread(target=engine.start_route, args=(route_id,), daemon=True)
+    thread.start()
+    assert entered.wait(5), "the route's start never reached its producer"
+    return thread
+
+
+def send_in_background(engine: Engine, uri: str, body: Any) -> tuple[threading.Thread, list[BaseException]]:
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            engine.template.send_body(uri, body)
+        except BaseException as exc:  # noqa: BLE001 - the test looks at it
+            errors.append(exc)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread, errors
+
+
+@pytest.fixture
+def held_route(engine: Engine) -> tuple[threading.Event, threading.Event]:
+    """Route 'b' (direct:b), stopped, whose next start waits for ``release``."""
+    entered, release = threading.Event(), threading.Event()
+    producer = HeldStartProducer(entered, release)
+
+    def build(r: RouteBuilder) -> None:
+        r.from_("direct:b").route_id("b").process(producer).to("mock:b")
+
+    engine.add_routes(routes(build))
+    engine.route("b").services.append(producer)
+    engine.start()
+    engine.stop_route("b")
+    producer.armed = True
+    yield entered, release
+    release.set()
+
+
+def test_a_direct_send_while_the_target_route_starts_waits_for_it(engine: Engine, held_route: Any) -> None:
+    entered, release = held_route
+    starter = start_route_held(engine, "b", entered)
+    sender, errors = send_in_background(engine, "direct:b", "while starting")
+    sender.join(0.3)  # before the route's consumer exists: the send must wait, not fail
+    assert sender.is_alive() and errors == []
+    release.set()
+    starter.join(5)
+    sender.join(5)
+    assert not sender.is_alive() and errors == []
+    assert engine.get_endpoint("mock:b").received_bodies == ["while starting"]
+
+
+def test_a_direct_send_to_a_starting_route_gives_up_after_its_timeout(engine: Engine, held_route: Any) -> None:
+    entered, release = held_route
+    start_route_held(engine, "b", entered)
+    began = time.monotonic()
+    with pytest.raises(NoConsumerError, match="direct:b"):
+        engine.template.send_body("direct:b?timeout=0.2", "too slow")
+    assert 0.2 <= time.monotonic() - began < 2
+    began = time.monotonic()
+    with pytest.raises(NoConsumerError, match="direct:b"):
+        engine.template.send_body("direct:b?block=false", "no waiting")
+    assert time.monotonic() - began < 0.5
+
+
+def test_a_direct_send_to_a_suspended_route_waits_for_its_resume(engine: Engine) -> None:
+    engine.add_routes(routes(lambda r: r.from_("direct:a").route_id("a").to("mock:a")))
+    engine.start()
+    engine.suspend_route("a")
+    sender, errors = send_in_background(engine, "direct:a", "after resume")
+    sender.join(0.3)
+    assert sender.is_alive() and errors == []
+    engine.resume_route("a")
+    sender.join(5)
+    assert not sender.is_alive() and errors == []
+    assert engine.get_endpoint("mock:a").received_bodies == ["after resume"]
+
+
+def test_a_waiting_direct_send_fails_at_once_when_the_engine_stops(engine: Engine) -> None:
+    engine.add_routes(routes(lambda r: r.from_("direct:a").route_id("a").to("mock:a")))
+    engine.start()
+    engine.suspend_route("a")
+    sender, errors = send_in_background(engine, "direct:a", "never")
+    sender.join(0.2)
+    assert sender.is_alive()
+    began = time.monotonic()
+    engine.stop(timeout=5)
+    sender.join(5)
+    assert not sender.is_alive() and len(errors) == 1 and isinstance(errors[0], NoConsumerError)
+    assert time.monotonic() - began < 2  # neither the stop nor the send waited out a timeout
+    assert engine.get_endpoint("mock:a").received_bodies == []
+
+
+def test_a_stopped_route_fails_a_direct_send_at_once(engine: Engine) -> None:
+    engine.add_routes(routes(lambda r: r.from_("direct:a").route_id("a").to("mock:a")))
+    engine.start()
+    engine.stop_route("a")
+    began = time.monotonic()
+    with pytest.raises(NoConsumerError, match="direct:a"):
+        engine.template.send_body("direct:a", 1)
+    assert time.monotonic() - began < 0.5
