@@ -368,7 +368,7 @@ class _Loader:
         self.base = base
         self.lines = lines or {}
         self.secrets: set[str] = set()
-        self.problems: list[str] = []
+        self.problems: list[tuple[int, int, str]] = []  # (line or 0, order met, text)
 
     def fail(self, path: str, message: str, origin: str | None = None) -> NoReturn:
         """Record a problem at ``path`` and skip the key (``_Skip``)."""
@@ -380,7 +380,8 @@ class _Loader:
         where = f"{path} (from {origin})" if origin else path
         line = None if origin else self._line(at or path)
         at = f"{self.source}:{line}" if line else self.source
-        self.problems.append(f"{at}: {where}: {message}" if where else f"{at}: {message}")
+        text = f"{at}: {where}: {message}" if where else f"{at}: {message}"
+        self.problems.append((line or 0, len(self.problems), text))
 
     def _line(self, path: str) -> int | None:
         """The file line of ``path``, or of the closest enclosing key the file has."""
@@ -414,10 +415,11 @@ class _Loader:
             lambda: self._convert("shutdown_timeout", timeout, _duration, origin), None)
         self._check_urls(data)
         if self.problems:
-            if len(self.problems) == 1:
-                raise ConfigFileError(self.problems[0], problems=self.problems)
-            raise ConfigFileError(f"{self.source}: {len(self.problems)} problems:\n"
-                                  + "\n".join(f"  - {p}" for p in self.problems), problems=self.problems)
+            problems = [text for _, _, text in sorted(self.problems)]  # in file order
+            if len(problems) == 1:
+                raise ConfigFileError(problems[0], problems=problems)
+            raise ConfigFileError(f"{self.source}: {len(problems)} problems:\n"
+                                  + "\n".join(f"  - {p}" for p in problems), problems=problems)
         return Config(data, self.secrets, self.source)
 
     def _guard(self, build: Any, default: Any) -> Any:

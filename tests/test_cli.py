@@ -52,11 +52,12 @@ def free_port(monkeypatch):
 @pytest.fixture(autouse=True)
 def restore_logging():
     """``eip run`` configures the root logger for a process; put it back after each test."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
+    root, pika = logging.getLogger(), logging.getLogger("pika")
+    handlers, level, pika_level = root.handlers[:], root.level, pika.level
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    pika.setLevel(pika_level)
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -614,3 +615,70 @@ def test_run_masks_config_secrets_in_route_problems_too(tmp_path, vault, monkeyp
     assert result.exit_code == 2
     assert "option 'retain_first' expects int" in result.output
     assert "leaked-token-991" not in result.output and "xxxxxx" in result.output
+
+
+# -- issue 9, item 26: config problems at once, validate --config, pika's chatter ---------------------
+def test_validate_takes_the_config_so_placeholders_validate_as_they_will_run(tmp_path, vault, monkeypatch):
+    monkeypatch.delenv("EIP_TARGET", raising=False)
+    monkeypatch.delenv("EIP_VAULT_PASSWORD", raising=False)
+    routes = write(tmp_path, "vault_routes.py", VAULT_ROUTES)
+    without = invoke("validate", str(routes))
+    assert without.exit_code == 2
+    assert "'{{vault.password}}'" in without.output and "has no value" in without.output
+    write(tmp_path, "secrets/vault", "file-secret-42\n")
+    config = write(tmp_path, "eip.yaml", """
+        properties:
+          target: mock:out
+          vault:
+            password_file: secrets/vault
+    """)
+    result = invoke("validate", str(routes), "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert f"OK: 1 route(s) valid with the configuration {config}" in result.output
+    wrong = write(tmp_path, "wrong.yaml", "properties:\n  target: nowhere:out\n  vault: {password: x}\n")
+    result = invoke("validate", str(routes), "--config", str(wrong))
+    assert result.exit_code == 2 and "nowhere" in result.output
+
+
+def test_validate_reports_every_config_problem_with_its_line(tmp_path, vault):
+    routes = write(tmp_path, "good.py", GOOD)
+    config = write(tmp_path, "eip.yaml", "sever: {}\nserver:\n  threads: many\nlogging:\n  levle: info\n")
+    result = invoke("validate", str(routes), "--config", str(config))
+    assert result.exit_code == 2
+    assert "invalid configuration: 3 problems:" in result.output
+    assert f"  - {config}:1: unknown key 'sever'; did you mean 'server'?" in result.output
+    assert f"  - {config}:3: server.threads: expects an integer (got 'many')" in result.output
+    assert f"  - {config}:5: logging: unknown key 'levle'; did you mean 'level'?" in result.output
+
+
+def test_run_reports_every_config_problem_at_once(tmp_path, vault):
+    routes = write(tmp_path, "good.py", GOOD)
+    config = write(tmp_path, "eip.yaml", """\
+        amqp:
+          url: amqp://app@rabbit/
+          pasword_env: AMQP_PW
+        shutdown_timeout: soon
+    """)
+    result = invoke("run", str(routes), "--config", str(config), "--duration", "0")
+    assert result.exit_code == 2
+    assert "eip run: configuration: 2 problems:" in result.output
+    assert f"{config}:3: amqp: unknown key 'pasword_env'; did you mean 'password_env'?" in result.output
+    assert f"{config}:4: shutdown_timeout: not a duration" in result.output
+    assert not vault  # nothing was built, let alone started
+
+
+def test_run_keeps_pikas_info_chatter_out_of_the_log(tmp_path, rabbitmq_service):
+    url = f"amqp://guest:guest@{rabbitmq_service.host}:{rabbitmq_service.port}"  # default virtual host
+    routes = write(tmp_path, "bridge.py", f"""
+        from eip import RouteBuilder
+        class Bridge(RouteBuilder):
+            def configure(self):
+                (self.from_("amqp:queue:eip-cli-pika-chatter?declare=true&auto_delete=true&url={url}")
+                    .route_id("bridge").to("mock:out"))
+    """)
+    result = invoke("run", str(routes), "--duration", "0", "--log-format", "logfmt", "--log-level", "INFO")
+    assert result.exit_code == 0, result.output
+    assert "route 'bridge' started" in result.output
+    assert "logger=pika" not in result.output  # pika logs its connection steps at INFO
+    debug = invoke("run", str(routes), "--duration", "0", "--log-format", "logfmt", "--log-level", "DEBUG")
+    assert debug.exit_code == 0 and "logger=pika" in debug.output

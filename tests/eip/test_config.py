@@ -292,3 +292,80 @@ def test_env_and_file_references_of_other_tools_are_refused_not_taken_literally(
     # a Simple expression in a property is not a reference
     config = load_config(write(tmp_path, "properties:\n  target: direct:${header.lane}\n"), environ={})
     assert config.properties == {"target": "direct:${header.lane}"}
+
+
+# -- every problem at once (issue 9, item 26) -------------------------------------------------------
+MANY_PROBLEMS = """\
+sever:
+  port: 1
+server:
+  port: eighty
+  treads: 4
+amqp:
+  url: amqp://app@rabbit/
+  pasword_env: AMQP_PW
+datasources:
+  orders:
+    password_env: MISSING_DB_PW
+logging:
+  level: loud
+shutdown_timeout: soon
+"""
+
+
+def test_every_problem_of_a_file_is_reported_at_once_with_its_key_and_line(tmp_path):
+    path = write(tmp_path, MANY_PROBLEMS)
+    with pytest.raises(ConfigFileError) as caught:
+        load_config(path, environ={})
+    problems = caught.value.problems
+    assert problems == [  # in file order, each with its line and key path
+        f"{path}:1: unknown key 'sever'; did you mean 'server'?",
+        f"{path}:4: server.port: expects an integer (got 'eighty')",
+        f"{path}:5: server: unknown key 'treads'; did you mean 'threads'?",
+        f"{path}:8: amqp: unknown key 'pasword_env'; did you mean 'password_env'?",
+        f"{path}:10: datasources.orders: needs a url (or the environment variable EIP_DATASOURCE_ORDERS_URL)",
+        f"{path}:11: datasources.orders.password_env: the environment variable MISSING_DB_PW is not set",
+        f"{path}:13: logging.level: expects one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got 'loud')",
+        f"{path}:14: shutdown_timeout: not a duration: 'soon' (use seconds, or a suffix: 500ms, 2s, 5m, 1h) "
+        "(got 'soon')",
+    ]
+    message = str(caught.value)
+    assert message.startswith(f"{path}: {len(problems)} problems:\n")
+    for problem in problems:
+        assert f"  - {problem}" in message
+
+
+@pytest.mark.parametrize(("text", "suggestion"), [
+    ("amqp:\n  url: amqp://app@h/\n  pasword_env: PW\n", "did you mean 'password_env'?"),
+    ("amqp:\n  url: amqp://app@h/\n  password_fiel: /run/pw\n", "did you mean 'password_file'?"),
+    ("datasources:\n  x:\n    url: sqlite://\n    pasword_file: pw.txt\n", "did you mean 'password_file'?"),
+    ("amqp:\n  pasword: x\n", "did you mean 'password'?"),
+])
+def test_a_misspelt_secret_source_suggests_the_secret_source(tmp_path, text, suggestion):
+    with pytest.raises(ConfigFileError, match=suggestion.replace("?", r"\?")):
+        load_config(write(tmp_path, text), environ={})
+
+
+def test_a_problem_from_the_environment_names_the_variable_not_a_line(tmp_path):
+    path = write(tmp_path, "server:\n  host: 0.0.0.0\n  port: 1\n")
+    with pytest.raises(ConfigFileError) as caught:
+        load_config(path, environ={"EIP_SERVER_PORT": "eighty", "EIP_LOGGING_LEVEL": "loud"})
+    assert caught.value.problems == [
+        f"{path}: server.port (from EIP_SERVER_PORT): expects an integer (got 'eighty')",
+        f"{path}: logging.level (from EIP_LOGGING_LEVEL): expects one of DEBUG, INFO, WARNING, ERROR, "
+        "CRITICAL (got 'loud')"]
+
+
+def test_secret_problems_never_show_the_value_and_the_rest_is_still_checked(tmp_path):
+    path = write(tmp_path, """\
+        amqp: {url: 'amqp://rabbit/', password_env: AMQP_PW}
+        auth:
+          jwt: {secret: '${env:JWT}'}
+        server: {port: 99999}
+    """)
+    with pytest.raises(ConfigFileError) as caught:
+        load_config(path, environ={"AMQP_PW": "pw-never-shown"})
+    text = str(caught.value)
+    assert "pw-never-shown" not in text
+    assert [p.split(": ", 2)[1] for p in caught.value.problems] == [
+        "amqp.password", "auth.jwt.secret", "server.port"]

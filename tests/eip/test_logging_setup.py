@@ -8,6 +8,7 @@ import logging
 
 import pytest
 
+from eip import Engine, RouteBuilder
 from eip.logging_setup import (
     ProgressReporter,
     SecretMasker,
@@ -15,7 +16,7 @@ from eip.logging_setup import (
     is_terminal,
     resolve_format,
 )
-from eip.uri import MASK
+from eip.secrets import MASK
 
 
 class Terminal(io.StringIO):
@@ -25,11 +26,12 @@ class Terminal(io.StringIO):
 
 @pytest.fixture(autouse=True)
 def restore_logging():
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
+    root, pika = logging.getLogger(), logging.getLogger("pika")
+    handlers, level, pika_level = root.handlers[:], root.level, pika.level
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    pika.setLevel(pika_level)
 
 
 def lines(stream: io.StringIO) -> list[str]:
@@ -191,3 +193,78 @@ def test_progress_reporter_runs_as_an_engine_service(engine):
     engine.stop()
     assert emitted[-1].startswith("in: 5 exchange(s) in ")
     assert progress._thread is None
+
+
+# -- control characters (issue 9, item 8) ----------------------------------------------------------
+HOSTILE = "evil\x1b[2J\x00nul\r\nfake line\u2028sep\x85next\x7fdel\x9bcsi\ttab"
+
+
+class LogsAHeader(RouteBuilder):
+    def configure(self) -> None:
+        (self.from_("direct:in").route_id("audit")
+            .log("user agent ${header.agent}", logger_name="eip.test.audit")
+            .process(lambda ex: logging.getLogger("eip.test.audit").info(
+                "field", extra={"agent": ex.message.headers["agent"]})))
+
+
+def assert_no_raw_control(text: str) -> None:
+    """One line per record, and not one control character but the line ends."""
+    raw = [c for c in text if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) <= 0x9f or c in "\u2028\u2029"]
+    assert raw == []
+
+
+@pytest.mark.parametrize("fmt", ["text", "logfmt", "json"])
+def test_control_characters_from_a_request_are_escaped_in_every_format(fmt):
+    out = io.StringIO()
+    configure_logging("INFO", fmt, stream=out)
+    with Engine(routes=[LogsAHeader()]) as engine:
+        engine.template.send_body("direct:in", "x", headers={"agent": HOSTILE})
+    text = out.getvalue()
+    assert_no_raw_control(text)
+    records = [line for line in text.splitlines() if "eip.test.audit" in line]
+    assert len(records) == 2, text  # "fake line" forged no record of its own
+    message, field = records
+    if fmt == "json":
+        assert json.loads(message)["msg"] == f"user agent {HOSTILE}"  # escaped, not lost
+        assert json.loads(field)["agent"] == HOSTILE
+    else:
+        escaped = "evil\\x1b[2J\\x00nul\\r\\nfake line\\u2028sep\\x85next\\x7fdel\\x9bcsi\\ttab"
+        assert f"user agent {escaped}" in message
+        if fmt == "logfmt":
+            assert f'agent="{escaped}"' in field
+
+
+def test_a_traceback_keeps_its_lines_in_text_but_its_message_is_escaped():
+    out = io.StringIO()
+    configure_logging("INFO", "text", stream=out)
+    try:
+        raise ValueError("bad header \x1b]0;owned\x07")
+    except ValueError:
+        logging.getLogger("eip.test").exception("failed \x1b[31m")
+    text = out.getvalue()
+    assert_no_raw_control(text)
+    assert "failed \\x1b[31m" in text and "ValueError: bad header \\x1b]0;owned\\x07" in text
+    assert text.splitlines()[1] == "Traceback (most recent call last):"
+
+
+def test_secret_named_extra_fields_are_masked():
+    out = io.StringIO()
+    configure_logging("INFO", "logfmt", stream=out)
+    logging.getLogger("eip.test").info("call", extra={"api_key": "k-123456", "routing_key": "eu.orders"})
+    [line] = lines(out)
+    assert f"api_key={MASK}" in line and "routing_key=eu.orders" in line and "k-123456" not in line
+
+
+# -- pika's chatter (issue 9, item 26) ----------------------------------------------------------------
+def test_pika_info_chatter_is_lowered_to_warning_unless_debugging():
+    out = io.StringIO()
+    configure_logging("INFO", "logfmt", stream=out)
+    pika_log = logging.getLogger("pika.adapters.utils.connection_workflow")
+    pika_log.info("Pika version 1.3.2 connecting to ('127.0.0.1', 5672)")
+    pika_log.warning("connection blocked")
+    logging.getLogger("eip.test").info("ours")
+    text = out.getvalue()
+    assert "Pika version" not in text and "connection blocked" in text and "msg=ours" in text
+    configure_logging("DEBUG", "logfmt", stream=out)
+    pika_log.debug("frame sent")
+    assert "frame sent" in out.getvalue()
