@@ -326,8 +326,8 @@ def test_every_problem_of_a_file_is_reported_at_once_with_its_key_and_line(tmp_p
         f"{path}:10: datasources.orders: needs a url (or the environment variable EIP_DATASOURCE_ORDERS_URL)",
         f"{path}:11: datasources.orders.password_env: the environment variable MISSING_DB_PW is not set",
         f"{path}:13: logging.level: expects one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got 'loud')",
-        f"{path}:14: shutdown_timeout: not a duration: 'soon' (use seconds, or a suffix: 500ms, 2s, 5m, 1h) "
-        "(got 'soon')",
+        (f"{path}:14: shutdown_timeout: not a duration: 'soon' (use seconds, or a suffix: 500ms, 2s, 5m, 1h) "
+         "(got 'soon')"),
     ]
     message = str(caught.value)
     assert message.startswith(f"{path}: {len(problems)} problems:\n")
@@ -352,8 +352,8 @@ def test_a_problem_from_the_environment_names_the_variable_not_a_line(tmp_path):
         load_config(path, environ={"EIP_SERVER_PORT": "eighty", "EIP_LOGGING_LEVEL": "loud"})
     assert caught.value.problems == [
         f"{path}: server.port (from EIP_SERVER_PORT): expects an integer (got 'eighty')",
-        f"{path}: logging.level (from EIP_LOGGING_LEVEL): expects one of DEBUG, INFO, WARNING, ERROR, "
-        "CRITICAL (got 'loud')"]
+        (f"{path}: logging.level (from EIP_LOGGING_LEVEL): expects one of DEBUG, INFO, WARNING, ERROR, "
+         "CRITICAL (got 'loud')")]
 
 
 def test_secret_problems_never_show_the_value_and_the_rest_is_still_checked(tmp_path):
