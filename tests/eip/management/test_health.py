@@ -253,7 +253,8 @@ def test_a_slow_database_times_out_and_is_probed_once_at_a_time():
 
 
 # -- under connection exhaustion ------------------------------------------------------------------------
-def test_live_answers_within_a_second_while_200_idle_connections_are_open(engine):
+@pytest.mark.parametrize("limit", [None, 50])  # the default limit (1000), and one the 200 exhaust
+def test_live_answers_within_a_second_while_200_idle_connections_are_open(engine, limit):
     import time
 
     import requests
@@ -262,6 +263,8 @@ def test_live_answers_within_a_second_while_200_idle_connections_are_open(engine
     from eip.management import install
 
     engine.properties["server.port"] = 0
+    if limit is not None:
+        engine.properties["server.connection_limit"] = limit
     app = install(engine, {})
     idle: list[socket.socket] = []
     try:
