@@ -705,3 +705,4 @@ class SqlComponent(Component):
     body or headers; consumer polls a SELECT, one exchange per row, marking rows with on_consume."""
 
     endpoint_class = SqlEndpoint
+    path_is_code = True  # the path is the statement: dynamic sends must not fill it from data

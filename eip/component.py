@@ -152,6 +152,10 @@ class Component:
         self.scheme = scheme
         self.lock = threading.Lock()
 
+    #: True when the URI path is code that the component runs (``sql:``'s statement): dynamic
+    #: sends then refuse to put exchange values into it (see ``eip.producer_cache``).
+    path_is_code: ClassVar[bool] = False
+
     #: True when every distinct option set is its own endpoint (as Camel's file/http), instead of
     #: URIs of one ``scheme:path`` sharing one endpoint and merging their options (direct, seda).
     options_identify_endpoint: ClassVar[bool] = False

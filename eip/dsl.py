@@ -264,8 +264,9 @@ class RouteDsl:
             self._add(m.To, uri=uri, pattern=_pattern(pattern))
         return self
 
-    def to_d(self, uri: Any, pattern: ExchangePattern | str | None = None, cache_size: int = 100) -> RouteDsl:
-        """Send to a URI computed per exchange: a ``${...}`` template or an expression."""
+    def to_d(self, uri: Any, pattern: ExchangePattern | str | None = None, cache_size: int | None = None) -> RouteDsl:
+        """Send to a URI computed per exchange: a ``${...}`` template or an expression (see
+        ``eip.producer_cache``); ``cache_size`` producers are kept (default 1000, -1 none)."""
         return self._add(m.ToD, uri=uri, pattern=_pattern(pattern), cache_size=cache_size)
 
     def wire_tap(self, uri: Any, copy: bool = True) -> RouteDsl:
@@ -274,8 +275,9 @@ class RouteDsl:
     def enrich(self, uri: Any, strategy: Any = None, **options: Any) -> RouteDsl:
         return self._add(m.Enrich, uri=uri, strategy=strategy, **options)
 
-    def poll_enrich(self, uri: Any, strategy: Any = None, timeout: float | None = None) -> RouteDsl:
-        return self._add(m.PollEnrich, uri=uri, strategy=strategy, timeout=timeout)
+    def poll_enrich(self, uri: Any, strategy: Any = None, timeout: float | None = None,
+                    cache_size: int | None = None) -> RouteDsl:
+        return self._add(m.PollEnrich, uri=uri, strategy=strategy, timeout=timeout, cache_size=cache_size)
 
     # -- message translator ---------------------------------------------------------------------
     def process(self, processor: Any) -> RouteDsl:

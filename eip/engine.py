@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -30,23 +31,43 @@ from eip.uri import mask_uri, parse_uri
 log = logging.getLogger("eip.engine")
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.\-]+)\s*(?::([^}]*))?\}\}")
+#: Endpoints kept that dynamic sends created and no producer cache holds (Camel's 1000).
+DEFAULT_ENDPOINT_CACHE_SIZE = 1000
+
+
+class _Held:
+    """A dynamic endpoint and how many producer caches hold it."""
+
+    __slots__ = ("count", "endpoint")
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.count = 0
 
 
 class Engine:
     """Runs routes. Use as a context manager, or call ``start()`` and ``stop()``.
 
-    ``properties`` fill ``{{name}}`` placeholders in URIs (then ``EIP_NAME`` and ``NAME``
-    environment variables); ``{{name:default}}`` gives a default."""
+    ``properties`` fill ``{{name}}`` placeholders in URIs (then the environment variable
+    ``EIP_NAME``, never a bare ``NAME``); ``{{name:default}}`` gives a default.
+    ``endpoint_cache_size`` bounds the endpoints that dynamic sends (``to_d``, ...) create and
+    no producer cache holds (see :meth:`acquire_endpoint`)."""
 
     def __init__(self, routes: Iterable[Any] = (), *, registry: ComponentRegistry | None = None,
                  properties: Mapping[str, Any] | None = None, shutdown_timeout: float = 10.0,
-                 error_handler: Any = None) -> None:
+                 error_handler: Any = None, endpoint_cache_size: int = DEFAULT_ENDPOINT_CACHE_SIZE) -> None:
+        if not isinstance(endpoint_cache_size, int) or isinstance(endpoint_cache_size, bool) \
+                or endpoint_cache_size < 1:
+            raise ConfigurationError(f"endpoint_cache_size must be a positive integer, got {endpoint_cache_size!r}")
+        self.endpoint_cache_size = endpoint_cache_size
         self.registry = registry if registry is not None else ComponentRegistry()
         self.properties: dict[str, Any] = dict(properties or {})
         self.shutdown_timeout = shutdown_timeout
         self.default_error_handler = error_handler or m.DefaultErrorHandler()
         self._components: dict[str, Component] = {}
         self._endpoints: dict[str, Endpoint] = {}
+        # The keys of _endpoints that only dynamic sends created, oldest use first (see acquire_endpoint).
+        self._dynamic: OrderedDict[str, _Held] = OrderedDict()
         self._routes: dict[str, Route] = {}
         self._route_counter = 0
         self._lock = threading.RLock()
@@ -98,10 +119,14 @@ class Engine:
         return self.datasources.get(name)
 
     def resolve_placeholders(self, text: str) -> str:
+        """Fill ``{{name}}`` / ``{{name:default}}`` from the properties, then the environment
+        variable ``EIP_NAME`` (upper case, every other character ``_``); only ``EIP_`` variables
+        are read, so a placeholder cannot reach the rest of the process environment. Apply it to
+        configuration (route definitions), never to exchange data."""
         def lookup(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
             env_name = "EIP_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
-            for source in (self.properties.get(name), os.environ.get(env_name), os.environ.get(name)):
+            for source in (self.properties.get(name), os.environ.get(env_name)):
                 if source is not None:
                     return str(source)
             if default is not None:
@@ -112,32 +137,107 @@ class Engine:
         return _PLACEHOLDER.sub(lookup, text) if "{{" in text else text
 
     def get_endpoint(self, uri: str, *, _route_id: str | None = None, _node: Any = None) -> Endpoint:
-        """The endpoint for ``uri`` (created on first use). ``seda:in`` and
-        ``seda:in?concurrent_consumers=4`` are the same endpoint."""
+        """The endpoint for ``uri`` (created on first use), placeholders resolved. ``seda:in`` and
+        ``seda:in?concurrent_consumers=4`` are the same endpoint. An endpoint asked for here is
+        kept for the engine's life (one a dynamic send created is kept from now on)."""
         try:
-            parsed = parse_uri(self.resolve_placeholders(uri))
-            with self._lock:
-                component = self.component(parsed.scheme)
-                key = component.endpoint_key(parsed)
-                endpoint = self._endpoints.get(key)
-                if endpoint is None:
-                    endpoint = component.create_endpoint(parsed)
-                    endpoint.validate()
-                    self._endpoints[key] = endpoint
-                    if self.state == "started":
-                        endpoint.start()
-                elif parsed.options:
-                    spec = type(endpoint).options
-                    given = spec.parse_given(parsed.query, mask_uri(parsed.text, spec.secrets()))
-                    endpoint.merge_options(parsed, given)
-                    endpoint.validate()
-                return endpoint
+            return self._endpoint(self.resolve_placeholders(uri), dynamic=False)
         except ConfigurationError as exc:
             if _route_id is not None and exc.route_id is None:
                 raise type(exc)(exc.detail, route_id=_route_id,
                                 node_id=getattr(_node, "node_id", None),
                                 location=getattr(_node, "location", None)) from exc
             raise
+
+    def acquire_endpoint(self, uri: str, *, route_id: str | None = None, node: Any = None) -> Endpoint:
+        """The endpoint for a URI computed at run time (``to_d``, ``recipient_list``, ...), held
+        until :meth:`release_endpoint`. The URI is taken as it is: no placeholder is resolved in
+        it, since it may hold exchange data. An endpoint that no route declared and no one asked
+        for through :meth:`get_endpoint` is dynamic: at most ``endpoint_cache_size`` dynamic
+        endpoints that nothing holds are kept; the least recently used are stopped and dropped."""
+        try:
+            return self._endpoint(uri, dynamic=True)
+        except ConfigurationError as exc:
+            if route_id is not None and exc.route_id is None:
+                raise type(exc)(exc.detail, route_id=route_id, node_id=getattr(node, "node_id", None),
+                                location=getattr(node, "location", None)) from exc
+            raise
+
+    def release_endpoint(self, endpoint: Endpoint) -> None:
+        """Give back an endpoint from :meth:`acquire_endpoint`."""
+        key = endpoint.component.endpoint_key(endpoint.parsed)
+        with self._lock:
+            held = self._dynamic.get(key)
+            if held is None or held.endpoint is not endpoint:
+                return  # static by now (or dropped with a failed add_routes)
+            held.count -= 1
+            evicted = self._evict_dynamic() if held.count <= 0 else []
+        self._stop_evicted(evicted)
+
+    def _endpoint(self, text: str, dynamic: bool) -> Endpoint:
+        evicted: list[Endpoint] = []
+        parsed = parse_uri(text)
+        with self._lock:
+            component = self.component(parsed.scheme)
+            key = component.endpoint_key(parsed)
+            endpoint = self._endpoints.get(key)
+            if endpoint is None:
+                endpoint = component.create_endpoint(parsed)
+                endpoint.validate()
+                self._endpoints[key] = endpoint
+                if self.state == "started":
+                    try:
+                        endpoint.start()
+                    except BaseException:
+                        if dynamic:  # nobody will release it: do not keep it
+                            del self._endpoints[key]
+                        raise
+                if dynamic:
+                    self._dynamic[key] = held = _Held(endpoint)
+                    held.count = 1
+                    evicted = self._evict_dynamic()
+            else:
+                if parsed.options:
+                    spec = type(endpoint).options
+                    given = spec.parse_given(parsed.query, mask_uri(parsed.text, spec.secrets()))
+                    endpoint.merge_options(parsed, given)
+                    endpoint.validate()
+                held = self._dynamic.get(key)
+                if held is not None and held.endpoint is not endpoint:
+                    del self._dynamic[key]  # stale (its endpoint went with a failed add_routes)
+                elif held is not None and dynamic:
+                    held.count += 1
+                    self._dynamic.move_to_end(key)
+                elif held is not None:
+                    del self._dynamic[key]  # declared now: kept from here on
+        self._stop_evicted(evicted)
+        return endpoint
+
+    def _evict_dynamic(self) -> list[Endpoint]:
+        """Drop the least recently used dynamic endpoints nothing holds, down to the bound."""
+        excess = len(self._dynamic) - self.endpoint_cache_size
+        if excess <= 0:
+            return []
+        keys = []
+        for key, held in self._dynamic.items():
+            if held.count <= 0:
+                keys.append(key)
+                if len(keys) == excess:
+                    break
+        evicted = []
+        for key in keys:
+            endpoint = self._dynamic.pop(key).endpoint
+            if self._endpoints.get(key) is endpoint:
+                del self._endpoints[key]
+            evicted.append(endpoint)
+        return evicted
+
+    def _stop_evicted(self, endpoints: list[Endpoint]) -> None:
+        for endpoint in endpoints:
+            try:
+                endpoint.stop()
+            except Exception as exc:  # noqa: BLE001 - an eviction must not fail the send that caused it
+                log.warning("evicted endpoint %s failed to stop: %s", endpoint.uri, exc)
 
     def endpoints(self) -> list[Endpoint]:
         with self._lock:

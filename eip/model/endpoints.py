@@ -35,7 +35,7 @@ class ToD(Node):
 
     uri: Any
     pattern: Any = None
-    cache_size: int = 100
+    cache_size: int | None = None  # producers kept (None: 1000; -1: none), as Camel's cacheSize
 
     def describe(self) -> str:
         return f"to_d {self.uri}"
@@ -59,6 +59,7 @@ class Enrich(Node):
     uri: Any
     strategy: Any = None
     aggregate_on_exception: bool = False
+    cache_size: int | None = None  # for a dynamic URI: producers kept (None: 1000; -1: none)
 
     def describe(self) -> str:
         return f"enrich {self.uri}"
@@ -71,6 +72,7 @@ class PollEnrich(Node):
     uri: Any
     strategy: Any = None
     timeout: float | None = None
+    cache_size: int | None = None  # for a dynamic URI: endpoints kept (None: 1000; -1: none)
 
     def describe(self) -> str:
         return f"poll_enrich {self.uri}"

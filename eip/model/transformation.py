@@ -135,6 +135,7 @@ class RecipientList(Node):
     stop_on_exception: bool = False
     ignore_invalid_endpoints: bool = False
     timeout: float | None = None
+    cache_size: int | None = None  # producers kept (None: 1000; -1: none), as Camel's cacheSize
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -144,6 +145,7 @@ class RoutingSlip(Node):
     expression: Any
     delimiter: str = ","
     ignore_invalid_endpoints: bool = False
+    cache_size: int | None = None  # producers kept (None: 1000; -1: none), as Camel's cacheSize
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -154,6 +156,7 @@ class DynamicRouter(Node):
     delimiter: str = ","
     ignore_invalid_endpoints: bool = False
     max_hops: int = 1000
+    cache_size: int | None = None  # producers kept (None: 1000; -1: none), as Camel's cacheSize
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -6,7 +6,9 @@ expression can tell where the exchange has been). It gives a URI, a ``delimiter`
 text or a list of URIs (run in order as one slip); None, an empty text or an empty list ends
 the routing. Each hop runs under the route's error handler; a handled failure or a stopped
 exchange ends the routing too. ``max_hops`` guards against an expression that never says
-None: going past it raises ``ExchangeError`` naming the route and node.
+None: going past it raises ``ExchangeError`` naming the route and node. Producers are kept in
+the node's producer cache (``cache_size``, see ``eip.producer_cache``; the URIs are data: no
+placeholder in them is resolved, and an ``sql:`` URI is refused).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from eip.errors import ExchangeError
-from eip.processors.recipient_list import ProducerCache, uris_of
+from eip.processors.recipient_list import hop_cache, uris_of
+from eip.producer_cache import ProducerCache
 
 if TYPE_CHECKING:
     from eip.compiler import CompileContext
@@ -46,10 +49,13 @@ class DynamicRouterProcessor:
                         f"dynamic_router: more than max_hops={self.max_hops} hops (next URI {uri!r}); "
                         "the expression must return None when routing is done",
                         route_id=self.route_id, node_id=self.node_id)
-                hop = self.cache.resolve(uri, self.ignore_invalid)
-                if hop is None:
+                lease = self.cache.resolve(uri, self.ignore_invalid)
+                if lease is None:
                     continue
-                hop.process(exchange)
+                try:
+                    lease.value.process(exchange)
+                finally:
+                    self.cache.release(lease)
                 if exchange.route_stop:
                     return
 
@@ -59,5 +65,5 @@ def compile_dynamic_router(node: DynamicRouter, ctx: CompileContext) -> DynamicR
         raise ctx.error(f"dynamic_router() needs an expression, got {node.expression!r}")
     if not isinstance(node.max_hops, int) or isinstance(node.max_hops, bool) or node.max_hops < 1:
         raise ctx.error(f"dynamic_router(): max_hops must be a positive integer, got {node.max_hops!r}")
-    cache = ctx.add_service(ProducerCache(ctx, node, slip=True))
+    cache = hop_cache(ctx, node, slip=True, what="dynamic_router")
     return DynamicRouterProcessor(node, cache, ctx.route_id)

@@ -19,16 +19,18 @@ a strategy the exchange is left unchanged. The polled message's own unit of work
 completed when the enriched exchange completes, so its source is acknowledged (or keeps it, on
 failure) together with the exchange.
 
-The URI of either may be a ``${...}`` template or an expression, evaluated per exchange.
+The URI of either may be a ``${...}`` template or an expression, evaluated per exchange through
+the node's producer cache (``cache_size``, see ``eip.producer_cache``: placeholders are resolved
+in the template only, never in exchange data; an ``sql:`` statement takes no exchange value).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from eip.errors import AggregationError, ConfigurationError, ExpressionError
+from eip.errors import AggregationError, ConfigurationError
 from eip.exchange import Exchange, ExchangePattern
-from eip.expressions import Expression
+from eip.producer_cache import ComputedUri, Opener, ProducerCache, check_cache_size, open_producer
 
 if TYPE_CHECKING:
     from eip.compiler import CompileContext
@@ -87,105 +89,101 @@ class _Merger:
 
 
 class _Target:
-    """A static endpoint, or a URI resolved per exchange."""
+    """A static endpoint URI, or a URI computed per exchange through the node's producer cache."""
 
-    def __init__(self, ctx: CompileContext, uri: Any, what: str) -> None:
-        self.what = what
-        self.route_id = ctx.route_id
-        self.node_id = ctx.node.node_id if ctx.node else None
-        self.engine = ctx.engine
-        self.resolve: Any = None
+    def __init__(self, ctx: CompileContext, node: Enrich | PollEnrich, what: str, opener: Opener) -> None:
+        uri = node.uri
         self.uri: str | None = None
+        self.computed: ComputedUri | None = None
+        self.cache: ProducerCache | None = None
+        size = check_cache_size(node.cache_size, ctx, what)
         if isinstance(uri, str) and "${" not in uri:
             if not uri:
                 raise ctx.error(f"{what}() needs an endpoint URI")
             self.uri = uri
-        elif isinstance(uri, str):
-            from eip.simple_language import compile_template
-            self.resolve = compile_template(uri)
-        elif isinstance(uri, Expression) or callable(uri):
-            self.resolve = uri
-        else:
-            raise ctx.error(f"{what}() needs a URI, a ${{...}} template or an expression, got {uri!r}")
-
-    def uri_for(self, exchange: Exchange) -> str:
-        uri = self.resolve(exchange)
-        if not isinstance(uri, str) or not uri:
-            raise ExpressionError(f"{self.what}(): the URI expression gave {uri!r}",
-                                  route_id=self.route_id, node_id=self.node_id)
-        return uri
+            return
+        self.computed = ComputedUri(ctx, uri, what)
+        self.cache = ctx.add_service(ProducerCache(ctx.engine, ctx.route_id, node, what=what, size=size,
+                                                   opener=opener, statement=self.computed.statement))
 
 
 class EnrichProcessor:
     def __init__(self, target: _Target, producer: Any, merger: _Merger, aggregate_on_exception: bool) -> None:
-        self.target = target
         self.producer = producer
+        self.computed = target.computed
+        self.cache = target.cache
         self.merger = merger
         self.aggregate_on_exception = aggregate_on_exception
-        self._dynamic: Any = None
 
     def process(self, exchange: Exchange) -> None:
-        producer = self.producer
-        if producer is None:
-            producer = self._dynamic.producer_for(self.target.uri_for(exchange))
         resource = exchange.copy()
         resource.pattern = ExchangePattern.IN_OUT
         resource.exception = None
+        if self.producer is not None:
+            self._call(self.producer, resource)
+        else:
+            lease = self.cache.acquire(self.computed(exchange))  # type: ignore[union-attr, misc]
+            try:
+                self._call(lease.value, resource)
+            finally:
+                self.cache.release(lease)  # type: ignore[union-attr]
+        if resource.exception is not None and not self.aggregate_on_exception:
+            error, resource.exception = resource.exception, None
+            raise error
+        self.merger.merge(exchange, resource)
+
+    def _call(self, producer: Any, resource: Exchange) -> None:
         try:
             producer.process(resource)
         except Exception as exc:
             if not self.aggregate_on_exception:
                 raise
             resource.exception = exc
-        if resource.exception is not None and not self.aggregate_on_exception:
-            error, resource.exception = resource.exception, None
-            raise error
-        self.merger.merge(exchange, resource)
-
-    def stop(self) -> None:
-        if self._dynamic is not None:
-            self._dynamic.stop()
 
 
 def compile_enrich(node: Enrich, ctx: CompileContext) -> EnrichProcessor:
-    from eip.processors.send import DynamicSendProcessor
-
-    target = _Target(ctx, node.uri, "enrich")
+    target = _Target(ctx, node, "enrich", open_producer)
     strategy = _strategy(node.strategy, ctx, "enrich")
     producer = None
     if target.uri is not None:
         producer = ctx.add_service(ctx.endpoint(target.uri).create_producer())
-    processor = EnrichProcessor(target, producer,
-                                _Merger(strategy, ctx.route_id, target.node_id, "enrich"),
-                                node.aggregate_on_exception)
-    if producer is None:
-        processor._dynamic = DynamicSendProcessor(ctx, target.resolve, ExchangePattern.IN_OUT, 100)
-        ctx.add_service(processor)
-    return processor
+    return EnrichProcessor(target, producer, _Merger(strategy, ctx.route_id, node.node_id, "enrich"),
+                           node.aggregate_on_exception)
 
 
 class PollEnrichProcessor:
     def __init__(self, target: _Target, endpoint: Any, merger: _Merger, timeout: float | None) -> None:
-        self.target = target
+        self.computed = target.computed
+        self.cache = target.cache
         self.endpoint = endpoint
         self.merger = merger
         self.timeout = timeout
 
-    def _endpoint_for(self, exchange: Exchange) -> Any:
-        uri = self.target.uri_for(exchange)
-        endpoint = self.target.engine.get_endpoint(uri)
-        if not callable(getattr(endpoint, "poll", None)):
-            raise ConfigurationError(f"poll_enrich(): endpoint '{endpoint.uri}' cannot be polled "
-                                     f"(it has no poll(timeout) method)",
-                                     route_id=self.target.route_id, node_id=self.target.node_id)
-        return endpoint
-
     def process(self, exchange: Exchange) -> None:
-        endpoint = self.endpoint if self.endpoint is not None else self._endpoint_for(exchange)
-        polled = endpoint.poll(self.timeout)
+        if self.endpoint is not None:
+            polled = self.endpoint.poll(self.timeout)
+        else:
+            lease = self.cache.acquire(self.computed(exchange))  # type: ignore[union-attr, misc]
+            try:
+                polled = lease.value.poll(self.timeout)
+            finally:
+                self.cache.release(lease)  # type: ignore[union-attr]
         if polled is not None:
             _hand_over(polled, exchange)
         self.merger.merge(exchange, polled)
+
+
+def _polling_opener(ctx: CompileContext) -> Opener:
+    route_id, node = ctx.route_id, ctx.node
+
+    def open_polling(uri: str, endpoint: Any) -> tuple[Any, Any]:
+        if not callable(getattr(endpoint, "poll", None)):
+            raise ConfigurationError(f"poll_enrich(): endpoint '{endpoint.uri}' cannot be polled "
+                                     f"(it has no poll(timeout) method)", route_id=route_id,
+                                     node_id=getattr(node, "node_id", None))
+        return endpoint, None
+
+    return open_polling
 
 
 def _hand_over(polled: Exchange, exchange: Exchange) -> None:
@@ -212,7 +210,7 @@ def _hand_over(polled: Exchange, exchange: Exchange) -> None:
 def compile_poll_enrich(node: PollEnrich, ctx: CompileContext) -> PollEnrichProcessor:
     from eip.options import parse_duration
 
-    target = _Target(ctx, node.uri, "poll_enrich")
+    target = _Target(ctx, node, "poll_enrich", _polling_opener(ctx))
     timeout = node.timeout
     if timeout is not None:
         try:
@@ -229,7 +227,7 @@ def compile_poll_enrich(node: PollEnrich, ctx: CompileContext) -> PollEnrichProc
                             f"({type(endpoint).__name__} has no poll(timeout) method)")
     return PollEnrichProcessor(target, endpoint,
                                _Merger(_strategy(node.strategy, ctx, "poll_enrich"), ctx.route_id,
-                                       target.node_id, "poll_enrich"), timeout)
+                                       node.node_id, "poll_enrich"), timeout)
 
 
 def _strategy(strategy: Any, ctx: CompileContext, what: str) -> Any:

@@ -2,8 +2,9 @@
 
 The expression gives a list (or any iterable) of URIs, or a text of URIs separated by
 ``delimiter`` (``","``); surrounding spaces are ignored; nothing (None, empty) sends nothing.
-Endpoints are resolved per exchange through the engine, with an LRU cache of producers that
-is stopped with the route. ``ignore_invalid_endpoints`` skips a URI that does not resolve
+Endpoints are resolved per exchange through the node's producer cache (``eip.producer_cache``:
+``cache_size`` producers, default 1000; the URIs are data, so placeholders in them are not
+resolved, and an ``sql:`` URI is refused). ``ignore_invalid_endpoints`` skips a URI that does not resolve
 (unknown scheme, bad option) instead of failing. Copies, result, ``parallel``, ``strategy``,
 ``stop_on_exception`` and ``timeout`` work as in ``multicast`` (without a strategy the result
 is the last reply); each copy gets ``CamelMulticastIndex``/``CamelMulticastComplete`` and
@@ -12,23 +13,19 @@ is the last reply); each copy gets ``CamelMulticastIndex``/``CamelMulticastCompl
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from eip import constants as c
-from eip.errors import ConfigurationError, ExpressionError
+from eip.errors import ExchangeError, ExpressionError
 from eip.processors.multicast import FanOut, check_strategy, parse_timeout
 from eip.processors.parallel import shared_pool
 from eip.processors.pipeline import Pipeline
+from eip.producer_cache import Lease, ProducerCache, check_cache_size, open_producer
 
 if TYPE_CHECKING:
     from eip.compiler import CompileContext
     from eip.exchange import Exchange
     from eip.model import RecipientList
-
-#: Producers kept per recipient list / routing slip / dynamic router (Camel's ProducerCache).
-DEFAULT_CACHE_SIZE = 1000
 
 
 def uris_of(value: Any, delimiter: str, route_id: str, node_id: str | None, what: str) -> list[str]:
@@ -76,74 +73,64 @@ class SendHop:
         self.producer.process(exchange)
 
 
-class ProducerCache:
-    """URI -> a one-step pipeline sending to it under the route's error handler, LRU-bounded.
+def hop_cache(ctx: CompileContext, node: Any, slip: bool, what: str) -> ProducerCache:
+    """The node's producer cache, whose entries are one-step pipelines under the route's error
+    handler (registered as a route service)."""
+    handler = ctx.handler
+    node_id = node.node_id or ""
 
-    Producers are created and started on first use and stopped when evicted or when the route
-    stops (this cache is a route service)."""
+    def open_hop(uri: str, endpoint: Any) -> tuple[Pipeline, Any]:
+        producer, _ = open_producer(uri, endpoint)
+        return Pipeline((SendHop(uri, producer, slip),), (node_id,), handler, (endpoint.uri,)), producer
 
-    def __init__(self, ctx: CompileContext, node: Any, slip: bool, size: int = DEFAULT_CACHE_SIZE) -> None:
-        self.engine = ctx.engine
-        self.route_id = ctx.route_id
-        self.handler = ctx.handler
-        self.node = node  # its id and location name the culprit in resolution errors
-        self.node_id = node.node_id or ""
-        self.slip = slip
-        self.size = size
-        self._cache: OrderedDict[str, Pipeline] = OrderedDict()
-        self._lock = threading.Lock()
+    size = check_cache_size(node.cache_size, ctx, what)
+    return ctx.add_service(ProducerCache(ctx.engine, ctx.route_id, node, what=what, size=size, opener=open_hop))
 
-    def get(self, uri: str) -> Pipeline:
-        """The pipeline for ``uri``; raises ConfigurationError when the URI does not resolve."""
-        with self._lock:
-            hop = self._cache.get(uri)
-            if hop is not None:
-                self._cache.move_to_end(uri)
-                return hop
-        endpoint = self.engine.get_endpoint(uri, _route_id=self.route_id, _node=self.node)
-        producer = endpoint.create_producer()
-        producer.start()
-        hop = Pipeline((SendHop(uri, producer, self.slip),), (self.node_id,), self.handler, (endpoint.uri,))
-        evicted = []
-        with self._lock:
-            existing = self._cache.get(uri)
-            if existing is not None:  # another thread won the race
-                evicted.append(hop)
-                hop = existing
-            else:
-                self._cache[uri] = hop
-                while len(self._cache) > self.size:
-                    evicted.append(self._cache.popitem(last=False)[1])
-        for old in evicted:
-            _stop_hop(old)
-        return hop
 
-    def resolve(self, uri: str, ignore_invalid: bool) -> Pipeline | None:
+def acquire_all(cache: ProducerCache, uris: list[str], ignore_invalid: bool) -> list[Lease]:
+    """Leases for every URI that resolves (all or none: a failure releases what it took)."""
+    leases: list[Lease] = []
+    try:
+        for uri in uris:
+            lease = cache.resolve(uri, ignore_invalid)
+            if lease is not None:
+                leases.append(lease)
+    except BaseException:
+        for lease in leases:
+            cache.release(lease)
+        raise
+    return leases
+
+
+class _LeasedHop:
+    """One recipient: the part that runs it gives its lease back when it finishes, so a part
+    still running after a parallel ``timeout`` keeps its producer; ``discard`` gives back the
+    lease of a part that never started."""
+
+    __slots__ = ("cache", "lease", "token")
+
+    def __init__(self, cache: ProducerCache, lease: Lease) -> None:
+        self.cache = cache
+        self.lease = lease
+        self.token: list[None] = [None]  # popped once (atomically) by whoever gives the lease back
+
+    def process(self, exchange: Exchange) -> None:
         try:
-            return self.get(uri)
-        except ConfigurationError:
-            if ignore_invalid:
-                return None
-            raise
+            self.token.pop()
+        except IndexError:  # the fan-out finished first and gave the lease back: do not send
+            raise ExchangeError("recipient_list: a recipient started after the recipient list finished",
+                                route_id=self.cache.route_id, node_id=self.cache.node_id) from None
+        try:
+            self.lease.value.process(exchange)
+        finally:
+            self.cache.release(self.lease)
 
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._cache)
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        with self._lock:
-            hops = list(self._cache.values())
-            self._cache.clear()
-        for hop in hops:
-            _stop_hop(hop)
-
-
-def _stop_hop(hop: Pipeline) -> None:
-    for processor in hop.processors:
-        processor.producer.stop()
+    def discard(self) -> None:
+        try:
+            self.token.pop()
+        except IndexError:
+            return
+        self.cache.release(self.lease)
 
 
 class RecipientListProcessor:
@@ -159,22 +146,23 @@ class RecipientListProcessor:
     def process(self, exchange: Exchange) -> None:
         uris = uris_of(self.expression(exchange), self.delimiter, self.route_id, self.node_id,
                        "recipient_list")
-        hops = []
-        for uri in uris:
-            hop = self.cache.resolve(uri, self.ignore_invalid)
-            if hop is not None:
-                hops.append(hop)
-        if not hops:
+        leases = acquire_all(self.cache, uris, self.ignore_invalid)
+        if not leases:
             return
-        pairs = []
-        last = len(hops) - 1
-        for index, hop in enumerate(hops):
-            sub = exchange.copy()
-            props = sub.properties
-            props[c.MULTICAST_INDEX] = index
-            props[c.MULTICAST_COMPLETE] = index == last
-            pairs.append((hop, sub))
-        self.fan_out.run(exchange, pairs)
+        hops = [_LeasedHop(self.cache, lease) for lease in leases]
+        try:
+            pairs = []
+            last = len(hops) - 1
+            for index, hop in enumerate(hops):
+                sub = exchange.copy()
+                props = sub.properties
+                props[c.MULTICAST_INDEX] = index
+                props[c.MULTICAST_COMPLETE] = index == last
+                pairs.append((hop, sub))
+            self.fan_out.run(exchange, pairs)
+        finally:
+            for hop in hops:
+                hop.discard()
 
 
 def compile_recipient_list(node: RecipientList, ctx: CompileContext) -> RecipientListProcessor:
@@ -182,7 +170,7 @@ def compile_recipient_list(node: RecipientList, ctx: CompileContext) -> Recipien
         raise ctx.error(f"recipient_list() needs an expression, got {node.expression!r}")
     check_strategy(node.strategy, ctx, "recipient_list")
     timeout = parse_timeout(node.timeout, node.parallel, ctx, "recipient_list")
-    cache = ctx.add_service(ProducerCache(ctx, node, slip=False))
+    cache = hop_cache(ctx, node, slip=False, what="recipient_list")
     fan_out = FanOut(strategy=node.strategy, keep_parent=False,
                      own=(c.MULTICAST_INDEX, c.MULTICAST_COMPLETE), route_id=ctx.route_id,
                      node_id=node.node_id, parallel=node.parallel,

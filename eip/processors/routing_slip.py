@@ -6,14 +6,17 @@ pipeline on the exchange itself: each hop sees what the previous hop left (its r
 request-reply endpoints). Before each hop ``CamelSlipEndpoint`` is set to its URI. Each hop
 runs under the route's error handler; the slip ends early when a failure is handled (dead
 letter channel, handled ``on_exception``) or the exchange was stopped, and an unhandled
-failure propagates. ``ignore_invalid_endpoints`` skips URIs that do not resolve.
+failure propagates. ``ignore_invalid_endpoints`` skips URIs that do not resolve. Producers are
+kept in the node's producer cache (``cache_size``, see ``eip.producer_cache``; the URIs are
+data: no placeholder in them is resolved, and an ``sql:`` URI is refused).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from eip.processors.recipient_list import ProducerCache, uris_of
+from eip.processors.recipient_list import acquire_all, hop_cache, uris_of
+from eip.producer_cache import ProducerCache
 
 if TYPE_CHECKING:
     from eip.compiler import CompileContext
@@ -34,19 +37,19 @@ class RoutingSlipProcessor:
         uris = uris_of(self.expression(exchange), self.delimiter, self.route_id, self.node_id,
                        "routing_slip")
         # Resolve every hop before the first runs: a bad URI fails the slip before any send.
-        hops: list[Any] = []
-        for uri in uris:
-            hop = self.cache.resolve(uri, self.ignore_invalid)
-            if hop is not None:
-                hops.append(hop)
-        for hop in hops:
-            hop.process(exchange)
-            if exchange.route_stop:
-                return
+        leases = acquire_all(self.cache, uris, self.ignore_invalid)
+        try:
+            for lease in leases:
+                lease.value.process(exchange)
+                if exchange.route_stop:
+                    return
+        finally:
+            for lease in leases:
+                self.cache.release(lease)
 
 
 def compile_routing_slip(node: RoutingSlip, ctx: CompileContext) -> RoutingSlipProcessor:
     if not callable(node.expression):
         raise ctx.error(f"routing_slip() needs an expression, got {node.expression!r}")
-    cache = ctx.add_service(ProducerCache(ctx, node, slip=True))
+    cache = hop_cache(ctx, node, slip=True, what="routing_slip")
     return RoutingSlipProcessor(node, cache, ctx.route_id)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from eip import constants as c
-from eip.errors import ConfigurationError, ExpressionError
 from eip.exchange import Exchange, ExchangePattern
-from eip.expressions import Expression
+from eip.producer_cache import ComputedUri, ProducerCache, check_cache_size
 
 if TYPE_CHECKING:
     from eip.compiler import CompileContext
@@ -46,53 +43,31 @@ def compile_to(node: To, ctx: CompileContext) -> SendProcessor:
 
 
 class DynamicSendProcessor:
-    """Resolves the URI per exchange and keeps an LRU cache of producers."""
+    """``to_d``: computes the URI per exchange and sends through the node's producer cache."""
 
-    def __init__(self, ctx: CompileContext, uri: Any, pattern: ExchangePattern | None, cache_size: int) -> None:
-        from eip.simple_language import compile_template
+    __slots__ = ("cache", "pattern", "uri")
 
-        self.engine = ctx.engine
-        self.route_id = ctx.route_id
-        if isinstance(uri, str):
-            self.resolve = compile_template(uri)
-        elif isinstance(uri, Expression) or callable(uri):
-            self.resolve = uri
-        else:
-            raise ConfigurationError(f"to_d() needs a URI template or an expression, got {uri!r}")
+    def __init__(self, uri: ComputedUri, cache: ProducerCache, pattern: ExchangePattern | None) -> None:
+        self.uri = uri
+        self.cache = cache
         self.pattern = pattern
-        self.cache_size = cache_size
-        self.cache: OrderedDict[str, Any] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def producer_for(self, uri: str) -> Any:
-        with self.lock:
-            producer = self.cache.get(uri)
-            if producer is not None:
-                self.cache.move_to_end(uri)
-                return producer
-        producer = self.engine.get_endpoint(uri).create_producer()
-        producer.start()
-        with self.lock:
-            self.cache[uri] = producer
-            while len(self.cache) > self.cache_size:
-                _, old = self.cache.popitem(last=False)
-                old.stop()
-        return producer
 
     def process(self, exchange: Exchange) -> None:
-        uri = self.resolve(exchange)
-        if not isinstance(uri, str) or not uri:
-            raise ExpressionError(f"to_d(): the URI expression gave {uri!r}", route_id=self.route_id)
+        uri = self.uri(exchange)
         exchange.properties[c.TO_ENDPOINT] = uri
-        SendProcessor(self.producer_for(uri), self.pattern, uri).process(exchange)
-
-    def stop(self) -> None:
-        with self.lock:
-            producers = list(self.cache.values())
-            self.cache.clear()
-        for producer in producers:
-            producer.stop()
+        lease = self.cache.acquire(uri)
+        saved = exchange.pattern
+        if self.pattern is not None:
+            exchange.pattern = self.pattern
+        try:
+            lease.value.process(exchange)
+        finally:
+            exchange.pattern = saved
+            self.cache.release(lease)
 
 
 def compile_to_d(node: ToD, ctx: CompileContext) -> DynamicSendProcessor:
-    return ctx.add_service(DynamicSendProcessor(ctx, node.uri, node.pattern, node.cache_size))
+    uri = ComputedUri(ctx, node.uri, "to_d")
+    cache = ProducerCache(ctx.engine, ctx.route_id, node, what="to_d", statement=uri.statement,
+                          size=check_cache_size(node.cache_size, ctx, "to_d"))
+    return DynamicSendProcessor(uri, ctx.add_service(cache), node.pattern)

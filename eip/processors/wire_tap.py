@@ -24,7 +24,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from eip.errors import ConfigurationError, ExpressionError
 from eip.exchange import Exchange, ExchangePattern
 from eip.expressions import Expression
 
@@ -116,18 +115,15 @@ class WireTapProcessor:
         self.pool = pool
         self.uri = uri
         self.producer = producer
-        self.resolver = resolver  # DynamicSendProcessor for ${...} / expression URIs, else None
+        self.resolver = resolver  # DynamicSendProcessor (its URI and producer cache) for ${...} / expression URIs
         self.copy = copy
         self.route_id = route_id
         self.node_id = node_id
 
     def process(self, exchange: Exchange) -> None:
-        if self.resolver is not None:
-            uri = self.resolver.resolve(exchange)
-            if not isinstance(uri, str) or not uri:
-                raise ExpressionError(f"wire_tap(): the URI expression gave {uri!r}",
-                                      route_id=self.route_id, node_id=self.node_id)
-            producer = self.resolver.producer_for(uri)
+        resolver = self.resolver
+        if resolver is not None:
+            uri = resolver.uri(exchange)
         else:
             uri, producer = self.uri, self.producer
         if self.copy:
@@ -141,7 +137,14 @@ class WireTapProcessor:
 
         def send() -> None:
             try:
-                producer.process(tapped)
+                if resolver is None:
+                    producer.process(tapped)
+                else:  # leased on the tap's thread: a tap dropped at stop holds nothing
+                    lease = resolver.cache.acquire(uri)
+                    try:
+                        lease.value.process(tapped)
+                    finally:
+                        resolver.cache.release(lease)
             except Exception as exc:  # noqa: BLE001 - the tap must never fail the original
                 log.warning("route '%s': wire tap to %s failed for exchange %s: %s: %s", self.route_id,
                             uri, tapped.exchange_id, type(exc).__name__, exc)
@@ -152,6 +155,7 @@ class WireTapProcessor:
 
 def compile_wire_tap(node: WireTap, ctx: CompileContext) -> WireTapProcessor:
     from eip.processors.send import DynamicSendProcessor
+    from eip.producer_cache import ComputedUri, ProducerCache
 
     uri = node.uri
     resolver = producer = None
@@ -163,10 +167,9 @@ def compile_wire_tap(node: WireTap, ctx: CompileContext) -> WireTapProcessor:
         producer = ctx.add_service(endpoint.create_producer())
         static_uri = endpoint.uri
     elif isinstance(uri, (str, Expression)) or callable(uri):
-        try:
-            resolver = ctx.add_service(DynamicSendProcessor(ctx, uri, ExchangePattern.IN_ONLY, 100))
-        except ConfigurationError as exc:
-            raise ctx.error(exc.detail) from exc
+        computed = ComputedUri(ctx, uri, "wire_tap")
+        cache = ProducerCache(ctx.engine, ctx.route_id, node, what="wire_tap", statement=computed.statement)
+        resolver = DynamicSendProcessor(computed, ctx.add_service(cache), ExchangePattern.IN_ONLY)
     else:
         raise ctx.error(f"wire_tap() needs a URI, a ${{...}} template or an expression, got {uri!r}")
     pool = TapPool(f"wire-tap-{ctx.route_id}-{ctx.node.node_id if ctx.node else ''}",

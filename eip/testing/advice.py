@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Self, cast
 from eip import model as m
 from eip.dsl import RouteBuilder, RouteDsl, _location
 from eip.errors import ConfigurationError, RouteDefinitionError
+from eip.producer_cache import ProducerCache
 from eip.uri import parse_uri
 
 if TYPE_CHECKING:
@@ -451,8 +452,8 @@ class _MockInterceptor:
             if skip:
                 _drop_service(ctx, getattr(processor, "producer", None))
             return _MockedSend(mock, None if skip else processor, node.pattern)
-        if isinstance(node, m.ToD) and callable(getattr(processor, "producer_for", None)):
-            _mock_dynamic(processor, self, ctx.engine)
+        if isinstance(node, m.ToD) and isinstance(getattr(processor, "cache", None), ProducerCache):
+            _mock_dynamic(processor.cache, self, ctx.engine)
         return processor
 
 
@@ -493,18 +494,21 @@ class _Tee:
         self.real.process(exchange)
 
 
-def _mock_dynamic(processor: Any, interceptor: _MockInterceptor, engine: Engine) -> None:
-    """Make a ``to_d`` processor pick its producers through the mocks."""
-    original = processor.producer_for
+def _mock_dynamic(cache: ProducerCache, interceptor: _MockInterceptor, engine: Engine) -> None:
+    """Make a ``to_d`` processor's producer cache open its producers through the mocks."""
+    original = cache.opener
 
-    def producer_for(uri: str) -> Any:
+    def opener(uri: str, endpoint: Any) -> tuple[Any, Any]:
         skip = interceptor.decide(uri)
         if skip is None:
-            return original(uri)
+            return original(uri, endpoint)
         mock = engine.get_endpoint(mock_uri_for(uri)).create_producer()
-        return mock if skip else _Tee(mock, original(uri))
+        if skip:
+            return mock, None
+        real, service = original(uri, endpoint)
+        return _Tee(mock, real), service
 
-    processor.producer_for = producer_for
+    cache.opener = opener
 
 
 def _drop_service(ctx: CompileContext, producer: Any) -> None:
