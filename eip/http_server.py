@@ -86,6 +86,7 @@ ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRAC
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Handler = Callable[[Any, dict[str, str]], Any]
+_Segment = tuple[str | None, re.Pattern[str] | None]  # a template's path segment: literal text, or a regex
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)i?b?\s*$", re.IGNORECASE)
 _PARAM = re.compile(r"\{([^{}/]+)\}")
@@ -206,7 +207,7 @@ class PathTemplate:
         return f"PathTemplate({self.text!r}{', prefix' if self.prefix else ''})"
 
 
-def _segments_meet(a: tuple[str | None, re.Pattern[str] | None], b: tuple[str | None, re.Pattern[str] | None]) -> bool:
+def _segments_meet(a: _Segment, b: _Segment) -> bool:
     """Whether one path segment can match both template segments (two parameterised segments
     are taken to meet: a plain ``{name}`` takes any segment)."""
     (text_a, regex_a), (text_b, regex_b) = a, b
@@ -486,7 +487,7 @@ class HttpServer:
                     match_prefix: bool = False, owner: str | None = None) -> HandlerRegistration:
         """Call ``handler(request, path_params)`` for requests to ``path_template`` with one of
         ``methods`` (None: any). ``match_prefix`` also takes every path below the template.
-        ``owner`` (``route 'orders'``) names the handler in errors.
+        ``owner`` (an ``http:`` consumer's URI) names the handler in errors.
 
         Raises ConfigurationError when another handler has the same template and a common method,
         or when the template could answer a reserved path (the management API's)."""
