@@ -28,10 +28,10 @@ Every section is optional; an empty file (or none at all) is a valid configurati
     shutdown_timeout: 10s        # seconds (or 500ms, 2s, 1m) in-flight exchanges get at stop
 
 **Secrets** stay out of the file, with one scheme everywhere (the one ``eip.management`` uses
-for ``auth``): a secret setting ``NAME`` (any key whose name contains ``password``,
-``secret``, ``token``, ``key`` or ``credential``) may instead be given as ``NAME_env: VARIABLE``
-(read from the environment) or ``NAME_file: PATH`` (the file's content without its trailing
-newline: Docker and Kubernetes secrets; a relative path is relative to the config file). Only
+for ``auth``): a secret setting ``NAME`` (a secret name by the one rule of ``eip.secrets``:
+``password``, ``secret``, ``key``, ``api_keys``, ``token``...) may instead be given as
+``NAME_env: VARIABLE`` (read from the environment) or ``NAME_file: PATH`` (the file's content
+without its trailing newline: Docker and Kubernetes secrets; a relative path is relative to the config file). Only
 one of ``NAME``, ``NAME_env`` and ``NAME_file`` may be given. A missing variable or an unreadable
 file is an error that names the key, never a value. Secret properties need no file entry at all:
 ``{{db.password}}`` reads ``EIP_DB_PASSWORD`` from the environment by itself.
@@ -57,7 +57,10 @@ through ``_env``/``_file``, and the password of any URL.
   ``auth.jwt.issuer``).
 
 A typo'd key is an error with the closest valid name (``unknown key 'sever'; did you mean
-'server'?``); so is a key that appears twice.
+'server'?``; ``pasword_env`` suggests ``password_env``); a key that appears twice is invalid YAML.
+Every problem of a file is reported at once: one ``ConfigFileError`` whose ``problems`` list each
+as ``FILE:LINE: key.path: what`` (``FILE: key.path (from EIP_X): what`` for a variable), in file
+order; only unreadable or invalid YAML stops at the first.
 """
 
 from __future__ import annotations
