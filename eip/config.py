@@ -31,8 +31,8 @@ Every section is optional; an empty file (or none at all) is a valid configurati
 for ``auth``): a secret setting ``NAME`` (a secret name by the one rule of ``eip.secrets``:
 ``password``, ``secret``, ``key``, ``api_keys``, ``token``...) may instead be given as
 ``NAME_env: VARIABLE`` (read from the environment) or ``NAME_file: PATH`` (the file's content
-without its trailing newline: Docker and Kubernetes secrets; a relative path is relative to the config file). Only
-one of ``NAME``, ``NAME_env`` and ``NAME_file`` may be given. A missing variable or an unreadable
+without its trailing newline: Docker and Kubernetes secrets; a relative path is relative to
+the config file). Only one of ``NAME``, ``NAME_env`` and ``NAME_file`` may be given. A missing variable or an unreadable
 file is an error that names the key, never a value. Secret properties need no file entry at all:
 ``{{db.password}}`` reads ``EIP_DB_PASSWORD`` from the environment by itself.
 
