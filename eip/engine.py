@@ -40,9 +40,9 @@ class _Held:
 
     __slots__ = ("count", "endpoint")
 
-    def __init__(self, endpoint: Endpoint) -> None:
+    def __init__(self, endpoint: Endpoint, count: int) -> None:
         self.endpoint = endpoint
-        self.count = 0
+        self.count = count
 
 
 class Engine:
@@ -193,8 +193,7 @@ class Engine:
                             del self._endpoints[key]
                         raise
                 if dynamic:
-                    self._dynamic[key] = held = _Held(endpoint)
-                    held.count = 1
+                    self._dynamic[key] = _Held(endpoint, 1)
                     evicted = self._evict_dynamic()
             else:
                 if parsed.options:

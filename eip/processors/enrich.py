@@ -30,7 +30,13 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from eip.errors import AggregationError, ConfigurationError
 from eip.exchange import Exchange, ExchangePattern
-from eip.producer_cache import ComputedUri, Opener, ProducerCache, check_cache_size, open_producer
+from eip.producer_cache import (
+    ComputedUri,
+    Opener,
+    ProducerCache,
+    check_cache_size,
+    open_producer,
+)
 
 if TYPE_CHECKING:
     from eip.compiler import CompileContext
@@ -94,24 +100,23 @@ class _Target:
     def __init__(self, ctx: CompileContext, node: Enrich | PollEnrich, what: str, opener: Opener) -> None:
         uri = node.uri
         self.uri: str | None = None
-        self.computed: ComputedUri | None = None
-        self.cache: ProducerCache | None = None
+        self.dynamic: tuple[ComputedUri, ProducerCache] | None = None
         size = check_cache_size(node.cache_size, ctx, what)
         if isinstance(uri, str) and "${" not in uri:
             if not uri:
                 raise ctx.error(f"{what}() needs an endpoint URI")
             self.uri = uri
             return
-        self.computed = ComputedUri(ctx, uri, what)
-        self.cache = ctx.add_service(ProducerCache(ctx.engine, ctx.route_id, node, what=what, size=size,
-                                                   opener=opener, statement=self.computed.statement))
+        computed = ComputedUri(ctx, uri, what)
+        cache = ProducerCache(ctx.engine, ctx.route_id, node, what=what, size=size, opener=opener,
+                              statement=computed.statement)
+        self.dynamic = computed, ctx.add_service(cache)
 
 
 class EnrichProcessor:
     def __init__(self, target: _Target, producer: Any, merger: _Merger, aggregate_on_exception: bool) -> None:
         self.producer = producer
-        self.computed = target.computed
-        self.cache = target.cache
+        self.dynamic = target.dynamic
         self.merger = merger
         self.aggregate_on_exception = aggregate_on_exception
 
@@ -119,14 +124,15 @@ class EnrichProcessor:
         resource = exchange.copy()
         resource.pattern = ExchangePattern.IN_OUT
         resource.exception = None
-        if self.producer is not None:
+        if self.dynamic is None:
             self._call(self.producer, resource)
         else:
-            lease = self.cache.acquire(self.computed(exchange))  # type: ignore[union-attr, misc]
+            computed, cache = self.dynamic
+            lease = cache.acquire(computed(exchange))
             try:
                 self._call(lease.value, resource)
             finally:
-                self.cache.release(lease)  # type: ignore[union-attr]
+                cache.release(lease)
         if resource.exception is not None and not self.aggregate_on_exception:
             error, resource.exception = resource.exception, None
             raise error
@@ -153,21 +159,21 @@ def compile_enrich(node: Enrich, ctx: CompileContext) -> EnrichProcessor:
 
 class PollEnrichProcessor:
     def __init__(self, target: _Target, endpoint: Any, merger: _Merger, timeout: float | None) -> None:
-        self.computed = target.computed
-        self.cache = target.cache
+        self.dynamic = target.dynamic
         self.endpoint = endpoint
         self.merger = merger
         self.timeout = timeout
 
     def process(self, exchange: Exchange) -> None:
-        if self.endpoint is not None:
+        if self.dynamic is None:
             polled = self.endpoint.poll(self.timeout)
         else:
-            lease = self.cache.acquire(self.computed(exchange))  # type: ignore[union-attr, misc]
+            computed, cache = self.dynamic
+            lease = cache.acquire(computed(exchange))
             try:
                 polled = lease.value.poll(self.timeout)
             finally:
-                self.cache.release(lease)  # type: ignore[union-attr]
+                cache.release(lease)
         if polled is not None:
             _hand_over(polled, exchange)
         self.merger.merge(exchange, polled)
