@@ -64,9 +64,9 @@ def check_cache_size(size: Any, ctx: CompileContext, what: str) -> int:
     return size
 
 
-def _code_rule(scheme: str, what: str) -> str:
+def _code_rule(scheme: str, what: str, problem: str = "") -> str:
     return (f"{what}(): '{scheme}:' endpoints run their URI path as code, so no value from the exchange "
-            f"may go into it; write a fixed statement and pass values as :#name parameters "
+            f"may go into it{problem}; write a fixed statement and pass values as :#name parameters "
             f"(e.g. sql:SELECT ... WHERE id = :#id, the value from the header or body 'id')")
 
 
@@ -103,7 +103,7 @@ class ComputedUri:
         try:
             parsed = parse_uri(text)
         except ConfigurationError:
-            return None  # the scheme itself is computed: checked per URI at run time
+            return None  # not a URI until filled in (a computed scheme): checked per URI at run time
         component = ctx.engine.component(parsed.scheme)
         if not component.path_is_code:
             return None
@@ -182,7 +182,9 @@ class ProducerCache:
         except ConfigurationError as exc:
             raise type(exc)(exc.detail, route_id=self.route_id, node_id=self.node_id, location=location) from exc
         if code and (parsed.scheme, parsed.path) != self.statement:
-            raise ConfigurationError(_code_rule(parsed.scheme, self.what), route_id=self.route_id,
+            problem = (" (this URI was computed at run time, statement included)" if self.statement is None
+                       else " (a value in the options changed where the template's statement ends)")
+            raise ConfigurationError(_code_rule(parsed.scheme, self.what, problem), route_id=self.route_id,
                                      node_id=self.node_id, location=location)
         endpoint = self.engine.acquire_endpoint(uri, route_id=self.route_id, node=self.node)
         try:
