@@ -259,7 +259,8 @@ def generate_decoder(plan: Node, *, variable_occurs: bool, strict: bool) -> tupl
     generator = DecoderGenerator(variable_occurs, strict)
     source = generator.source(plan)
     env = generator.env
-    exec(compile(source, f"<copybook decoder {plan.field.path or 'record'}>", "exec"), env)  # noqa: S102
+    name = ascii(plan.field.path or "record")  # a name may hold any character, NUL included
+    exec(compile(source, f"<copybook decoder {name}>", "exec"), env)  # noqa: S102
     return source, env["_decode"]
 
 

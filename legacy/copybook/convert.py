@@ -77,38 +77,46 @@ class Converter:
         raise NotImplementedError
 
 
+def value_text(value: object) -> str:
+    """``value`` for an error message, cut short (an int of 100,000 digits cannot even be printed)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"{'-' if value < 0 else ''}an integer of about {int(value.bit_length() * 0.30103)} digits"
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def scaled_integer(value: Any, scale: int, digits: int, signed: bool, what: str) -> int:
     """The integer a numeric field stores for ``value``: value * 10**scale, checked."""
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         raise EncodeError(f"{what} takes an int or a Decimal, not {type(value).__name__}")
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise EncodeError(f"{what} cannot hold {value}")
+            raise EncodeError(f"{what} cannot hold {value_text(value)}")
         if value:
             # decided on the exponent first: 1E+999999 would overflow the context (or make an
             # int of a million digits) and 1E-1000300 would underflow to a silent 0
             magnitude = value.adjusted() + scale  # the power of ten of the leading digit stored
             if magnitude >= MAX_STORED_DIGITS:
-                raise EncodeError(f"{what} cannot hold {value}")
+                raise EncodeError(f"{what} cannot hold {value_text(value)}")
             if magnitude < 0:
-                raise EncodeError(f"{what} has {max(scale, 0)} decimal places and cannot hold {value} exactly")
+                raise EncodeError(f"{what} has {max(scale, 0)} decimal places and cannot hold {value_text(value)} exactly")
         try:
             scaled = value.scaleb(scale, EXACT)
             number = int(scaled)
         except (DecimalException, OverflowError):
-            raise EncodeError(f"{what} cannot hold {value}") from None
+            raise EncodeError(f"{what} cannot hold {value_text(value)}") from None
         if scaled != number:
-            raise EncodeError(f"{what} has {max(scale, 0)} decimal places and cannot hold {value} exactly")
+            raise EncodeError(f"{what} has {max(scale, 0)} decimal places and cannot hold {value_text(value)} exactly")
     elif scale >= 0:
         number = value * 10 ** scale
     else:
         number, remainder = divmod(value, 10 ** -scale)
         if remainder:
-            raise EncodeError(f"{what} holds multiples of {10 ** -scale} only, not {value}")
+            raise EncodeError(f"{what} holds multiples of {10 ** -scale} only, not {value_text(value)}")
     if number < 0 and not signed:
-        raise EncodeError(f"{what} is unsigned and cannot hold {value}")
+        raise EncodeError(f"{what} is unsigned and cannot hold {value_text(value)}")
     if digits and abs(number) >= 10 ** digits:
-        raise EncodeError(f"{what} holds {digits} digits and cannot hold {value}")
+        raise EncodeError(f"{what} holds {digits} digits and cannot hold {value_text(value)}")
     return number
 
 
@@ -121,4 +129,5 @@ def wrap_scale(digits_expr: str, scale: int) -> str:
     return f"int({digits_expr} + '{'0' * -scale}')"
 
 
-__all__ = ["DECODE_ERRORS", "EXACT", "Converter", "bad", "constant", "scaled_integer", "wrap_scale"]
+__all__ = ["DECODE_ERRORS", "EXACT", "MAX_STORED_DIGITS", "Converter", "bad", "constant", "scaled_integer", "value_text",
+           "wrap_scale"]

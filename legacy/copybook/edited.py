@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from legacy.copybook.codepages import CodePage
-from legacy.copybook.convert import Converter, constant, scaled_integer
+from legacy.copybook.convert import Converter, constant, scaled_integer, value_text
 from legacy.copybook.picture import Picture, edit_roles
 from legacy.errors import EncodeError, InvalidDataError, InvalidDigitError, RecordError
 
@@ -186,7 +186,7 @@ class EditedConverter(Converter):
         try:
             return self.code_page.encode(self._render(number))
         except UnicodeEncodeError as exc:  # pragma: no cover - every code page has digits and signs
-            raise EncodeError(f"code page {self.code_page.name} cannot show {value}") from exc
+            raise EncodeError(f"code page {self.code_page.name} cannot show {value_text(value)}") from exc
 
     def filler(self) -> bytes:
         return self.encode(0)

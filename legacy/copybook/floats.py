@@ -13,7 +13,7 @@ import struct
 from decimal import Decimal
 from typing import Any
 
-from legacy.copybook.convert import Converter, constant
+from legacy.copybook.convert import Converter, constant, value_text
 from legacy.errors import EncodeError
 
 _U32 = struct.Struct(">I")
@@ -36,7 +36,7 @@ def float_to_ibm(value: float, size: int) -> bytes:
     """The IBM HFP bytes (4 or 8) nearest to ``value``."""
     fraction_bits = 24 if size == 4 else 56
     if not math.isfinite(value):
-        raise EncodeError(f"IBM floating point has no {value}")
+        raise EncodeError(f"IBM floating point has no {value_text(value)}")
     negative = math.copysign(1.0, value) < 0
     magnitude = abs(value)
     if magnitude == 0:
@@ -49,7 +49,7 @@ def float_to_ibm(value: float, size: int) -> bytes:
         exp16 += 1
     biased = exp16 + 64
     if biased > 127:
-        raise EncodeError(f"{value} is too large for IBM {'COMP-1' if size == 4 else 'COMP-2'}")
+        raise EncodeError(f"{value_text(value)} is too large for IBM {'COMP-1' if size == 4 else 'COMP-2'}")
     if biased < 0:  # below the smallest normal value: denormalise, possibly to zero
         fraction >>= 4 * -biased
         biased = 0
@@ -79,14 +79,14 @@ class FloatConverter(Converter):
         try:
             number = float(value)
         except OverflowError:  # an int beyond any float
-            raise EncodeError(f"{value} is too large for {name}") from None
+            raise EncodeError(f"{value_text(value)} is too large for {name}") from None
         if math.isinf(number) and not (isinstance(value, (float, Decimal)) and value.is_infinite()):
-            raise EncodeError(f"{value} is too large for {name}")  # a huge Decimal turned into inf
+            raise EncodeError(f"{value_text(value)} is too large for {name}")  # a huge Decimal turned into inf
         if self.ieee:
             try:
                 return self._struct.pack(number)
             except OverflowError:
-                raise EncodeError(f"{value} is too large for IEEE {name}") from None
+                raise EncodeError(f"{value_text(value)} is too large for IEEE {name}") from None
         return float_to_ibm(number, self.size)
 
     def filler(self) -> bytes:

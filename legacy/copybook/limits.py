@@ -11,8 +11,9 @@
   a data item of up to 999,999,999 bytes, far more than one message should hold: a layout
   that large is a typo (``PIC X(1000000000)``, ``OCCURS 100000000``) that would otherwise
   allocate gigabytes. Every item takes at least one byte, so this also bounds OCCURS counts.
-- ``MAX_INTEGER_DIGITS`` (9): digits of a level number, OCCURS count or PICTURE repeat count
-  as written (IBM's largest, 999,999,999, has nine).
+- ``MAX_INTEGER_DIGITS`` (18): digits of an OCCURS count or PICTURE repeat count as written,
+  so that ``int()`` never sees 5,000 of them; any count that size is then refused by the
+  record length.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 MAX_DIGITS = 38
 MAX_EDITED_POSITIONS = 249
 DEFAULT_MAX_RECORD_LENGTH = 16 * 1024 * 1024
-MAX_INTEGER_DIGITS = 9
+MAX_INTEGER_DIGITS = 18
 
 
 def is_ascii_integer(text: str) -> bool:

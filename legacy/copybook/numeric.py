@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from legacy.copybook.codepages import CodePage
-from legacy.copybook.convert import EXACT, Converter, constant, scaled_integer, wrap_scale
+from legacy.copybook.convert import EXACT, Converter, constant, scaled_integer, value_text, wrap_scale
 from legacy.errors import (
     EncodeError,
     InvalidDataError,
@@ -332,7 +332,7 @@ class BinaryConverter(Converter):
         try:
             return number.to_bytes(self.size, self.byte_order, signed=self.signed)  # type: ignore[arg-type]
         except OverflowError:
-            raise EncodeError(f"{what} ({self.size} bytes) cannot hold {value}") from None
+            raise EncodeError(f"{what} ({self.size} bytes) cannot hold {value_text(value)}") from None
 
     def filler(self) -> bytes:
         return bytes(self.size)

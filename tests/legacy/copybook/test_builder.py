@@ -122,3 +122,36 @@ def test_several_01_levels_redefine_each_other() -> None:
     # every view is decoded; a view the bytes are not valid for is left out
     assert layout.decode(bytes.fromhex("c1f2f0f2f4f0f1f3f1")) == {"HEADER": {"KIND": "A", "DATE": 20240131}}
     assert layout.decode(bytes.fromhex("c212345d4040404040")) == {"DETAIL": {"KIND": "B", "AMOUNT": -12345}}
+
+
+# -- REDEFINES must follow the item it redefines (issue 9, item 19) ----------------------------
+
+@pytest.mark.parametrize("text", [
+    "01 R.\n 05 A PIC X(4).\n 05 B PIC X(2).\n 05 C REDEFINES A PIC X(4).\n",
+    "01 R.\n 05 A PIC X(4).\n 05 FILLER PIC X.\n 05 C REDEFINES A PIC X(4).\n",
+    "01 R.\n 05 A PIC X(4).\n 05 B REDEFINES A PIC X(4).\n 05 D PIC X.\n 05 C REDEFINES B PIC X(4).\n",
+])
+def test_a_redefines_that_does_not_follow_its_item_is_refused_with_its_line(text: str) -> None:
+    with pytest.raises(CopybookError, match="C REDEFINES [AB], which it does not immediately follow") as info:
+        parse_copybook(text, source_format="free")
+    assert info.value.line == text.count("\n")
+
+
+def test_redefines_may_follow_the_item_or_another_redefines_of_it() -> None:
+    layout = parse_copybook("""
+01 R.
+  05 A.
+     10 A1 PIC X(2).
+     10 A2 PIC X(2).
+  05 B REDEFINES A PIC 9(4).
+  05 C REDEFINES A PIC X(3).
+  05 D REDEFINES B PIC S9(7) COMP-3.
+  05 E PIC X(2).
+""", "ascii", source_format="free")
+    assert [(f.name, f.offset) for f in layout.fields if f.level == 5] == [
+        ("A", 0), ("B", 0), ("C", 0), ("D", 0), ("E", 4)]
+    assert layout.record_length == 6
+    record = layout.decode(b"1234XY")
+    assert record["B"] == 1234 and record["E"] == "XY"
+    encoded = layout.encode({"A": {"A1": "12", "A2": "34"}, "E": "XY"})
+    assert encoded == b"1234XY"

@@ -80,3 +80,57 @@ def test_writer_checks_record_sizes() -> None:
         RecordWriter(io.BytesIO(), "text").write(b"a\nb")
     with pytest.raises(ValueError, match="record_format"):
         RecordWriter(io.BytesIO(), "csv")
+
+
+# -- long text records (issue 9, item 20) -------------------------------------------------------
+
+class CountingStream(io.BytesIO):
+    """A file that counts the bytes handed out by ``read``."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.bytes_read = 0
+
+    def read(self, size: int | None = -1) -> bytes:  # type: ignore[override]
+        data = super().read(size)
+        self.bytes_read += len(data)
+        return data
+
+
+def test_a_text_record_longer_than_the_maximum_names_its_number_and_file_offset() -> None:
+    data = b"short\r\n" + b"x" * 100 + b"\nnext\n"
+    records = iter_text(io.BytesIO(data), max_length=10, chunk_size=8)
+    assert next(records) == b"short"
+    with pytest.raises(RecordFramingError) as info:
+        next(records)
+    assert info.value.record_number == 1 and info.value.offset == 10
+    assert "longer than 10 bytes" in str(info.value) and "file offset 7" in str(info.value)
+    # exactly the maximum is fine, and a dropped \r does not count
+    assert list(iter_text(io.BytesIO(b"0123456789\r\n0123456789"), max_length=10, chunk_size=3)) == [
+        b"0123456789", b"0123456789"]
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 4096])
+def test_a_file_without_newlines_is_refused_after_reading_the_maximum(chunk_size: int) -> None:
+    stream = CountingStream(b"y" * 1_000_000)
+    with pytest.raises(RecordFramingError, match="starting at file offset 0") as info:
+        list(iter_text(stream, max_length=1000, chunk_size=chunk_size))
+    assert info.value.record_number == 0
+    assert stream.bytes_read <= 1000 + 1 + chunk_size
+
+
+def test_a_long_line_across_many_chunks_is_read_whole() -> None:
+    lines = [b"a" * 100_000, b"", b"b" * 3 + b"\r", b"c" * 250_001]
+    data = b"\n".join(lines)
+    got = list(iter_text(io.BytesIO(data), chunk_size=64))
+    assert got == [b"a" * 100_000, b"", b"bbb", b"c" * 250_001]
+
+
+def test_layouts_read_text_records_up_to_their_max_record_length() -> None:
+    layout = parse_copybook(LAYOUT, "ascii", source_format="free", max_record_length=20)
+    assert list(layout.iter_records(io.BytesIO(b"001ALICE\n002BOB  \n"), "text")) == [
+        {"ID": 1, "NAME": "ALICE"}, {"ID": 2, "NAME": "BOB"}]
+    with pytest.raises(RecordFramingError) as info:
+        list(layout.iter_records(io.BytesIO(b"001ALICE\n002BOB" + b" " * 30 + b"\n"), "text"))
+    assert info.value.record_number == 1 and "file offset 9" in str(info.value)
+    assert parse_copybook(LAYOUT, source_format="free").options.max_record_length == 16 * 1024 * 1024
