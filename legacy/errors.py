@@ -1,17 +1,17 @@
 """Errors of the legacy-data library, all under ``eip.errors.LegacyFormatError``.
 
     eip.errors.LegacyFormatError
-    ├── CopybookError                 the copybook itself is wrong
+    ├── CopybookError                 the copybook itself is wrong (or beyond the codec's limits)
     │   └── CopybookSyntaxError       names the line, the column and what was expected
     └── RecordError                   one record could not be decoded or encoded
         ├── RecordTooShortError       the record ends before a field does
-        ├── RecordFramingError        a file cannot be cut into records (bad RDW, torn record)
+        ├── RecordFramingError        a file cannot be cut into records (bad RDW, torn or too long record)
         ├── InvalidDataError          bytes that are no value of the field's kind
         │   ├── InvalidDigitError     a DISPLAY digit or packed nibble that is not 0-9
         │   ├── InvalidPackedDecimalError
         │   ├── InvalidSignError      a sign nibble, zone or character that is not a sign
         │   ├── InvalidTextError      bytes the code page has no character for
-        │   └── ValueRangeError       a binary value larger than its PICTURE allows
+        │   └── ValueRangeError       a binary value beyond its PICTURE (truncation="std")
         ├── DependingOnError          an OCCURS DEPENDING ON count out of its range
         └── EncodeError               a record value that cannot be written to its field
             └── RedefinesConflictError two REDEFINES views given with different contents
@@ -114,7 +114,7 @@ class InvalidTextError(InvalidDataError):
 
 
 class ValueRangeError(InvalidDataError):
-    """A binary value larger than its PICTURE allows (TRUNC(STD) semantics)."""
+    """A binary value beyond its PICTURE's digits, with ``truncation="std"`` (IBM's TRUNC(STD))."""
 
 
 class DependingOnError(RecordError):

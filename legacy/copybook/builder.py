@@ -5,6 +5,11 @@ or 18 digits and, beyond 18 digits, the fewest bytes that hold the value range p
 (9 bytes for 19-20 digits, 16 for 37); packed items take digits // 2 + 1 bytes. SYNC aligns a
 binary or floating-point item on its natural boundary (halfword for 2 bytes, fullword for 4 and
 8, doubleword for COMP-2) from the start of the record; slack bytes are left in front of it.
+
+A REDEFINES entry must immediately follow the item it redefines, or another REDEFINES of that
+item, at the same level (IBM's rule; anything else would give two items the same bytes and
+push the rest of the record along). An item that would end beyond ``max_record_length`` is
+refused as soon as it is placed, before any byte of it is allocated.
 """
 
 from __future__ import annotations

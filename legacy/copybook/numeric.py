@@ -5,6 +5,14 @@ and ``decimal.Decimal`` with exactly the PICTURE's decimal places otherwise. Zon
 F0-F9 in EBCDIC and 0x30-0x39 in ASCII; an overpunched sign is zone C (or A, E, F) for plus
 and D (or B) for minus in EBCDIC, ``{ A-I`` for plus and ``} J-R`` (or ``p-y``) for minus in
 ASCII. Encoders write the preferred form: C/D (F when unsigned) and ``{ A-I``/``} J-R``.
+
+Binary (COMP, BINARY, COMP-4) values follow the layout's ``truncation``, the same way when
+decoding and encoding, so a decoded record always encodes back to its bytes. ``bin``, the
+default, is IBM's TRUNC(BIN): every value the bytes hold (``PIC 9(4) COMP`` with ``FF FF`` is
+65535), because files written under TRUNC(BIN) or TRUNC(OPT), or by C and Java programs, hold
+such values and a reader that refused them could not read real files. ``std`` is TRUNC(STD):
+the PICTURE's digits bound the value, ``ValueRangeError`` on decoding and ``EncodeError`` on
+encoding. COMP-5 is always bounded by its size only.
 """
 
 from __future__ import annotations

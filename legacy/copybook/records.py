@@ -5,7 +5,9 @@ A VB record starts with a record descriptor word: a 2-byte big-endian length tha
 get the payload length). Files copied off a mainframe by other tools may hold the payload
 length only (``rdw_adjustment=0``) or a byte-swapped word (``rdw_byte_order="little"``: length
 in bytes 2-3, low byte first), the variants Cobrix reads. Readers go through the file in large
-chunks and yield one record at a time, so memory stays constant whatever the file's size.
+chunks and yield one record at a time, so memory stays constant whatever the file's size. A
+text record is as long as its line, so ``max_length`` bounds it (``Layout.iter_records``
+passes the layout's ``max_record_length``): longer is a ``RecordFramingError``.
 """
 
 from __future__ import annotations

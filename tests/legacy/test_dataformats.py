@@ -341,3 +341,14 @@ def test_fixed_width_in_a_route_with_a_streaming_split(engine):
     run(engine, lambda r: r.split(fixed_width_records(fw), streaming=True).marshal("json").to("mock:json").end(), data)
     assert engine.get_endpoint("mock:json").received_bodies[1] == b'{"id": 1, "name": "N1", "amount": 0.25}'
     assert len(engine.get_endpoint("mock:json").received_bodies) == 5
+
+
+def test_text_records_longer_than_max_record_length_fail_the_unmarshal_and_the_split() -> None:
+    fmt = copybook("01 R.\n  05 ID PIC 9(3).\n  05 NAME PIC X(5).\n", "ascii", "text", max_record_length=8)
+    assert fmt.unmarshal(None, b"001ALICE\n002BOB\n") == [{"ID": 1, "NAME": "ALICE"}, {"ID": 2, "NAME": "BOB"}]
+    with pytest.raises(RecordFramingError, match="longer than 8 bytes.*file offset 9") as info:
+        fmt.unmarshal(None, b"001ALICE\n002BOB" + b" " * 100 + b"\n")
+    assert info.value.record_number == 1
+    records = fmt.records(io.BytesIO(b"x" * 10_000))
+    with pytest.raises(RecordFramingError, match="file offset 0"):
+        next(records)
