@@ -1,9 +1,13 @@
-"""PICTURE strings: repeat counts expanded, category, size, digits, scale and sign.
+"""PICTURE strings: runs of symbols, category, size, digits, scale and sign.
 
 Categories: ``alphanumeric`` (X, or A/X/9 mixed), ``alphabetic`` (A), ``numeric`` (9, S, V, P,
 and, as Cobrix and many shops allow, one explicit ``.`` as in ``9(8).9(2)`` or ``S9(3).99``),
 ``numeric-edited`` (Z * + - . , B 0 / $ CR DB around 9s) and ``alphanumeric-edited`` (X or A
 with B 0 /, handled as plain text).
+
+Repeat counts are kept as counts, never expanded for text, so ``X(1000000000)`` costs nothing
+here (the layout builder refuses it by size). Numeric pictures have at most 249 positions and
+38 digits (``legacy.copybook.limits``).
 """
 
 from __future__ import annotations
