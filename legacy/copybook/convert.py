@@ -9,7 +9,7 @@ then says why, as a ``RecordError`` whose ``offset`` is relative to the field's 
 
 from __future__ import annotations
 
-from decimal import Context, Decimal, DecimalException
+from decimal import Context, Decimal, DecimalException, Inexact, InvalidOperation, Overflow
 from typing import Any
 
 from legacy.errors import EncodeError, InvalidDataError, RecordError
@@ -20,6 +20,9 @@ DECODE_ERRORS = (ValueError, KeyError, TypeError, IndexError, ArithmeticError, U
 EXACT = Context(prec=200)  # wide enough for any PICTURE (at most 38 digits) without rounding
 # No field stores a number of more digits than this (38 digits, or a 16-byte COMP-5's 39).
 MAX_STORED_DIGITS = 100
+# Scaling a value to store it must be exact: a value of 300 significant digits is refused,
+# never rounded to 200 (Inexact raises).
+_SCALING = Context(prec=200, traps=[InvalidOperation, Overflow, Inexact])
 
 
 def bad(*_: object) -> Any:
@@ -101,7 +104,7 @@ def scaled_integer(value: Any, scale: int, digits: int, signed: bool, what: str)
             if magnitude < 0:
                 raise EncodeError(f"{what} has {max(scale, 0)} decimal places and cannot hold {value_text(value)} exactly")
         try:
-            scaled = value.scaleb(scale, EXACT)
+            scaled = value.scaleb(scale, _SCALING)
             number = int(scaled)
         except (DecimalException, OverflowError):
             raise EncodeError(f"{what} cannot hold {value_text(value)}") from None

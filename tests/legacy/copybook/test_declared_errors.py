@@ -86,6 +86,7 @@ def test_lenient_decoding_of_a_wide_decimal_gives_a_value() -> None:
     ("S9(7)V99 COMP-3", Decimal("1E-1000300")),  # would underflow to a silent 0
     pytest.param("S9(18) COMP-5", 10 ** 100000, id="10**100000"),
     ("S9(7)V99", Decimal("9" * 300)),
+    ("S9(7)V99", Decimal("5." + "0" * 250 + "1")),  # 252 significant digits: never rounded to fit
 ])
 def test_extreme_values_are_encode_errors_naming_the_field(pic: str, value: Any) -> None:
     layout = parse_copybook(f"01 R.\n  05 X PIC X.\n  05 A PIC {pic}.\n", source_format="free")
