@@ -9,9 +9,12 @@ table name) keeps, as Camel's ``JdbcAggregationRepository`` does, two tables mad
   when the engine stops (unless ``force_completion_on_stop``) and the next start re-arms their
   completion timeout.
 * ``orders_agg_completed``: a group that completes moves here (in the same transaction that
-  deletes it above) and is **confirmed (deleted) only after the aggregated exchange finished
-  the aggregator's steps** (including asynchronous confirmations downstream). A crash or a
-  failure in between leaves it here, and recovery redelivers it.
+  deletes it above) and is **confirmed (deleted) as soon as the aggregated exchange finished
+  the aggregator's steps**, their sends confirmed (the aggregator lets producers confirm before
+  returning rather than later, in bursts). A crash or a failure in between leaves it here, and
+  recovery redelivers it: after a crash, **at most the groups being emitted at that moment**
+  are emitted twice, one per thread completing groups (consumer threads, the aggregator's
+  completion checker, the recovery thread).
 
 Exchanges are stored as JSON (``eip.repositories.serialization``: the body must be JSON data
 or one of the tagged types; headers and properties that cannot be stored are left out;

@@ -34,10 +34,14 @@ therefore loses **every open group**: each message aggregated into a group that 
 completed yet, plus a group completed but still inside the block's steps. A durable
 repository (``SqlAggregationRepository``, passed as ``repository=``) commits each aggregation
 before the incoming exchange goes on, and keeps a completed exchange until it went through the
-steps (its unit of work completed, asynchronous confirmations included): then it is confirmed;
+steps: it is confirmed as soon as they returned (producers in the steps confirm before returning,
+an AMQP publish waits for its publisher confirm; a hold a step took explicitly is waited for);
 after a failure it is released, and the repository's recovery redelivers it (``redeliver``).
-A conflicting write by another process (``OptimisticLockingError``) is retried on the fresh
-group, never dropped.
+So a crash re-emits at most the groups being emitted at that moment: one per thread that
+completes groups (each consumer thread, the completion checker, the recovery thread).
+Messages aggregated whose source was not acknowledged yet are delivered again by their source
+and aggregated again (its at-least-once window). A conflicting write by another process
+(``OptimisticLockingError``) is retried on the fresh group, never dropped.
 
 Threads: any number of consumer threads may aggregate at once. The groups are guarded by one
 lock per aggregator (the repository's own for the in-memory one), held while the strategy and
@@ -309,12 +313,14 @@ class AggregateProcessor:
         props[c.AGGREGATED_CORRELATION_KEY] = key
         uow = None
         if self._confirm is not None:
-            # Confirm once the exchange is done downstream, asynchronous confirmations included.
+            # A unit of work of its own (a route reached through direct: must not finish it), with
+            # nothing registered on it while the steps run: producers then confirm before returning
+            # (an AMQP publish waits for its publisher confirm) instead of holding it open, and the
+            # group is confirmed as soon as its steps returned. Else the confirmations come back in
+            # bursts, long after, and a crash re-emits every group completed meanwhile; this way a
+            # crash re-emits at most the groups being emitted at that moment (one per thread).
             uow = aggregated.unit_of_work = UnitOfWork()
-            uow.owner_route_id = self.route_id  # a route reached through direct: must not finish it
-            exchange_id = aggregated.exchange_id
-            uow.add_synchronization(lambda _: self._confirmed(exchange_id),
-                                    lambda _: self._unconfirmed(exchange_id))
+            uow.owner_route_id = self.route_id
         try:
             self.steps.process(aggregated)
         except Exception as exc:  # nobody upstream waits for this exchange: log and count
@@ -327,10 +333,17 @@ class AggregateProcessor:
                       type(exc).__name__, exc, exc_info=exc)
             if uow is not None:
                 aggregated.exception = exc
-                uow.done(aggregated)
+                self._settle(uow, aggregated)
             return
         if uow is not None:
-            uow.done(aggregated)
+            self._settle(uow, aggregated)
+
+    def _settle(self, uow: UnitOfWork, aggregated: Exchange) -> None:
+        """Confirm (or release) the completed exchange now, or when a hold a step took (an
+        explicit ``hold()``) is released."""
+        exchange_id = aggregated.exchange_id
+        uow.add_synchronization(lambda _: self._confirmed(exchange_id), lambda _: self._unconfirmed(exchange_id))
+        uow.done(aggregated)
 
     def _confirmed(self, exchange_id: str) -> None:
         try:
