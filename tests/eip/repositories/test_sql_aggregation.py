@@ -297,6 +297,26 @@ def test_confirmed_only_after_asynchronous_confirmation(make_repo: Any, engines:
     assert in_flight != failed
 
 
+def test_confirmed_as_soon_as_the_steps_returned(make_repo: Any, engines: Any) -> None:
+    """A producer that confirms later when someone waits for the outcome (the amqp producer
+    takes ``hold()`` when the unit of work has synchronizations, else waits for its publisher
+    confirm) must confirm before returning in the aggregator's steps: else completed groups
+    pile up unconfirmed and a crash re-emits every one of them."""
+    repo = make_repo(SqlAggregationRepository, use_recovery=False)
+    confirmed_later: list[Any] = []
+
+    def publish(exchange: Exchange) -> None:
+        uow = exchange.unit_of_work
+        if uow is not None and uow.has_synchronizations and not uow.finished:
+            confirmed_later.append(uow.hold())
+
+    engine = engines(aggregator(repo, completion_size=2, before=publish))
+    send(engine, "a", "b", "c", "d")
+    assert engine.get_endpoint("mock:out").received_bodies == [["a", "b"], ["c", "d"]]
+    assert confirmed_later == []
+    assert repo.scan() == []  # both groups confirmed: nothing for a crash to re-emit
+
+
 def test_not_confirmed_before_the_last_step_even_through_a_direct_route(make_repo: Any, engines: Any) -> None:
     repo = make_repo(SqlAggregationRepository, use_recovery=False)
 
