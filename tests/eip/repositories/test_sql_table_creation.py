@@ -9,7 +9,11 @@ from typing import Any
 
 import pytest
 
-from eip import SqlAggregationRepository, SqlClaimCheckRepository, SqlIdempotentRepository
+from eip import (
+    SqlAggregationRepository,
+    SqlClaimCheckRepository,
+    SqlIdempotentRepository,
+)
 
 CREATORS = 6
 ROUNDS = 12
