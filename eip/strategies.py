@@ -20,6 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from eip.expressions import text_of_file
+from eip.file_body import FileBody
+
 if TYPE_CHECKING:
     from eip.exchange import Exchange
 
@@ -99,7 +102,7 @@ def concat_bodies(separator: str = "") -> Strategy:
         body = new.message.body
         if old is None:
             if not isinstance(body, (str, bytes)):
-                new.message.body = "" if body is None else str(body)
+                new.message.body = _text(body)
             return new
         _keep_failure(old, new)
         if body is None:
@@ -121,4 +124,6 @@ def concat_bodies(separator: str = "") -> Strategy:
 def _text(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8")
+    if isinstance(value, FileBody):  # a file consumer's lazy body: its content, not its path
+        return text_of_file(value)
     return "" if value is None else str(value)

@@ -82,3 +82,12 @@ def test_a_failure_reaches_the_result(strategy):
 
 def test_use_original_is_recognised_by_fan_out_eips():
     assert getattr(use_original, "keeps_parent", False) is True
+
+
+def test_concat_bodies_reads_lazy_file_bodies_not_their_paths(tmp_path):
+    from eip.file_body import FileBody
+
+    (tmp_path / "a.txt").write_text("alpha")
+    (tmp_path / "b.txt").write_text("beta")
+    result, _ = fold(concat_bodies("+"), FileBody(tmp_path / "a.txt"), FileBody(tmp_path / "b.txt"))
+    assert result.message.body == "alpha+beta"
