@@ -38,13 +38,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 from eip import constants as c
 from eip.errors import RedeliveryInterruptedError
-from eip.uri import mask_uri
 from eip.model import (
     DeadLetterChannel,
     DefaultErrorHandler,
     OnException,
     RedeliveryPolicy,
 )
+from eip.uri import mask_uri
 
 if TYPE_CHECKING:
     from eip.exchange import Exchange
