@@ -67,7 +67,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import quote
@@ -403,8 +403,8 @@ class _Loader:
         data: dict[str, Any] = {
             "properties": self._guard(lambda: self._properties(raw.get("properties")), {}),
             "server": self._guard(lambda: self._section("server", raw.get("server"), SERVER_KEYS, {
-                "host": _text, "port": _port, "threads": _threads, "max_request_body": _size,
-                "connection_limit": _connection_limit, "idle_timeout": _idle_timeout}), {}),
+                "host": _text, "port": _port, "threads": _at_least_one("thread"), "max_request_body": _size,
+                "connection_limit": _at_least_one("connection"), "idle_timeout": _idle_timeout}), {}),
             "amqp": self._guard(lambda: self._section("amqp", raw.get("amqp"), AMQP_KEYS,
                                                       {"url": _text, "password": _text}), {}),
             "logging": self._guard(lambda: self._section("logging", raw.get("logging"), LOGGING_KEYS,
@@ -694,11 +694,14 @@ def _port(value: Any) -> int:
     return port
 
 
-def _threads(value: Any) -> int:
-    threads = _integer(value)
-    if threads < 1:
-        raise ValueError("expects at least 1 thread")
-    return threads
+def _at_least_one(noun: str) -> Callable[[Any], int]:
+    """A checker for a whole number of ``noun`` (e.g. threads, connections), at least 1."""
+    def check(value: Any) -> int:
+        number = _integer(value)
+        if number < 1:
+            raise ValueError(f"expects at least 1 {noun}")
+        return number
+    return check
 
 
 def _size(value: Any) -> int:
@@ -717,13 +720,6 @@ def _integer(value: Any) -> int:
         return int(str(value).strip())
     except ValueError:
         raise ValueError("expects an integer") from None
-
-
-def _connection_limit(value: Any) -> int:
-    limit = _integer(value)
-    if limit < 1:
-        raise ValueError("expects at least 1 connection")
-    return limit
 
 
 def _idle_timeout(value: Any) -> float:
