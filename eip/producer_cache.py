@@ -6,6 +6,9 @@ URIs with :class:`ComputedUri`. The rules that make exchange data safe to route 
 
 * ``{{placeholders}}`` are resolved once, in the static template, when the route is compiled;
   a value taken from the exchange is never resolved (it could name any property or variable).
+* A value cannot add endpoint options: in the path it may not contain ``?``; in the query it is
+  percent-encoded, so it stays the value of its own option. A token that starts the URI (or a
+  URI computed by an expression) names the whole endpoint, as the recipient list pattern means.
 * A component whose URI path is code (``Component.path_is_code``: ``sql:``) takes no value from
   the exchange in that path: a ``${...}`` there is a route error, and at run time the statement
   must be exactly the one the template declared (a value in the options cannot move the point
@@ -29,6 +32,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from eip.errors import ConfigurationError, ExpressionError, RouteDefinitionError
 from eip.uri import mask_uri, parse_uri
@@ -93,11 +97,29 @@ class ComputedUri:
             if not text:
                 raise ctx.error(f"{what}() needs an endpoint URI")
             self.statement = self._fixed_statement(ctx, text)
-            self.resolve: Any = compile_template(text)
+            self.resolve: Any = compile_template(text, self._quoting)
         elif isinstance(uri, Expression) or callable(uri):
             self.resolve = uri
         else:
             raise ctx.error(f"{what}() needs a URI, a ${{...}} template or an expression, got {uri!r}")
+
+    def _quoting(self, before: str) -> Callable[[str], str] | None:
+        """How a value goes into the template at a token preceded by ``before``: a token that
+        starts the URI (no ``:`` yet) names the endpoint as an expression would, as it is; in the
+        path a value may not contain ``?`` (it would add endpoint options); in the query it is
+        percent-encoded, so it stays the value of its own option."""
+        if ":" not in before:
+            return None
+        if "?" in before:
+            return _quote_option_value
+        return self._path_value
+
+    def _path_value(self, value: str) -> str:
+        if "?" in value:
+            raise ExpressionError(f"{self.what}(): a value from the exchange put '?' into the endpoint path "
+                                  f"({mask_uri(value)!r}); exchange data may not add endpoint options - "
+                                  f"write the options in the template", route_id=self.route_id, node_id=self.node_id)
+        return value
 
     def _fixed_statement(self, ctx: CompileContext, text: str) -> tuple[str, str] | None:
         try:
@@ -120,6 +142,10 @@ class ComputedUri:
             raise ExpressionError(f"{self.what}(): the URI expression gave {uri!r}",
                                   route_id=self.route_id, node_id=self.node_id)
         return uri
+
+
+def _quote_option_value(value: str) -> str:
+    return quote(value, safe="")  # parse_uri decodes it back: '&' and '=' stay inside the value
 
 
 class Lease:

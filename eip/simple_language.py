@@ -76,17 +76,21 @@ def _compile_token(token: str, text: str) -> Getter:
     raise ConfigurationError(f"simple expression {text!r}: unknown token ${{{token}}}")
 
 
-def compile_template(text: str) -> Getter:
+def compile_template(text: str, quoting: Callable[[str], Callable[[str], str] | None] | None = None) -> Getter:
     """Compile ``text`` into a function of an exchange.
 
     A text that is exactly one token returns the raw value (not a string); otherwise the
-    tokens are rendered with ``str`` (None renders as an empty string) into the text."""
+    tokens are rendered with ``str`` (None renders as an empty string) into the text.
+    ``quoting(text_before_token)``, asked once per token when compiling, may give a function
+    that each rendered value of that token goes through (to quote it, or to refuse it)."""
     parts: list[str | Getter] = []
     pos = 0
     for match in _TOKEN.finditer(text):
         if match.start() > pos:
             parts.append(text[pos:match.start()])
-        parts.append(_compile_token(match.group(1), text))
+        getter = _compile_token(match.group(1), text)
+        quote = quoting(text[:match.start()]) if quoting is not None else None
+        parts.append(getter if quote is None else _quoted(getter, quote))
         pos = match.end()
     if pos < len(text):
         parts.append(text[pos:])
@@ -108,6 +112,13 @@ def compile_template(text: str) -> Getter:
                 out.append("" if value is None else str(value))
         return "".join(out)
 
+    return render
+
+
+def _quoted(getter: Getter, quote: Callable[[str], str]) -> Getter:
+    def render(ex: Any) -> str:
+        value = text_of_file(getter(ex))
+        return quote("" if value is None else str(value))
     return render
 
 

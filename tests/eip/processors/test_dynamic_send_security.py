@@ -71,15 +71,15 @@ def test_exchange_values_in_sql_options_are_fine_and_parameters_bind(engine, tmp
                                         headers={"db": "db", "q": "x' OR '1'='1"}) == []
 
 
-def test_option_value_that_moves_the_statement_boundary_is_refused(engine, tmp_path):
+def test_option_value_cannot_move_the_statement_boundary(engine, tmp_path):
     items_db(engine, tmp_path)
     start(engine, lambda b: b.from_("direct:find").route_id("find")
           .to_d("sql:SELECT name FROM items WHERE name = :#q?datasource=${header.db}").id("lookup"))
-    hostile = "db OR 1=1 --?output_type=select_list"  # the parser would end the statement later
+    hostile = "db OR 1=1 --?output_type=select_list"  # unquoted, the parser would end the statement later
     with pytest.raises(ConfigurationError) as info:
         engine.template.request_body("direct:find", None, headers={"db": hostile, "q": "a"})
-    assert (info.value.route_id, info.value.node_id) == ("find", "lookup")
-    assert ":#" in str(info.value)
+    # The value stays the datasource option's value (an unknown datasource), never statement text.
+    assert f"no datasource '{hostile}'" in str(info.value)
 
 
 @pytest.mark.parametrize("verb", ["recipient_list", "routing_slip", "dynamic_router", "to_d_expression"])
@@ -156,3 +156,24 @@ def test_placeholder_without_a_value_in_a_template_fails_when_the_route_is_added
         start(engine, lambda b: b.from_("direct:in").route_id("r").to_d("mock:{{nowhere}}-${header.x}").id("send"))
     assert (info.value.route_id, info.value.node_id) == ("r", "send")
     assert "EIP_NOWHERE" in str(info.value)
+
+
+# -- exchange values cannot add endpoint options ---------------------------------------------------
+
+@pytest.mark.parametrize("value", ["q?retain_first=1", "q?bogus=1"])
+def test_a_path_value_cannot_open_the_endpoint_options(engine, value):
+    start(engine, lambda b: b.from_("direct:send").route_id("send").to_d("mock:${header.target}").id("out"))
+    with pytest.raises(EipError, match="may not add endpoint options") as info:
+        engine.template.send_body("direct:send", "hi", headers={"target": value})
+    assert info.value.node_id == "out"
+    assert not any(endpoint.uri.startswith("mock:q") for endpoint in engine.endpoints())
+
+
+def test_an_option_value_stays_one_value_even_with_separators_inside(engine, tmp_path):
+    """'&' and '=' in a value do not start another option: the file name is the whole value."""
+    outbox = tmp_path / "out"
+    start(engine, lambda b: b.from_("direct:save")
+          .to_d(f"file:{outbox}?file_name=${{header.name}}"))
+    engine.template.send_body("direct:save", "x", headers={"name": "a&file_exist=append=1.txt"})
+    assert [p.name for p in outbox.iterdir()] == ["a&file_exist=append=1.txt"]
+    assert (outbox / "a&file_exist=append=1.txt").read_text() == "x"
