@@ -97,7 +97,7 @@ HTTP_QUERY = "CamelHttpQuery"  # the raw query string without '?': a=1&b=2 (abse
 HTTP_URI = "CamelHttpUri"  # the request target as sent: /orders/42?a=1
 HTTP_RESPONSE_CODE = "CamelHttpResponseCode"  # status of a reply (consumer) or of a response (producer)
 HTTP_RESPONSE_TEXT = "CamelHttpResponseText"  # reason phrase of a producer's response
-HTTP_INBOUND_HEADERS = "CamelHttpInboundHeaders"  # property: the headers the http consumer set from the request
+INBOUND_HEADERS = "CamelInboundHeaders"  # property: what a consumer received (eip.header_filter.Inbound)
 
 # SOAP component (headers). The consumer sets the first four from the request; the producer sets
 # the envelopes when its endpoint has keep_envelope=true.

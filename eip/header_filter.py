@@ -1,23 +1,35 @@
 """Which message headers cross from one transport into another: the one rule every producer
-applies to the headers an inbound HTTP request brought (Camel's ``HeaderFilterStrategy``).
+applies to the headers a consumer received (Camel's ``HeaderFilterStrategy``).
 
-The ``http:`` consumer records every header it made from the request (the HTTP headers, query
-and path parameters, its ``CamelHttp*`` headers) in the exchange property
-``CamelHttpInboundHeaders``. Producers (``amqp:``, ``ibmmq:``, ``http:``) leave out a header that
-still holds what the request gave it:
+Anything that arrives from outside is data, never configuration. Each consumer that makes
+headers from what it received (``http:``, ``amqp:``, ``ibmmq:``) records them in the exchange
+property ``CamelInboundHeaders`` as an ``Inbound``: its protocol and the very mapping it built
+(a reference, not a copy). A producer that gets a reply (``amqp:``/``ibmmq:`` request-reply)
+records the reply's headers the same way, over the earlier record. Producers (``amqp:``,
+``ibmmq:``, ``http:``) then look at each header that still holds the value it was received with:
 
-* by default none of them crosses, so ``Authorization``, ``Cookie``, ``Host``, ``X-API-Key`` or
-  ``?JMS_IBM_MQMD_Priority=9`` never reach a broker's headers or an MQMD;
-* the endpoint option ``forward_headers=X-Correlation-Id,X-Tenant`` lets the named ones through;
-* credentials never cross, not even when named: ``Authorization``, ``Proxy-Authorization``,
-  ``Cookie``, ``Set-Cookie``, ``X-API-Key`` and every name ``eip.secrets`` calls secret
-  (``X-Auth-Token``, ``X-Client-Secret``...); nor do the engine's ``Camel*`` headers or a
-  producer's control headers (MQMD ``JMS_IBM_*`` fields): naming one in ``forward_headers`` is
-  an ``EndpointOptionError``.
+* received by the **http** consumer (the request's headers, query and path parameters): none
+  crosses by default, so ``Authorization``, ``Cookie``, ``Host``, ``X-API-Key`` or
+  ``?JMS_IBM_MQMD_Priority=9`` never reach a broker's headers, an MQMD or another server; the
+  endpoint option ``forward_headers=X-Correlation-Id,X-Tenant`` lets the named ones through;
+  credentials never cross, not even when named: ``Authorization``, ``Proxy-Authorization``,
+  ``Cookie``, ``Set-Cookie``, ``X-API-Key`` and every name ``eip.secrets`` calls secret;
+* received from **another broker protocol** (an AMQP headers table or properties reaching an
+  ``ibmmq:`` producer, MQ's RFH2 properties or MQMD reaching an ``amqp:`` producer): the headers
+  cross as data, but never as one of the producer's **control headers**: an ``amqp:`` producer
+  drops ``CC``, ``BCC``, ``x-delay``, ``x-death``... and the ``CamelRabbitmq*`` headers that set
+  AMQP properties (priority, expiration, reply-to, correlation id, app id...); an ``ibmmq:``
+  producer drops every ``JMS_IBM_*`` header (MQMD Priority, ReplyToQ, Report...). The put or
+  publish gets the endpoint's defaults instead;
+* received by a consumer of the **same protocol** (MQ to MQ, AMQP to AMQP): everything crosses,
+  so a bridge keeps the MQMD or the AMQP properties. (HTTP to HTTP follows the http rule.)
 
-A header the route set or changed (``set_header``, a processor) is the route's own and goes
-through. A route that wants a request header sent under the same value names it in
-``forward_headers``.
+Control headers, credentials and the engine's ``Camel*`` headers are never forwardable: naming
+one in ``forward_headers`` is an ``EndpointOptionError``; there is one rule, not an opt-out. A
+header the route set or changed (``set_header``, a processor) is the route's own and goes
+through, control headers included. A value equal to the received one counts as received, so a
+route that means to pass a received control value on maps it from a header of another name
+(``set_header("JMS_IBM_MQMD_Priority", header("priority"))``).
 """
 
 from __future__ import annotations
@@ -25,20 +37,70 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from eip.constants import INBOUND_HEADERS
 from eip.errors import EndpointOptionError
 from eip.options import Option
 from eip.secrets import is_secret_name
 
+__all__ = ["CREDENTIAL_HEADERS", "FORWARD_HEADERS_OPTION", "INBOUND_HEADERS", "HeaderFilter", "Inbound",
+           "is_credential", "is_inbound"]
+
 #: Header names that carry credentials, whatever the secrets rule says of the rest.
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
+
+#: The protocol whose received headers cross nowhere unless named (the stricter rule).
+HTTP = "http"
 
 #: The producer option that names the inbound headers to send on; endpoints add it to their spec.
 FORWARD_HEADERS_OPTION = Option(
     "forward_headers", "str", "", "Producer: headers of an inbound HTTP request (received by an http "
     "consumer) to send on, comma-separated (X-Correlation-Id,X-Tenant); by default none are. "
-    "Credentials (Authorization, Cookie, X-API-Key...) never are.")
+    "Credentials (Authorization, Cookie, X-API-Key...) and control headers never are.")
 
 _MISSING = object()
+
+
+class Inbound:
+    """What a consumer (or a producer's reply) brought in: ``protocol`` and the ``headers`` it
+    made, the mapping itself (a ``Headers`` looks names up case-insensitively, a plain dict by
+    the exact spelling, which is the one the message keeps). ``previous`` is the earlier record
+    when a reply came in over it. Never changed after it is made."""
+
+    __slots__ = ("headers", "previous", "protocol")
+
+    def __init__(self, protocol: str, headers: Mapping[str, Any], previous: Inbound | None = None) -> None:
+        self.protocol = protocol
+        self.headers = headers
+        self.previous = previous if previous.__class__ is Inbound else None
+
+    def source(self, name: str, value: Any) -> str | None:
+        """The protocol that gave header ``name`` its ``value``, or None when the route set it."""
+        mark: Inbound | None = self
+        while mark is not None:
+            original = mark.headers.get(name, _MISSING)
+            if original is value or (original.__class__ is value.__class__ and original == value):
+                return mark.protocol
+            mark = mark.previous
+        return None
+
+    def only(self, protocol: str) -> bool:
+        """True when every record is of ``protocol``."""
+        mark: Inbound | None = self
+        while mark is not None:
+            if mark.protocol != protocol:
+                return False
+            mark = mark.previous
+        return True
+
+    def __repr__(self) -> str:
+        chain = f", previous={self.previous!r}" if self.previous is not None else ""
+        return f"Inbound({self.protocol!r}, {len(self.headers)} headers{chain})"
+
+
+def inbound_of(properties: Mapping[str, Any]) -> Inbound | None:
+    """The ``Inbound`` record in an exchange's properties, if any."""
+    mark = properties.get(INBOUND_HEADERS)
+    return mark if mark.__class__ is Inbound else None
 
 
 def is_credential(name: str) -> bool:
@@ -47,50 +109,59 @@ def is_credential(name: str) -> bool:
     return lowered in CREDENTIAL_HEADERS or is_secret_name(name)
 
 
-def is_inbound(name: str, value: Any, inbound: Mapping[str, Any] | None) -> bool:
-    """True when header ``name`` still holds the value the http consumer set from the request
-    (``inbound`` is the ``CamelHttpInboundHeaders`` property, lower-case names)."""
-    if not inbound:
-        return False
-    original = inbound.get(name.lower(), _MISSING)
-    return original is value or (type(original) is type(value) and original == value)
+def is_inbound(name: str, value: Any, inbound: Inbound | None) -> bool:
+    """True when header ``name`` still holds the value the http consumer received it with (the
+    http component's rule for what is the route's own: what it echoes, which Content-Type)."""
+    return inbound is not None and inbound.source(name, value) == HTTP
 
 
 class HeaderFilter:
     """One producer's filter, built once from its ``forward_headers`` option.
 
-    ``control(name)`` is True for the producer's own control headers (never forwarded from a
-    request); ``forward_all`` sends every inbound header except credentials (the http producer's
-    ``forward_request_headers``)."""
+    ``protocol`` is the producer's (``amqp``, ``ibmmq``, ``http``); ``control(name)`` is True for
+    its own control headers (never set by another protocol's received headers, never
+    forwardable); ``forward_all`` sends every header an HTTP request brought except credentials
+    (the http producer's ``forward_request_headers``)."""
 
-    __slots__ = ("forward", "forward_all")
+    __slots__ = ("control", "forward", "forward_all", "protocol")
 
-    def __init__(self, forward: str | Iterable[str] = "", *, uri: str = "", forward_all: bool = False,
-                 control: Callable[[str], bool] | None = None) -> None:
+    def __init__(self, forward: str | Iterable[str] = "", *, protocol: str, uri: str = "",
+                 forward_all: bool = False, control: Callable[[str], bool] | None = None) -> None:
         names = [n.strip() for n in (forward.split(",") if isinstance(forward, str) else forward)]
         refused = [n for n in names if n and (is_credential(n) or n.lower().startswith("camel")
                                                or (control is not None and control(n)))]
         if refused:
             raise EndpointOptionError(
                 f"endpoint '{uri}': forward_headers cannot name {', '.join(refused)}: credentials, Camel* and "
-                "control headers of a request never cross to another transport; set them in the route")
+                "control headers received by a consumer never cross to another transport; set them in the route")
         self.forward = frozenset(n.lower() for n in names if n)
         self.forward_all = forward_all
+        self.protocol = protocol
+        self.control = control
 
-    def drops(self, name: str, value: Any, inbound: Mapping[str, Any] | None) -> bool:
-        """True when header ``name`` with ``value`` must not be sent (``inbound`` as ``is_inbound``)."""
-        if not is_inbound(name, value, inbound):
+    def drops(self, name: str, value: Any, inbound: Inbound | None) -> bool:
+        """True when header ``name`` with ``value`` must not be sent (see the module docstring)."""
+        if inbound is None:
             return False
-        lowered = name.lower()
-        if is_credential(lowered):
-            return True
-        return not (self.forward_all or lowered in self.forward)
+        source = inbound.source(name, value)
+        if source is None:
+            return False
+        if source == HTTP:
+            lowered = name.lower()
+            if is_credential(lowered):
+                return True
+            return not (self.forward_all or lowered in self.forward)
+        if source == self.protocol:
+            return False
+        return self.control is not None and self.control(name)
 
-    def apply(self, headers: Mapping[str, Any], inbound: Mapping[str, Any] | None) -> Mapping[str, Any]:
-        """``headers`` without those ``drops`` refuses; ``headers`` itself when nothing came from HTTP."""
-        if not inbound:
+    def apply(self, headers: Mapping[str, Any], inbound: Inbound | None) -> Mapping[str, Any]:
+        """``headers`` without those ``drops`` refuses; ``headers`` itself when nothing was received
+        or all of it by this producer's own protocol (a bridge: the hot path, no copy)."""
+        if inbound is None or (inbound.previous is None and inbound.protocol == self.protocol
+                               and self.protocol != HTTP):
             return headers
         return {name: value for name, value in headers.items() if not self.drops(name, value, inbound)}
 
     def __repr__(self) -> str:
-        return f"HeaderFilter(forward={sorted(self.forward)}, forward_all={self.forward_all})"
+        return f"HeaderFilter(protocol={self.protocol!r}, forward={sorted(self.forward)}, forward_all={self.forward_all})"

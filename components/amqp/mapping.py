@@ -12,8 +12,12 @@ Publishing (``to_amqp``):
   id, reply-to, content type and encoding, timestamp, priority, expiration, type, app id); the
   delivery mode comes from the endpoint's ``persistent`` option only. Every other header goes
   into the AMQP headers table, except the consumer-only ones (``CONSUMER_ONLY_HEADERS``).
-  The producer first leaves out the headers an inbound HTTP request brought (``eip.header_filter``:
-  none by default, ``forward_headers`` names some, never credentials nor ``CONTROL_HEADERS``).
+  The producer first leaves out what ``eip.header_filter`` refuses: the headers an inbound
+  HTTP request brought (none by default, ``forward_headers`` names some, never credentials), and
+  the control headers (``is_control_header``: ``CONTROL_HEADERS`` and every header above that sets
+  a property) that still hold what an MQ message (another protocol) came with, so an RFH2
+  property cannot add ``CC`` queues or set the priority, expiration or reply-to. Those the
+  route set, and those an AMQP consumer received (a bridge), go through.
   Table values keep their type when AMQP has one (str, bytes, bool, int, Decimal, datetime,
   lists and dicts of those, None); a float is sent as its text (pika writes no doubles) and
   any other value as ``str(value)``.
@@ -62,10 +66,16 @@ PROPERTY_HEADERS: dict[str, str] = {
 CONSUMER_ONLY_HEADERS = (c.AMQP_USER_ID, c.AMQP_DELIVERY_MODE, c.AMQP_EXCHANGE_NAME,
                          c.AMQP_ROUTING_KEY, c.AMQP_DELIVERY_TAG, c.AMQP_REDELIVERED)
 
-#: Headers a broker acts on: an inbound HTTP request may never set them (``eip.header_filter``);
-#: ``CC``/``BCC`` route copies to more queues (RabbitMQ sender-selected distribution).
+#: Headers a broker acts on or owns: what another protocol received may never set them
+#: (``eip.header_filter``); ``CC``/``BCC`` route copies to more queues (RabbitMQ sender-selected
+#: distribution), ``x-delay`` holds a message back (delayed-message exchange), the ``x-*death*``
+#: and ``x-delivery-count`` ones are the broker's dead-letter and redelivery records,
+#: ``x-stream-filter-value`` is what stream filters match.
 CONTROL_HEADERS = frozenset({"cc", "bcc", "x-delay", "x-death", "x-first-death-exchange", "x-first-death-queue",
-                             "x-first-death-reason"})
+                             "x-first-death-reason", "x-last-death-exchange", "x-last-death-queue",
+                             "x-last-death-reason", "x-delivery-count", "x-stream-filter-value"})
+#: The protocol name consumers record what they received under (``eip.header_filter.Inbound``).
+PROTOCOL = "amqp"
 
 _OUT_PROPERTY = {name.lower(): prop for name, prop in PROPERTY_HEADERS.items()}
 _SKIP = frozenset(name.lower() for name in CONSUMER_ONLY_HEADERS)

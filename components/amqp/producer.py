@@ -24,7 +24,10 @@ raised after ``request_timeout``. As in Camel, an exchange consumed from a messa
 ``to(uri, pattern=InOnly)`` to forward it, or set ``disable_reply_to`` on the consumer.
 
 Headers an inbound HTTP request brought are not published unless ``forward_headers`` names them,
-and credentials never are (``eip.header_filter``).
+and credentials never are; control headers (``CC``, ``BCC``, ``x-delay``, the ``CamelRabbitmq*``
+properties) that still hold what another protocol's consumer received (an MQ message's RFH2
+properties or MQMD) are dropped, and never forwardable; an AMQP-to-AMQP bridge keeps them all
+(``eip.header_filter``). A request-reply's reply headers are recorded as received from AMQP.
 
 What a crash loses: nothing confirmed; an unconfirmed publish's source is not acknowledged, so
 it is delivered again (at-least-once, duplicates possible).
@@ -36,6 +39,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from components.amqp.mapping import (
+    PROTOCOL,
     decode_body,
     is_control_header,
     properties_to_headers,
@@ -43,10 +47,10 @@ from components.amqp.mapping import (
 )
 from components.amqp.session import Session, current_session
 from eip.component import Producer
-from eip.constants import HTTP_INBOUND_HEADERS
+from eip.constants import INBOUND_HEADERS
 from eip.errors import EndpointNotConnectedError
 from eip.exchange import Exchange, ExchangePattern
-from eip.header_filter import HeaderFilter
+from eip.header_filter import HeaderFilter, Inbound, inbound_of
 
 if TYPE_CHECKING:
     from components.amqp.endpoint import AmqpEndpoint
@@ -66,7 +70,8 @@ class AmqpProducer(Producer):
         self._mandatory: bool = values["mandatory"]
         self._confirms: bool = values["publisher_confirms"]
         self._timeout: float = values["request_timeout"]
-        self._crossing = HeaderFilter(values["forward_headers"], uri=endpoint.uri, control=is_control_header)
+        self._crossing = HeaderFilter(values["forward_headers"], protocol=PROTOCOL, uri=endpoint.uri,
+                                      control=is_control_header)
 
     def start(self) -> None:
         if self._session is None:
@@ -85,7 +90,7 @@ class AmqpProducer(Producer):
 
     def process(self, exchange: Exchange) -> None:
         message = exchange.message
-        headers = self._crossing.apply(message.headers, exchange.properties.get(HTTP_INBOUND_HEADERS))
+        headers = self._crossing.apply(message.headers, inbound_of(exchange.properties))
         body, properties = to_amqp(message.body, headers, self._persistent)
         if exchange.pattern is _IN_OUT:
             self._request(exchange, body, properties)
@@ -127,7 +132,9 @@ class AmqpProducer(Producer):
         message = exchange.message
         message.body = decode_body(reply_body, reply_properties.content_type, reply_properties.content_encoding,
                                    self.endpoint.body_type)
-        message.headers.update(properties_to_headers(reply_properties))
+        headers = properties_to_headers(reply_properties)
+        message.headers.update(headers)
+        exchange.properties[INBOUND_HEADERS] = Inbound(PROTOCOL, headers, inbound_of(exchange.properties))
 
     def _publisher(self) -> Session:
         session = self._session

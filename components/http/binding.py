@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from eip.dataformat import JsonDataFormat
-from eip.header_filter import is_inbound
+from eip.header_filter import Inbound, is_inbound
 
 log = logging.getLogger("components.http")
 
@@ -173,7 +173,7 @@ def header_values(value: Any) -> list[str]:
     return [text]
 
 
-def outbound_headers(headers: Mapping[str, Any], inbound: Mapping[str, Any] | None,
+def outbound_headers(headers: Mapping[str, Any], inbound: Inbound | None,
                      skip: frozenset[str]) -> Iterator[tuple[str, str]]:
     """``(name, value)`` pairs of the message headers to put on HTTP: not ``Camel*``, not in
     ``skip``, not unchanged from the inbound request, with a value HTTP can carry."""
@@ -187,7 +187,7 @@ def outbound_headers(headers: Mapping[str, Any], inbound: Mapping[str, Any] | No
             yield name, text
 
 
-def route_content_type(headers: Mapping[str, Any], inbound: Mapping[str, Any] | None) -> str | None:
+def route_content_type(headers: Mapping[str, Any], inbound: Inbound | None) -> str | None:
     """The ``Content-Type`` header when the route set it (not the request's own), else None."""
     value = headers.get("Content-Type")
     if value is None or is_inbound("Content-Type", value, inbound):

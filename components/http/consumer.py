@@ -19,7 +19,7 @@ gets no response and knows it must retry). The reply is the exchange after the r
 A request body that does not parse as its content type says (malformed JSON or XML, unsafe
 XML) answers 400 before any route runs.
 
-The headers made from the request are recorded in the ``CamelHttpInboundHeaders`` property, so
+The headers made from the request are recorded in the ``CamelInboundHeaders`` property, so
 producers send none of them on (credentials never) unless their ``forward_headers`` names them:
 see ``eip.header_filter``. A path that could answer one of the management API's is refused when
 the route starts (``HttpServer.reserve``).
@@ -44,6 +44,7 @@ from components.http.shared import ServedConsumer
 from eip import constants as c
 from eip.errors import ValidationError, find_cause
 from eip.exchange import ExchangePattern
+from eip.header_filter import Inbound, inbound_of
 from eip.http_server import (
     HandlerRegistration,
     HttpServer,
@@ -87,7 +88,7 @@ class HttpConsumer(ServedConsumer):
             return json_error(400, "bad request", message=str(exc))
         headers = _request_headers(request, path_params)
         exchange = self.create_exchange(body, headers, pattern=ExchangePattern.IN_OUT)
-        exchange.properties[c.HTTP_INBOUND_HEADERS] = {name.lower(): value for name, value in headers.items()}
+        exchange.properties[c.INBOUND_HEADERS] = Inbound("http", headers)  # Message copied them
         self.processor.process(exchange)  # the route entry: never raises
         failure = exchange.exception
         if failure is not None:
@@ -128,7 +129,7 @@ def _request_headers(request: Any, path_params: dict[str, str]) -> Headers:
 def _reply(exchange: Exchange) -> Any:
     message = exchange.message
     headers = message.headers
-    inbound = exchange.properties.get(c.HTTP_INBOUND_HEADERS)
+    inbound = inbound_of(exchange.properties)
     data, content_type = encode_body(message.body, route_content_type(headers, inbound))
     code = headers.get(c.HTTP_RESPONSE_CODE)
     if code is None:

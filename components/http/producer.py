@@ -51,7 +51,7 @@ from eip.errors import (
     EndpointError,
     HttpOperationFailedError,
 )
-from eip.header_filter import HeaderFilter
+from eip.header_filter import HeaderFilter, inbound_of
 from eip.http_server import ALL_METHODS
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class HttpProducer(Producer):
     def __init__(self, endpoint: HttpEndpoint) -> None:
         super().__init__(endpoint)
         values = endpoint.values
-        self._crossing = HeaderFilter(values["forward_headers"], uri=endpoint.uri,
+        self._crossing = HeaderFilter(values["forward_headers"], protocol="http", uri=endpoint.uri,
                                       forward_all=values["forward_request_headers"])
 
     def process(self, exchange: Exchange) -> None:
@@ -79,7 +79,7 @@ class HttpProducer(Producer):
         values = endpoint.values
         message = exchange.message
         headers = message.headers
-        inbound = exchange.properties.get(c.HTTP_INBOUND_HEADERS)
+        inbound = inbound_of(exchange.properties)
         query = headers.get(c.HTTP_QUERY)
         query = endpoint.query if query is None else str(query).lstrip("?")
         method = self._method(message.body, headers)

@@ -18,9 +18,12 @@ Putting (``to_mq``):
   says, with ``<mcd><Msd>jms_text</Msd></mcd>`` (or ``jms_bytes``) so a JMS application sees a
   TextMessage (BytesMessage). A message without such headers gets no RFH2. ``properties=none``
   never writes one: for applications that do not read RFH2 (COBOL programs on the mainframe).
-* the producer first leaves out the headers an inbound HTTP request brought (``eip.header_filter``:
-  none by default, ``forward_headers`` names some, never credentials nor ``JMS_IBM_*`` control
-  headers), so a query parameter cannot set an MQMD field.
+* the producer first leaves out what ``eip.header_filter`` refuses: the headers an inbound HTTP
+  request brought (none by default, ``forward_headers`` names some, never credentials), and the
+  ``JMS_IBM_*`` control headers that still hold what another protocol's consumer received (an
+  AMQP headers table), so neither a query parameter nor an AMQP publisher sets an MQMD field
+  (Priority, ReplyToQ, Report...). Those the route set, and those an MQ consumer received (an
+  MQ-to-MQ bridge), go through.
 
 Getting (``from_mq``): RFH2 headers in front of the data are taken off (their ``<usr>``
 properties become headers); every MQMD field becomes its ``JMS_IBM_MQMD_*`` header, with Format,
@@ -56,6 +59,8 @@ from legacy.mq import (
 
 log = logging.getLogger("components.ibmmq")
 
+#: The protocol name consumers record what they received under (``eip.header_filter.Inbound``).
+PROTOCOL = "ibmmq"
 #: Header -> MQMD field, for the fields a producer writes.
 WRITABLE_FIELDS: dict[str, str] = {
     c.IBMMQ_MSG_ID: "MsgId", c.IBMMQ_CORREL_ID: "CorrelId", c.IBMMQ_FORMAT: "Format",

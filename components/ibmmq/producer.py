@@ -20,8 +20,10 @@ an exchange consumed from a request message is InOut, so a ``to("ibmmq:...")`` i
 request-reply too: write ``to(uri, pattern=InOnly)`` to forward it.
 
 Headers an inbound HTTP request brought are not put (neither as MQMD fields nor as RFH2
-properties) unless ``forward_headers`` names them; credentials and ``JMS_IBM_*`` never are
-(``eip.header_filter``).
+properties) unless ``forward_headers`` names them; credentials never are. ``JMS_IBM_*`` headers
+that still hold what another protocol's consumer received (an AMQP headers table) are dropped,
+and never forwardable, so the MQMD gets the endpoint's defaults; an MQ-to-MQ bridge keeps them
+(``eip.header_filter``). A request-reply's reply headers are recorded as received from MQ.
 
 What a crash loses: nothing put. A put outside syncpoint is on the queue once ``process``
 returned; one inside a consumer's unit of work is committed with the get or not at all.
@@ -39,9 +41,9 @@ from typing import TYPE_CHECKING, Any
 
 from components.ibmmq.client import ConnectionParams, MqConnection, load_mqi
 from components.ibmmq.consumer import current_worker
-from components.ibmmq.mapping import from_mq, is_control_header, to_mq
+from components.ibmmq.mapping import PROTOCOL, from_mq, is_control_header, to_mq
 from eip.component import Producer
-from eip.constants import HTTP_INBOUND_HEADERS
+from eip.constants import INBOUND_HEADERS
 from eip.errors import (
     EndpointError,
     EndpointNotConnectedError,
@@ -49,7 +51,7 @@ from eip.errors import (
     MqConnectionError,
 )
 from eip.exchange import Exchange, ExchangePattern
-from eip.header_filter import HeaderFilter
+from eip.header_filter import HeaderFilter, Inbound, inbound_of
 
 if TYPE_CHECKING:
     from components.ibmmq.endpoint import IbmMqEndpoint
@@ -162,7 +164,8 @@ class IbmMqProducer(Producer):
         self._properties: str = values["properties"]
         self._join: bool = values["join_unit_of_work"]
         self._timeout: float = values["request_timeout"]
-        self._crossing = HeaderFilter(values["forward_headers"], uri=endpoint.uri, control=is_control_header)
+        self._crossing = HeaderFilter(values["forward_headers"], protocol=PROTOCOL, uri=endpoint.uri,
+                                      control=is_control_header)
 
     def start(self) -> None:
         if self._pool is None:
@@ -177,7 +180,7 @@ class IbmMqProducer(Producer):
     def process(self, exchange: Exchange) -> None:
         endpoint = self.endpoint
         message = exchange.message
-        headers = self._crossing.apply(message.headers, exchange.properties.get(HTTP_INBOUND_HEADERS))
+        headers = self._crossing.apply(message.headers, inbound_of(exchange.properties))
         fields, data = to_mq(message.body, headers, self._defaults, self._properties)
         worker = current_worker()
         local = worker.connection if worker is not None and worker.params == endpoint.params else None
@@ -193,6 +196,7 @@ class IbmMqProducer(Producer):
             body, headers = from_mq(reply_md, reply, endpoint.values["body_type"], endpoint.uri)
             message.body = body
             message.headers.update(headers)
+            exchange.properties[INBOUND_HEADERS] = Inbound(PROTOCOL, headers, inbound_of(exchange.properties))
             return
         if local is not None and self._join:
             local.put(endpoint.queue, "", data, self._mq.MD(**fields), syncpoint=True)
