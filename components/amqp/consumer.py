@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +46,6 @@ from eip import constants as c
 from eip.component import Consumer, Processor
 from eip.errors import AmqpError, EndpointNotConnectedError, is_transient
 from eip.exchange import Exchange, ExchangePattern
-from eip.header_filter import Inbound
 
 if TYPE_CHECKING:
     from components.amqp.endpoint import AmqpEndpoint
@@ -54,6 +54,10 @@ log = logging.getLogger("components.amqp")
 
 _IN_OUT = ExchangePattern.IN_OUT
 _IN_ONLY = ExchangePattern.IN_ONLY
+
+# Deliveries run per turn of the I/O loop before it polls again (and so writes their acks): what a
+# kill -9 can leave done but unacknowledged (Spring AMQP's batchSize, Camel acks every message).
+BATCH = 8
 
 
 class _Delivery:
@@ -93,6 +97,9 @@ class ConsumerSession(Session):
         self._low = 1  # lowest delivery tag not settled yet on the current channel
         self._settled: dict[int, bool] = {}  # tag -> True: ack with the next batch; False: settled
         self._flush_scheduled = False
+        self._inbox: deque[tuple[Any, Any, Any, bytes]] = deque()  # received, not run yet
+        self._run_scheduled = False
+        self._running = False
 
     # -- setup -----------------------------------------------------------------------------------
     def _setup_steps(self) -> Steps:
@@ -108,6 +115,7 @@ class ConsumerSession(Session):
         yield lambda cb: channel.basic_qos(prefetch_count=prefetch, callback=cb)
         self.queue_name = queue
         self._low, self._settled, self.unsettled = 1, {}, 0
+        self._inbox.clear()
         if self._cancelled:
             return
         frame = yield lambda cb: channel.basic_consume(queue, self._on_message, auto_ack=False, callback=cb)
@@ -139,15 +147,56 @@ class ConsumerSession(Session):
         self.consume_channel = None
         self._consumer_tag = None
         self._settled = {}
+        self._inbox.clear()
         self.unsettled = 0  # the broker puts them back in the queue
 
     # -- deliveries ------------------------------------------------------------------------------
     def _on_message(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
-        tag = method.delivery_tag
+        # pika reads up to ~100 KB per readable event (a whole prefetch window of small messages)
+        # and calls this for each delivery before the loop writes anything: running the route
+        # here would finish them all before the first ack goes out. Queue them for _run instead.
         if self._cancelled:  # stopping: back to the queue, untouched
-            channel.basic_reject(tag, requeue=True)
-            self._settled[tag] = False
+            channel.basic_reject(method.delivery_tag, requeue=True)
+            self._settled[method.delivery_tag] = False
             return
+        self._inbox.append((channel, method, properties, body))
+        if not self._run_scheduled:
+            self._run_scheduled = True
+            assert self.ioloop is not None
+            self.ioloop.call_later(0, self._run_inbox)
+
+    def _run_inbox(self) -> None:
+        """Run up to BATCH queued deliveries, ack the settled ones, and come back on the loop's
+        next turn: pika runs a timer added by a timer callback only after polling again, and the
+        poll writes these acks first."""
+        self._run_scheduled = False
+        inbox = self._inbox
+        self._running = True
+        try:
+            for _ in range(min(BATCH, len(inbox))):
+                channel, method, properties, body = inbox.popleft()
+                if channel is self.consume_channel and channel.is_open:  # else redelivered anyway
+                    self._deliver(channel, method, properties, body)
+        finally:
+            self._running = False
+        if self._flush_scheduled:
+            self._flush()
+        if inbox and not self._run_scheduled:
+            self._run_scheduled = True
+            assert self.ioloop is not None
+            self.ioloop.call_later(0, self._run_inbox)
+
+    def _requeue_inbox(self) -> None:
+        """Stopping: deliveries not run yet go back to the queue, untouched."""
+        inbox = self._inbox
+        while inbox:
+            channel, method, _properties, _body = inbox.popleft()
+            if channel is self.consume_channel and channel.is_open:
+                channel.basic_reject(method.delivery_tag, requeue=True)
+                self._settled[method.delivery_tag] = False
+
+    def _deliver(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        tag = method.delivery_tag
         endpoint = self.endpoint
         consumer = self.consumer
         try:
@@ -159,7 +208,6 @@ class ConsumerSession(Session):
             return
         pattern = _IN_OUT if properties.reply_to and not endpoint.disable_reply_to else _IN_ONLY
         exchange = consumer.create_exchange(payload, headers, pattern)
-        exchange.properties[c.INBOUND_HEADERS] = Inbound("amqp", headers)  # eip.header_filter
         if properties.message_id:
             exchange.message.message_id = properties.message_id
         delivery = _Delivery(self, self.generation, tag, properties, body)
@@ -206,8 +254,9 @@ class ConsumerSession(Session):
         self.unsettled -= 1
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            assert self.ioloop is not None
-            self.ioloop.call_later(0, self._flush)
+            if not self._running:  # else _run_inbox flushes at the end of its batch
+                assert self.ioloop is not None
+                self.ioloop.call_later(0, self._flush)
 
     def _flush(self) -> None:
         """Ack, with one ``multiple=True``, every delivery up to the first unsettled one."""
@@ -313,6 +362,7 @@ class ConsumerSession(Session):
                 channel.basic_cancel(self._consumer_tag)
             except Exception as exc:  # noqa: BLE001
                 log.debug("%s: basic_cancel failed: %s", self.uri, exc)
+        self._requeue_inbox()
         self._close_when_settled(deadline)
 
     def _close_when_settled(self, deadline: float) -> None:
