@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from eip.errors import EndpointOptionError
+from eip.constants import INBOUND_HEADERS
 from eip.exchange import Exchange, ExchangePattern
+from eip.header_filter import Inbound
 from eip.options import OptionSpec
 from eip.unit_of_work import UnitOfWork
 from eip.uri import Uri, mask_uri
@@ -80,6 +82,9 @@ class Consumer:
         exchange = Exchange(body, headers, pattern=pattern)
         exchange.from_endpoint = self.endpoint.uri
         exchange.unit_of_work = UnitOfWork()
+        protocol = self.endpoint.inbound_protocol
+        if protocol is not None and headers is not None:  # received headers are data (eip.header_filter)
+            exchange.properties[INBOUND_HEADERS] = Inbound(protocol, headers)
         return exchange
 
 
@@ -90,6 +95,9 @@ class Endpoint:
     #: Set to False on endpoints that can only be consumed from (or only produced to).
     supports_producer: ClassVar[bool] = True
     supports_consumer: ClassVar[bool] = True
+    #: Set on transports whose consumers make headers from what they receive: ``create_exchange``
+    #: records them as received over this protocol (``eip.header_filter``).
+    inbound_protocol: ClassVar[str | None] = None
 
     def __init__(self, component: Component, uri: Uri, values: dict[str, Any], given: dict[str, Any]) -> None:
         self.component = component

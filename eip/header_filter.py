@@ -1,11 +1,12 @@
 """Which message headers cross from one transport into another: the one rule every producer
 applies to the headers a consumer received (Camel's ``HeaderFilterStrategy``).
 
-Anything that arrives from outside is data, never configuration. Each consumer that makes
-headers from what it received (``http:``, ``amqp:``, ``ibmmq:``) records them in the exchange
-property ``CamelInboundHeaders`` as an ``Inbound``: its protocol and the very mapping it built
-(a reference, not a copy). A producer that gets a reply (``amqp:``/``ibmmq:`` request-reply)
-records the reply's headers the same way, over the earlier record. Producers (``amqp:``,
+Anything that arrives from outside is data, never configuration. A consumer of an endpoint that
+declares ``inbound_protocol`` (``http``, ``amqp``, ``ibmmq``) records the headers it made from
+what it received in the exchange property ``CamelInboundHeaders`` (``Consumer.create_exchange``)
+as an ``Inbound``: the protocol and the very mapping the consumer built (a reference, not a
+copy). A producer that gets a reply (``amqp:``/``ibmmq:`` request-reply) records the reply's
+headers the same way, over the earlier record. Producers (``amqp:``,
 ``ibmmq:``, ``http:``) then look at each header that still holds the value it was received with:
 
 * received by the **http** consumer (the request's headers, query and path parameters): none

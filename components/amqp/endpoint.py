@@ -10,7 +10,7 @@ from urllib.parse import unquote
 import pika
 
 from components.amqp.consumer import AmqpConsumer
-from components.amqp.mapping import BODY_TYPES
+from components.amqp.mapping import BODY_TYPES, PROTOCOL
 from components.amqp.producer import AmqpProducer
 from components.amqp.session import Session
 from components.amqp.topology import Topology
@@ -114,6 +114,7 @@ class AmqpEndpoint(Endpoint):
     """``amqp:queue:NAME`` or ``amqp:exchange:NAME`` on one broker."""
 
     options = OPTIONS
+    inbound_protocol = PROTOCOL
     component: AmqpComponent
 
     def __init__(self, *args: Any) -> None:

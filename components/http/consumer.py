@@ -19,7 +19,7 @@ gets no response and knows it must retry). The reply is the exchange after the r
 A request body that does not parse as its content type says (malformed JSON or XML, unsafe
 XML) answers 400 before any route runs.
 
-The headers made from the request are recorded in the ``CamelInboundHeaders`` property, so
+The headers made from the request are recorded as received over ``http`` (``create_exchange``), so
 producers send none of them on (credentials never) unless their ``forward_headers`` names them:
 see ``eip.header_filter``. A path that could answer one of the management API's is refused when
 the route starts (``HttpServer.reserve``).
@@ -44,7 +44,7 @@ from components.http.shared import ServedConsumer
 from eip import constants as c
 from eip.errors import ValidationError, find_cause
 from eip.exchange import ExchangePattern
-from eip.header_filter import Inbound, inbound_of
+from eip.header_filter import inbound_of
 from eip.http_server import (
     HandlerRegistration,
     HttpServer,
@@ -88,7 +88,6 @@ class HttpConsumer(ServedConsumer):
             return json_error(400, "bad request", message=str(exc))
         headers = _request_headers(request, path_params)
         exchange = self.create_exchange(body, headers, pattern=ExchangePattern.IN_OUT)
-        exchange.properties[c.INBOUND_HEADERS] = Inbound("http", headers)  # Message copied them
         self.processor.process(exchange)  # the route entry: never raises
         failure = exchange.exception
         if failure is not None:

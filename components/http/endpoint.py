@@ -66,6 +66,7 @@ PRODUCER_OPTIONS = frozenset({"method", "connect_timeout", "read_timeout", "thro
 class HttpEndpoint(Endpoint):
     """``http:/path`` (consumer on the engine's server) or ``http(s)://host/path`` (producer)."""
 
+    inbound_protocol = "http"  # the consumer's request headers are data (eip.header_filter)
     options = _HttpOptionSpec((
         Option("methods", "str", None, "Consumer: HTTP methods served, comma-separated (GET,POST); "
                                        "default every method."),

@@ -28,9 +28,9 @@ unknown queue or channel, a TLS mismatch; it does not for an unreachable queue m
 workers keep trying). It waits up to 30 s for each worker's first connection attempt. ``stop()`` returns at once; a worker in an MQGET finishes it (at most
 ``wait_interval``), routes what it got, and disconnects on its own thread.
 
-The headers made from a message (MQMD fields, RFH2 properties) are recorded in the
-``CamelInboundHeaders`` property, so producers of other protocols never take them as control
-headers (``eip.header_filter``).
+The headers made from a message (MQMD fields, RFH2 properties) are recorded as received over
+``ibmmq`` (``create_exchange``, the endpoint's ``inbound_protocol``), so producers of other
+protocols never take them as control headers (``eip.header_filter``).
 
 What a crash loses: nothing. Uncommitted gets go back to the queue when the connection dies
 (delivered again: at-least-once; BackoutCount says how often).
@@ -44,12 +44,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from components.ibmmq.client import MqConnection, is_transient, load_mqi, mq_text
-from components.ibmmq.mapping import PROTOCOL, from_mq, to_mq
+from components.ibmmq.mapping import from_mq, to_mq
 from eip.component import Consumer, Processor
-from eip.constants import INBOUND_HEADERS
 from eip.errors import MqConnectionError, MqError
 from eip.exchange import Exchange, ExchangePattern
-from eip.header_filter import Inbound
 from legacy.mq import (
     CCSID_UTF8,
     DEAD_LETTER_HEADER,
@@ -222,7 +220,6 @@ class Worker:
                    and not endpoint.values["disable_reply_to"])
         exchange = consumer.create_exchange(body, headers, ExchangePattern.IN_OUT if request else ExchangePattern.IN_ONLY)
         exchange.message.message_id = id_text(md.MsgId)
-        exchange.properties[INBOUND_HEADERS] = Inbound(PROTOCOL, headers)  # see eip.header_filter
         outcome = _Outcome()
         uow = exchange.unit_of_work
         assert uow is not None

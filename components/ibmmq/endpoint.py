@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from components.ibmmq.client import ConnectionParams
 from components.ibmmq.consumer import IbmMqConsumer
-from components.ibmmq.mapping import BODY_TYPES, PROPERTY_MODES
+from components.ibmmq.mapping import BODY_TYPES, PROPERTY_MODES, PROTOCOL
 from components.ibmmq.producer import IbmMqProducer, SessionPool
 from eip.component import Component, Consumer, Endpoint, Processor, Producer
 from eip.errors import EndpointOptionError
@@ -85,6 +85,7 @@ class IbmMqEndpoint(Endpoint):
     """``ibmmq:QUEUE`` on one queue manager."""
 
     options = OPTIONS
+    inbound_protocol = PROTOCOL
     component: IbmMqComponent
 
     def __init__(self, *args: Any) -> None:

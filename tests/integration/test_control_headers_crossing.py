@@ -170,10 +170,12 @@ def test_the_route_still_sets_amqp_control_headers_from_an_mq_message(bridge: En
         b.from_(mq("IN")).set_header("CC", [copy]).set_header("CamelRabbitmqPriority", 3)
          .to(f"amqp:queue:{target}", pattern=IN_ONLY)))
     bridge.start()
-    put_with_properties("IN", "order-11", {"CC": "elsewhere", "CamelRabbitmqPriority": 9})
+    put_with_properties("IN", "order-11", {"CC": "elsewhere", "CamelRabbitmqPriority": 9,
+                                           "CamelRabbitmqReplyTo": "evil", "x-delay": 60000})
 
     _, props, _ = broker.get(target, timeout=TIMEOUT)
     assert props.priority == 3 and props.headers["CC"] == [copy]
+    assert props.reply_to is None and "x-delay" not in props.headers  # the route did not set those
     _, _, copied = broker.get(copy, timeout=TIMEOUT)
     assert copied == b"order-11"
 
