@@ -13,8 +13,8 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from eip.errors import EndpointOptionError
 from eip.constants import INBOUND_HEADERS
+from eip.errors import EndpointOptionError
 from eip.exchange import Exchange, ExchangePattern
 from eip.header_filter import Inbound
 from eip.options import OptionSpec

@@ -6,8 +6,8 @@ declares ``inbound_protocol`` (``http``, ``amqp``, ``ibmmq``) records the header
 what it received in the exchange property ``CamelInboundHeaders`` (``Consumer.create_exchange``)
 as an ``Inbound``: the protocol and the very mapping the consumer built (a reference, not a
 copy). A producer that gets a reply (``amqp:``/``ibmmq:`` request-reply) records the reply's
-headers the same way, over the earlier record. Producers (``amqp:``,
-``ibmmq:``, ``http:``) then look at each header that still holds the value it was received with:
+headers the same way, over the earlier record. Producers (``amqp:``, ``ibmmq:``, ``http:``)
+then look at each header that still holds the value it was received with:
 
 * received by the **http** consumer (the request's headers, query and path parameters): none
   crosses by default, so ``Authorization``, ``Cookie``, ``Host``, ``X-API-Key`` or
@@ -36,7 +36,7 @@ route that means to pass a received control value on maps it from a header of an
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from eip.constants import INBOUND_HEADERS
 from eip.errors import EndpointOptionError
@@ -44,7 +44,7 @@ from eip.options import Option
 from eip.secrets import is_secret_name
 
 __all__ = ["CREDENTIAL_HEADERS", "FORWARD_HEADERS_OPTION", "INBOUND_HEADERS", "HeaderFilter", "Inbound",
-           "is_credential", "is_inbound"]
+           "inbound_of", "is_credential", "is_inbound"]
 
 #: Header names that carry credentials, whatever the secrets rule says of the rest.
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
@@ -61,18 +61,16 @@ FORWARD_HEADERS_OPTION = Option(
 _MISSING = object()
 
 
-class Inbound:
+class Inbound(NamedTuple):
     """What a consumer (or a producer's reply) brought in: ``protocol`` and the ``headers`` it
     made, the mapping itself (a ``Headers`` looks names up case-insensitively, a plain dict by
     the exact spelling, which is the one the message keeps). ``previous`` is the earlier record
-    when a reply came in over it. Never changed after it is made."""
+    when a reply came in over it. A tuple, so durable repositories store it with the exchange
+    (``inbound_of`` takes it back from the plain tuple they restore)."""
 
-    __slots__ = ("headers", "previous", "protocol")
-
-    def __init__(self, protocol: str, headers: Mapping[str, Any], previous: Inbound | None = None) -> None:
-        self.protocol = protocol
-        self.headers = headers
-        self.previous = previous if previous.__class__ is Inbound else None
+    protocol: str
+    headers: Mapping[str, Any]
+    previous: Inbound | None = None
 
     def source(self, name: str, value: Any) -> str | None:
         """The protocol that gave header ``name`` its ``value``, or None when the route set it."""
@@ -93,15 +91,24 @@ class Inbound:
             mark = mark.previous
         return True
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # never the values: they may be credentials
         chain = f", previous={self.previous!r}" if self.previous is not None else ""
         return f"Inbound({self.protocol!r}, {len(self.headers)} headers{chain})"
 
 
 def inbound_of(properties: Mapping[str, Any]) -> Inbound | None:
-    """The ``Inbound`` record in an exchange's properties, if any."""
+    """The ``Inbound`` record in an exchange's properties, if any (also as the plain tuple a
+    durable repository restores it as)."""
     mark = properties.get(INBOUND_HEADERS)
-    return mark if mark.__class__ is Inbound else None
+    if mark is None or mark.__class__ is Inbound:
+        return mark
+    return _restored(mark)
+
+
+def _restored(mark: Any) -> Inbound | None:
+    if isinstance(mark, tuple) and len(mark) == 3 and isinstance(mark[0], str) and isinstance(mark[1], Mapping):
+        return Inbound(mark[0], mark[1], None if mark[2] is None else _restored(mark[2]))
+    return None
 
 
 def is_credential(name: str) -> bool:

@@ -11,7 +11,7 @@ thread, then settles the message on that same thread and connection:
   committed only after every send it caused is safe. Puts to the same queue manager from the
   route join this unit of work (see the producer) and commit with it. A request message
   (MsgType REQUEST with a ReplyToQ) gets the route's result as its reply, put in the same unit of
-  work;
+  work (its MQMD never from headers another protocol brought: ``eip.header_filter``);
 * failed: MQBACK. The message is available again at once, its BackoutCount one higher. After a
   failure caused by an unreachable system (EndpointNotConnectedError) the worker pauses
   ``reconnect_delay`` first;
@@ -44,10 +44,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from components.ibmmq.client import MqConnection, is_transient, load_mqi, mq_text
-from components.ibmmq.mapping import from_mq, to_mq
+from components.ibmmq.mapping import PROTOCOL, from_mq, is_control_header, to_mq
 from eip.component import Consumer, Processor
 from eip.errors import MqConnectionError, MqError
 from eip.exchange import Exchange, ExchangePattern
+from eip.header_filter import HeaderFilter, inbound_of
 from legacy.mq import (
     CCSID_UTF8,
     DEAD_LETTER_HEADER,
@@ -261,7 +262,8 @@ class Worker:
         mq = self.mq
         CMQC = mq.CMQC
         message = exchange.message
-        fields, data = to_mq(message.body, message.headers, self.endpoint.producer_defaults(),
+        headers = self.consumer.crossing.apply(message.headers, inbound_of(exchange.properties))
+        fields, data = to_mq(message.body, headers, self.endpoint.producer_defaults(),
                              self.endpoint.values["properties"], mqmd_headers=False)
         md = mq.MD(**fields)
         md.MsgType = CMQC.MQMT_REPLY
@@ -340,6 +342,8 @@ class IbmMqConsumer(Consumer):
         super().__init__(endpoint, processor)
         self.mq: Any = None
         self.workers: list[Worker] = []
+        #: What a reply may carry: like the producer, no other protocol's header as an MQMD field.
+        self.crossing = HeaderFilter(protocol=PROTOCOL, uri=endpoint.uri, control=is_control_header)
         self._stopping: threading.Event | None = None
         self._closing: list[Worker] = []
 

@@ -139,6 +139,25 @@ def test_an_mq_to_mq_bridge_keeps_the_mqmd(engine: Engine, world: World) -> None
     assert 0 < put.md["Expiry"] <= 6000 and put.data == b"order-9"
 
 
+def test_an_amqp_reply_cannot_set_the_mqmd_of_the_mq_reply(bridge: Engine, broker: Broker, world: World) -> None:
+    service = broker.queue("quote-service")
+    for name in ("REQS", "REPLIES"):
+        world.qmgr("QM1").define_queue(name)
+    bridge.add_routes(lambda b: (
+        b.from_(mq("REQS")).to(f"amqp:queue:{service}"),  # a consumed request is InOut: request-reply
+        b.from_(f"amqp:queue:{service}").set_body("quote")  # the AMQP service answering, from outside
+         .set_header("JMS_IBM_MQMD_Priority", 9).set_header("JMS_IBM_MQMD_Expiry", 1)
+         .set_header("JMS_IBM_MQMD_Format", "EVIL").set_header("quote-id", "q-1")))
+    bridge.start()
+    put_message("REQS", b"IBM", Format=b"MQSTR   ", MsgType=MQMT_REQUEST, ReplyToQ=b"REPLIES", Priority=2)
+
+    (reply,) = committed(world, "REPLIES")
+    assert reply.md["Priority"] != 9 and reply.md["Expiry"] != 1 and reply.field("Format") == "MQHRF2"
+    properties = usr_properties(reply)
+    assert properties["quote-id"] == "q-1" and not any(name.startswith("JMS_IBM_") for name in properties)
+    assert reply.data.endswith(b"quote")
+
+
 # -- MQ message -> AMQP publish ---------------------------------------------------------------------------------
 def test_mq_properties_cannot_steer_the_amqp_publish(bridge: Engine, broker: Broker, world: World) -> None:
     target, other = broker.queue("from-mq"), broker.queue("cc-target")
@@ -178,6 +197,25 @@ def test_the_route_still_sets_amqp_control_headers_from_an_mq_message(bridge: En
     assert props.reply_to is None and "x-delay" not in props.headers  # the route did not set those
     _, _, copied = broker.get(copy, timeout=TIMEOUT)
     assert copied == b"order-11"
+
+
+def test_an_mq_reply_cannot_steer_the_amqp_publish_after_it(bridge: Engine, broker: Broker, world: World) -> None:
+    source, target = broker.queue("rr-in"), broker.queue("rr-out")
+    for name in ("REQ", "REPLY"):
+        world.qmgr("QM1").define_queue(name)
+    bridge.add_routes(lambda b: (
+        b.from_(f"amqp:queue:{source}")
+         .to(mq("REQ", "&reply_to=REPLY"), pattern=ExchangePattern.IN_OUT)
+         .to(f"amqp:queue:{target}", pattern=IN_ONLY),
+        b.from_(mq("REQ")).set_body("quote")  # the MQ service answering: its headers arrive from outside
+         .set_header("CC", "elsewhere").set_header("x-delay", 60000).set_header("quote-id", "q-1")))
+    bridge.start()
+    broker.publish(source, "IBM", headers={"tenant": "acme"})
+
+    _, props, body = broker.get(target, timeout=TIMEOUT)
+    assert body == b"quote"
+    assert props.headers["tenant"] == "acme" and props.headers["quote-id"] == "q-1"
+    assert "CC" not in props.headers and "x-delay" not in props.headers
 
 
 def test_an_amqp_to_amqp_bridge_keeps_properties_and_cc(bridge: Engine, broker: Broker) -> None:
