@@ -13,9 +13,10 @@ came back in bursts, after the publisher confirms of a whole prefetch window, an
 about ``prefetch / SIZE`` groups (20) there, re-published in full after the restart.
 
 Messages aggregated but not yet acknowledged at the kill are delivered again by the broker and
-aggregated again: that is the consumer's at-least-once window (at most ``prefetch`` messages
-per consumer), measured and bounded here as well, and left to an idempotent consumer in front
-of the aggregator to remove.
+aggregated again: that is the consumer's at-least-once window (at most ``BATCH`` deliveries per
+consumer, see ``components/amqp/consumer.py``; a whole prefetch window before issue 9 item 14),
+measured and bounded here as well, and left to an idempotent consumer in front of the aggregator
+to remove.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from amqp_support import Broker
+
+from components.amqp.consumer import BATCH
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 2000
@@ -180,4 +183,4 @@ def test_kill_9_re_emits_at_most_the_groups_in_flight(broker: Broker, rabbitmq_s
           f"{duplicates} duplicate message(s) of {MESSAGES}")
     assert re_emitted == in_flight  # recovery re-emits exactly what was not confirmed, nothing more
     # The rest is the consumers' at-least-once window: aggregated, not acknowledged, delivered again.
-    assert duplicates <= bound * SIZE + consumers * PREFETCH
+    assert duplicates <= bound * SIZE + consumers * BATCH
