@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from amqp_support import Broker
 
 from components.amqp.consumer import BATCH
+from eip import Engine, RouteBuilder
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 1500
@@ -115,3 +117,34 @@ def test_kill_9_leaves_at_most_a_batch_per_consumer_unacknowledged(broker: Broke
     assert all(again[n] for n in duplicates)
     assert len(duplicates) <= consumers * BATCH, (
         f"{len(duplicates)} messages processed but not acknowledged at the kill, more than {BATCH} per consumer")
+
+
+def test_stopping_mid_run_puts_the_deliveries_not_run_back_untouched(broker: Broker, rabbitmq_service: Any) -> None:
+    """Deliveries pika read but the consumer had not run yet go back to the queue at a stop:
+    each message is either processed and acknowledged or back in the queue, never both."""
+    source = broker.queue("stop")
+    broker.publish_many(source, [json.dumps(n).encode() for n in range(500)])
+    processed: list[int] = []
+    reached = threading.Event()
+
+    def keep(exchange: Any) -> None:
+        processed.append(int(exchange.message.body))
+        if len(processed) == 100:
+            reached.set()
+        time.sleep(0.001)
+
+    class Work(RouteBuilder):
+        def configure(self) -> None:
+            self.from_(f"amqp:queue:{source}?prefetch=200").route_id("work").process(keep)
+
+    with Engine([Work()], properties={"amqp.url": rabbitmq_service.url}) as engine:
+        assert reached.wait(30), "the route did not get going"
+        assert engine.stop_route("work") == []
+        deadline = time.monotonic() + 10
+        while broker.count(source) != 500 - len(processed):
+            assert time.monotonic() < deadline, (
+                f"{broker.count(source)} messages in the queue after {len(processed)} of 500 were processed")
+            time.sleep(0.05)
+        again = back_in_queue(broker, source, 500 - len(processed))
+    assert len(processed) < 500 and len(set(processed)) == len(processed)
+    assert set(again).isdisjoint(processed) and set(again) | set(processed) == set(range(500))
