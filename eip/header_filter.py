@@ -82,15 +82,6 @@ class Inbound(NamedTuple):
             mark = mark.previous
         return None
 
-    def only(self, protocol: str) -> bool:
-        """True when every record is of ``protocol``."""
-        mark: Inbound | None = self
-        while mark is not None:
-            if mark.protocol != protocol:
-                return False
-            mark = mark.previous
-        return True
-
     def __repr__(self) -> str:  # never the values: they may be credentials
         chain = f", previous={self.previous!r}" if self.previous is not None else ""
         return f"Inbound({self.protocol!r}, {len(self.headers)} headers{chain})"
@@ -172,4 +163,5 @@ class HeaderFilter:
         return {name: value for name, value in headers.items() if not self.drops(name, value, inbound)}
 
     def __repr__(self) -> str:
-        return f"HeaderFilter(protocol={self.protocol!r}, forward={sorted(self.forward)}, forward_all={self.forward_all})"
+        return (f"HeaderFilter(protocol={self.protocol!r}, forward={sorted(self.forward)}, "
+                f"forward_all={self.forward_all})")
