@@ -27,7 +27,7 @@ What a crash or a lost connection loses: nothing. Unacked deliveries go back to 
 the connection drops; the settlement of a delivery from a connection that is gone is dropped
 (the broker redelivers it, so the route may see it twice: at-least-once). What a kill -9
 repeats, per session: the batch that was running (at most ``BATCH`` deliveries whose route had
-finished or was running; measured 6 with one consumer and 13-14 with two, against 190 and
+finished or was running; measured 6 with one consumer and 9-14 with two, against 190 and
 384-388 - about a prefetch window each - when every delivery pika had read ran before the first
 ack), plus the exchanges still waiting for a downstream publish's confirm (a bridge to the same
 broker keeps up to ``prefetch`` of them in flight) and any settled after an earlier one that is
