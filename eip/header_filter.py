@@ -154,11 +154,17 @@ class HeaderFilter:
             return False
         return self.control is not None and self.control(name)
 
-    def apply(self, headers: Mapping[str, Any], inbound: Inbound | None) -> Mapping[str, Any]:
+    def apply(self, headers: Mapping[str, Any], inbound: Any) -> Mapping[str, Any]:
         """``headers`` without those ``drops`` refuses; ``headers`` itself when nothing was received
-        or all of it by this producer's own protocol (a bridge: the hot path, no copy)."""
-        if inbound is None or (inbound.previous is None and inbound.protocol == self.protocol
-                               and self.protocol != HTTP):
+        or all of it by this producer's own protocol (a bridge: the hot path, no copy). ``inbound``
+        is the ``CamelInboundHeaders`` property as it is (``inbound_of`` is applied here)."""
+        if inbound is None:
+            return headers
+        if inbound.__class__ is not Inbound:
+            inbound = _restored(inbound)
+            if inbound is None:
+                return headers
+        if inbound.previous is None and inbound.protocol == self.protocol and self.protocol != HTTP:
             return headers
         return {name: value for name, value in headers.items() if not self.drops(name, value, inbound)}
 

@@ -90,7 +90,7 @@ class AmqpProducer(Producer):
 
     def process(self, exchange: Exchange) -> None:
         message = exchange.message
-        headers = self._crossing.apply(message.headers, inbound_of(exchange.properties))
+        headers = self._crossing.apply(message.headers, exchange.properties.get(INBOUND_HEADERS))
         body, properties = to_amqp(message.body, headers, self._persistent)
         if exchange.pattern is _IN_OUT:
             self._request(exchange, body, properties)

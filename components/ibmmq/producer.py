@@ -180,7 +180,7 @@ class IbmMqProducer(Producer):
     def process(self, exchange: Exchange) -> None:
         endpoint = self.endpoint
         message = exchange.message
-        headers = self._crossing.apply(message.headers, inbound_of(exchange.properties))
+        headers = self._crossing.apply(message.headers, exchange.properties.get(INBOUND_HEADERS))
         fields, data = to_mq(message.body, headers, self._defaults, self._properties)
         worker = current_worker()
         local = worker.connection if worker is not None and worker.params == endpoint.params else None
