@@ -55,7 +55,6 @@ from eip import constants as c
 from eip.component import Consumer, Processor
 from eip.errors import AmqpError, EndpointNotConnectedError, is_transient
 from eip.exchange import Exchange, ExchangePattern
-from eip.header_filter import Inbound
 
 if TYPE_CHECKING:
     from components.amqp.endpoint import AmqpEndpoint
@@ -218,7 +217,6 @@ class ConsumerSession(Session):
             return
         pattern = _IN_OUT if properties.reply_to and not endpoint.disable_reply_to else _IN_ONLY
         exchange = consumer.create_exchange(payload, headers, pattern)
-        exchange.properties[c.INBOUND_HEADERS] = Inbound("amqp", headers)  # eip.header_filter
         if properties.message_id:
             exchange.message.message_id = properties.message_id
         delivery = _Delivery(self, self.generation, tag, properties, body)
