@@ -48,13 +48,14 @@ from typing import TYPE_CHECKING, Any
 
 import pika
 
-from components.amqp.mapping import from_amqp, to_amqp
+from components.amqp.mapping import PROTOCOL, from_amqp, is_control_header, to_amqp
 from components.amqp.session import Session
 from components.amqp.topology import Steps
 from eip import constants as c
 from eip.component import Consumer, Processor
 from eip.errors import AmqpError, EndpointNotConnectedError, is_transient
 from eip.exchange import Exchange, ExchangePattern
+from eip.header_filter import HeaderFilter, inbound_of
 
 if TYPE_CHECKING:
     from components.amqp.endpoint import AmqpEndpoint
@@ -354,7 +355,8 @@ class ConsumerSession(Session):
             self._mark(delivery, True)
 
         try:
-            body, properties = to_amqp(message.body, message.headers, persistent=False)
+            headers = self.consumer.crossing.apply(message.headers, inbound_of(exchange.properties))
+            body, properties = to_amqp(message.body, headers, persistent=False)
             properties.reply_to = None
             properties.correlation_id = request.correlation_id or request.message_id
             self.publish("", request.reply_to, body, properties, False, confirmed)
@@ -395,6 +397,8 @@ class AmqpConsumer(Consumer):
         super().__init__(endpoint, processor)
         self.sessions: list[ConsumerSession] = []
         self._closing: list[ConsumerSession] = []
+        #: What a reply may carry: like the producer, no other protocol's header as an AMQP control.
+        self.crossing = HeaderFilter(protocol=PROTOCOL, uri=endpoint.uri, control=is_control_header)
 
     def start(self) -> None:
         if self.sessions:

@@ -7,7 +7,9 @@ The request, as Camel's HTTP producer builds it:
   a body and GET without (unlike Camel, a query string alone does not make it GET: that would
   drop the body without a word); GET and HEAD send no body;
 * query: the ``CamelHttpQuery`` header, else the URI's own query parameters (those that are not
-  endpoint options). ``CamelHttpPath``/``CamelHttpUri`` are ignored (an http consumer sets them
+  endpoint options). ``CamelHttpMethod`` and ``CamelHttpQuery`` count only when the route set
+  them or an http consumer's request brought them: received from a broker (an AMQP headers
+  table, an MQ property) they are ignored, so a publisher cannot choose the call. ``CamelHttpPath``/``CamelHttpUri`` are ignored (an http consumer sets them
   to its own request, which is not where this endpoint points);
 * body and ``Content-Type``: ``components.http.binding``;
 * headers: the message headers, except ``Camel*``, hop-by-hop ones (``Host`` too) and the
@@ -51,12 +53,22 @@ from eip.errors import (
     EndpointError,
     HttpOperationFailedError,
 )
-from eip.header_filter import HeaderFilter, inbound_of
+from eip.header_filter import HTTP, HeaderFilter, Inbound, inbound_of
 from eip.http_server import ALL_METHODS
 
 if TYPE_CHECKING:
     from components.http.endpoint import HttpEndpoint
     from eip.exchange import Exchange
+
+def _control(headers: Any, name: str, inbound: Inbound | None) -> Any:
+    """Control header ``name`` (``CamelHttpMethod``, ``CamelHttpQuery``), unless a broker's consumer
+    received it (an AMQP headers table or MQ property never steers an HTTP call). Set by the route
+    or brought by an http consumer's request (a proxy, as Camel's), it applies."""
+    value = headers.get(name)
+    if value is None or inbound is None:
+        return value
+    return value if inbound.source(name, value) in (None, HTTP) else None
+
 
 _REQUEST_SKIP = HOP_BY_HOP | {"content-type"}
 _RESPONSE_SKIP = HOP_BY_HOP | {"content-encoding"}
@@ -80,9 +92,9 @@ class HttpProducer(Producer):
         message = exchange.message
         headers = message.headers
         inbound = inbound_of(exchange.properties)
-        query = headers.get(c.HTTP_QUERY)
+        query = _control(headers, c.HTTP_QUERY, inbound)
         query = endpoint.query if query is None else str(query).lstrip("?")
-        method = self._method(message.body, headers)
+        method = self._method(message.body, headers, inbound)
         url = endpoint.url + (f"?{query}" if query else "")
         data = None
         send_headers = dict(outbound_headers(self._crossing.apply(headers, inbound), None, _REQUEST_SKIP))
@@ -106,11 +118,11 @@ class HttpProducer(Producer):
         finally:
             response.close()
 
-    def _method(self, body: Any, headers: Any) -> str:
+    def _method(self, body: Any, headers: Any, inbound: Inbound | None) -> str:
         method = self.endpoint.values["method"]
         if method is not None:
             return str(method)
-        header = headers.get(c.HTTP_METHOD)
+        header = _control(headers, c.HTTP_METHOD, inbound)
         if header is not None:
             method = str(header).strip().upper()
             if method not in ALL_METHODS:

@@ -218,6 +218,23 @@ def test_an_mq_reply_cannot_steer_the_amqp_publish_after_it(bridge: Engine, brok
     assert "CC" not in props.headers and "x-delay" not in props.headers
 
 
+def test_an_mq_reply_cannot_steer_the_amqp_reply_to_the_requester(bridge: Engine, broker: Broker,
+                                                                   world: World) -> None:
+    source, replies, copy = broker.queue("rq-in"), broker.queue("rq-replies"), broker.queue("rq-cc")
+    for name in ("REQ", "REPLY"):
+        world.qmgr("QM1").define_queue(name)
+    bridge.add_routes(lambda b: (
+        b.from_(f"amqp:queue:{source}").to(mq("REQ", "&reply_to=REPLY"), pattern=ExchangePattern.IN_OUT),
+        b.from_(mq("REQ")).set_body("quote").set_header("CC", [copy]).set_header("quote-id", "q-2")))
+    bridge.start()
+    broker.publish(source, "IBM", reply_to=replies, correlation_id="c-2")
+
+    _, props, body = broker.get(replies, timeout=TIMEOUT)
+    assert (body, props.correlation_id, props.headers["quote-id"]) == (b"quote", "c-2", "q-2")
+    assert "CC" not in props.headers
+    assert broker.count(copy) == 0  # the MQ service's CC did not copy the reply elsewhere
+
+
 def test_an_amqp_to_amqp_bridge_keeps_properties_and_cc(bridge: Engine, broker: Broker) -> None:
     source, target, copy = broker.queue("bridge-in"), broker.queue("bridge-out"), broker.queue("bridge-cc")
     bridge.add_routes(lambda b: b.from_(f"amqp:queue:{source}").to(f"amqp:queue:{target}", pattern=IN_ONLY))
@@ -231,3 +248,27 @@ def test_an_amqp_to_amqp_bridge_keeps_properties_and_cc(bridge: Engine, broker: 
     assert props.headers["CC"] == [copy] and props.headers["x-delay"] == 5 and props.headers["tenant"] == "acme"
     _, _, copied = broker.get(copy, timeout=TIMEOUT)
     assert copied == b"order-12"
+
+
+# -- AMQP publisher -> HTTP call -------------------------------------------------------------------------------
+@pytest.mark.eip(properties={"server.port": 0})
+def test_an_amqp_publisher_cannot_choose_the_method_or_query_of_an_http_call(bridge: Engine, broker: Broker) -> None:
+    import queue as queue_module
+
+    from eip import constants as c
+    from eip.http_server import http_server
+
+    calls: queue_module.Queue[tuple[Any, Any]] = queue_module.Queue()
+    bridge.add_routes(lambda b: b.from_("http:/backend?match_on_uri_prefix=true").process(
+        lambda ex: calls.put((ex.message.headers.get(c.HTTP_METHOD), ex.message.headers.get(c.HTTP_QUERY)))))
+    bridge.start()
+    backend = http_server(bridge).url + "/backend"
+    source, routed = broker.queue("to-http"), broker.queue("to-http-routed")
+    bridge.add_routes(lambda b: (
+        b.from_(f"amqp:queue:{source}").to(backend, pattern=IN_ONLY),
+        b.from_(f"amqp:queue:{routed}").set_header(c.HTTP_METHOD, "PUT").set_header(c.HTTP_QUERY, "v=2")
+         .to(backend, pattern=IN_ONLY)))
+    broker.publish(source, "order-9", headers={c.HTTP_METHOD: "DELETE", c.HTTP_QUERY: "admin=true"})
+    assert calls.get(timeout=TIMEOUT) == ("POST", None)  # the producer's own choice: a body, so POST
+    broker.publish(routed, "order-10", headers={c.HTTP_METHOD: "DELETE", c.HTTP_QUERY: "admin=true"})
+    assert calls.get(timeout=TIMEOUT) == ("PUT", "v=2")  # what the route set applies
