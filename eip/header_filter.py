@@ -87,6 +87,23 @@ class Inbound(NamedTuple):
         return f"Inbound({self.protocol!r}, {len(self.headers)} headers{chain})"
 
 
+def from_broker(name: str, value: Any, inbound: Inbound | None) -> bool:
+    """True when header ``name`` still holds what a broker's consumer (not HTTP, not the route)
+    received: such a value never steers an HTTP call or an HTTP reply."""
+    return inbound is not None and inbound.source(name, value) not in (None, HTTP)
+
+
+#: What steers an HTTP reply beyond its body: never taken from a broker's headers.
+HTTP_REPLY_CONTROLS = frozenset({"location", "refresh", "www-authenticate", "content-security-policy",
+                                 "strict-transport-security", "link"})
+
+
+def is_http_reply_control(name: str) -> bool:
+    lowered = name.lower()
+    return (lowered in HTTP_REPLY_CONTROLS or lowered.startswith("access-control-") or lowered.startswith("camel")
+            or is_credential(lowered))
+
+
 def inbound_of(properties: Mapping[str, Any]) -> Inbound | None:
     """The ``Inbound`` record in an exchange's properties, if any (also as the plain tuple a
     durable repository restores it as)."""

@@ -44,7 +44,7 @@ from components.http.shared import ServedConsumer
 from eip import constants as c
 from eip.errors import ValidationError, find_cause
 from eip.exchange import ExchangePattern
-from eip.header_filter import inbound_of
+from eip.header_filter import from_broker, inbound_of, is_http_reply_control
 from eip.http_server import (
     HandlerRegistration,
     HttpServer,
@@ -131,6 +131,8 @@ def _reply(exchange: Exchange) -> Any:
     inbound = inbound_of(exchange.properties)
     data, content_type = encode_body(message.body, route_content_type(headers, inbound))
     code = headers.get(c.HTTP_RESPONSE_CODE)
+    if code is not None and from_broker(c.HTTP_RESPONSE_CODE, code, inbound):
+        code = None  # a broker's reply does not choose the HTTP status
     if code is None:
         status = 204 if not data else 200
     else:
@@ -146,7 +148,8 @@ def _reply(exchange: Exchange) -> Any:
     if content_type is not None:
         response.headers["Content-Type"] = content_type
     for name, value in outbound_headers(headers, inbound, _REPLY_SKIP):
-        response.headers.add(name, value)
+        if not (is_http_reply_control(name) and from_broker(name, headers.get(name), inbound)):
+            response.headers.add(name, value)
     return response
 
 

@@ -53,7 +53,7 @@ from eip.errors import (
     EndpointError,
     HttpOperationFailedError,
 )
-from eip.header_filter import HTTP, HeaderFilter, Inbound, inbound_of
+from eip.header_filter import HeaderFilter, Inbound, from_broker, inbound_of
 from eip.http_server import ALL_METHODS
 
 if TYPE_CHECKING:
@@ -65,9 +65,7 @@ def _control(headers: Any, name: str, inbound: Inbound | None) -> Any:
     received it (an AMQP headers table or MQ property never steers an HTTP call). Set by the route
     or brought by an http consumer's request (a proxy, as Camel's), it applies."""
     value = headers.get(name)
-    if value is None or inbound is None:
-        return value
-    return value if inbound.source(name, value) in (None, HTTP) else None
+    return None if value is None or from_broker(name, value, inbound) else value
 
 
 _REQUEST_SKIP = HOP_BY_HOP | {"content-type"}

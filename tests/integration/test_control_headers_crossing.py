@@ -272,3 +272,31 @@ def test_an_amqp_publisher_cannot_choose_the_method_or_query_of_an_http_call(bri
     assert calls.get(timeout=TIMEOUT) == ("POST", None)  # the producer's own choice: a body, so POST
     broker.publish(routed, "order-10", headers={c.HTTP_METHOD: "DELETE", c.HTTP_QUERY: "admin=true"})
     assert calls.get(timeout=TIMEOUT) == ("PUT", "v=2")  # what the route set applies
+
+
+# -- broker reply -> HTTP reply ---------------------------------------------------------------------------------
+@pytest.mark.eip(properties={"server.port": 0})
+def test_a_broker_reply_cannot_set_cookies_redirects_or_the_status_of_an_http_reply(bridge: Engine,
+                                                                                     broker: Broker) -> None:
+    import requests
+
+    from eip import constants as c
+    from eip.http_server import http_server
+
+    service = broker.queue("quote-service")
+    bridge.add_routes(lambda b: (
+        b.from_("http:/quote").to(f"amqp:queue:{service}", pattern=ExchangePattern.IN_OUT),
+        b.from_("http:/quote-moved").to(f"amqp:queue:{service}", pattern=ExchangePattern.IN_OUT)
+         .set_header(c.HTTP_RESPONSE_CODE, 201).set_header("Location", "/quotes/1"),
+        b.from_(f"amqp:queue:{service}").set_body("quote")  # the service answering over the broker
+         .set_header("Set-Cookie", "sid=forged; Path=/").set_header("Location", "https://evil.example/")
+         .set_header(c.HTTP_RESPONSE_CODE, 302).set_header("Access-Control-Allow-Origin", "*")
+         .set_header("quote-id", "q-3")))
+    bridge.start()
+    url = http_server(bridge).url
+
+    response = requests.get(url + "/quote", allow_redirects=False, timeout=TIMEOUT)
+    assert (response.status_code, response.text, response.headers["quote-id"]) == (200, "quote", "q-3")
+    assert not {"Set-Cookie", "Location", "Access-Control-Allow-Origin"} & set(response.headers)
+    moved = requests.get(url + "/quote-moved", allow_redirects=False, timeout=TIMEOUT)
+    assert (moved.status_code, moved.headers["Location"]) == (201, "/quotes/1")  # the route's own choice
