@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pika
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from eip import ConfigurationError, ExpressionError, RouteBuilder, header
+from eip import ConfigurationError, ExpressionError, header
 from eip.processors.claim_check import REPOSITORY_PROPERTY
 from eip.repositories.claim_check import MemoryClaimCheckRepository
 
 
 def start(engine, configure):
-    class Routes(RouteBuilder):
-        def configure(self):
-            configure(self)
-
-    engine.add_routes(Routes())
+    engine.add_routes(configure)
     engine.start()
 
 

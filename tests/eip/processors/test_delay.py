@@ -7,18 +7,14 @@ import time
 
 import pytest
 
-from eip import ConfigurationError, ExpressionError, RouteBuilder, header
+from eip import ConfigurationError, ExpressionError, header
 from eip.errors import DelayInterruptedError
 from eip.exchange import Exchange
 from eip.processors.delay import DelayProcessor
 
 
 def start(engine, configure):
-    class Routes(RouteBuilder):
-        def configure(self):
-            configure(self)
-
-    engine.add_routes(Routes())
+    engine.add_routes(configure)
     engine.start()
 
 

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from eip import ConfigurationError, RouteBuilder, header
+from eip import ConfigurationError, header
 from eip import constants as c
 from eip.errors import EipError, RouteDefinitionError
 
@@ -23,11 +23,7 @@ def secret_env(monkeypatch):
 
 
 def start(engine, configure):
-    class Routes(RouteBuilder):
-        def configure(self):
-            configure(self)
-
-    engine.add_routes(Routes())
+    engine.add_routes(configure)
     engine.start()
 
 

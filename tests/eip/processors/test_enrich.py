@@ -6,7 +6,7 @@ import queue
 
 import pytest
 
-from eip import ConfigurationError, InOnly, InOut, RouteBuilder
+from eip import ConfigurationError, InOnly, InOut
 from eip.component import Component, Endpoint
 from eip.errors import AggregationError
 from eip.exchange import Exchange
@@ -14,11 +14,7 @@ from eip.unit_of_work import UnitOfWork
 
 
 def start(engine, configure):
-    class Routes(RouteBuilder):
-        def configure(self):
-            configure(self)
-
-    engine.add_routes(Routes())
+    engine.add_routes(configure)
     engine.start()
 
 

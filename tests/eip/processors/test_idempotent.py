@@ -9,7 +9,6 @@ import pytest
 from eip import (
     ConfigurationError,
     ExpressionError,
-    RouteBuilder,
     dead_letter_channel,
     header,
 )
@@ -18,11 +17,7 @@ from eip.repositories.idempotent import MemoryIdempotentRepository
 
 
 def start(engine, configure):
-    class Routes(RouteBuilder):
-        def configure(self):
-            configure(self)
-
-    engine.add_routes(Routes())
+    engine.add_routes(configure)
     engine.start()
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from eip import ConfigurationError, RouteBuilder, header
+from eip import ConfigurationError, header
 from eip.exchange import Exchange
 from eip.processors.load_balance import (
     RandomProcessor,
@@ -18,11 +18,7 @@ from eip.processors.load_balance import (
 
 
 def start(engine, configure):
-    class Routes(RouteBuilder):
-        def configure(self):
-            configure(self)
-
-    engine.add_routes(Routes())
+    engine.add_routes(configure)
     engine.start()
 
 

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from eip import ExchangeError, ExpressionError, RouteBuilder, header
+from eip import ExchangeError, ExpressionError, header
 from eip.constants import LOOP_INDEX, LOOP_SIZE
 
 
 def start(engine, configure):
-    class Routes(RouteBuilder):
-        def configure(self):
-            configure(self)
-
-    engine.add_routes(Routes())
+    engine.add_routes(configure)
     engine.start()
 
 

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from eip import ConfigurationError, ExpressionError, RouteBuilder, body, header
+from eip import ConfigurationError, ExpressionError, body, header
 
 
 def start(engine, configure):
-    class Routes(RouteBuilder):
-        def configure(self):
-            configure(self)
-
-    engine.add_routes(Routes())
+    engine.add_routes(configure)
     engine.start()
 
 

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from eip import ConfigurationError, RouteBuilder
+from eip import ConfigurationError
 from eip.exchange import Exchange
 from eip.processors.sample import FrequencySampleProcessor, PeriodSampleProcessor
 
 
 def start(engine, configure):
-    class Routes(RouteBuilder):
-        def configure(self):
-            configure(self)
-
-    engine.add_routes(Routes())
+    engine.add_routes(configure)
     engine.start()
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from eip import ConfigurationError, ExpressionError, RouteBuilder, header
+from eip import ConfigurationError, ExpressionError, header
 from eip.errors import ThrottlerRejectedError
 from eip.exchange import Exchange
 from eip.processors.throttle import ThrottleProcessor
@@ -141,11 +141,7 @@ def test_a_stopping_route_cuts_the_wait_short():
 # -- through the engine ----------------------------------------------------------------------
 
 def start(engine, configure):
-    class Routes(RouteBuilder):
-        def configure(self):
-            configure(self)
-
-    engine.add_routes(Routes())
+    engine.add_routes(configure)
     engine.start()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eip import RouteBuilder, body, dead_letter_channel, header
+from eip import body, dead_letter_channel, header
 from eip.constants import EXCEPTION_CAUGHT
 
 
@@ -15,11 +15,7 @@ def fail_with(exc_type):
 
 
 def start(engine, configure):
-    class Routes(RouteBuilder):
-        def configure(self):
-            configure(self)
-
-    engine.add_routes(Routes())
+    engine.add_routes(configure)
     engine.start()
 
 

@@ -10,11 +10,7 @@ from eip.errors import ValidationError
 
 
 def start(engine, configure):
-    class Routes(RouteBuilder):
-        def configure(self):
-            configure(self)
-
-    engine.add_routes(Routes())
+    engine.add_routes(configure)
     engine.start()
 
 

@@ -6,17 +6,13 @@ import threading
 
 import pytest
 
-from eip import ConfigurationError, InOut, RouteBuilder
+from eip import ConfigurationError, InOut
 from eip.exchange import Exchange
 from eip.processors.wire_tap import TapPool, WireTapProcessor
 
 
 def start(engine, configure):
-    class Routes(RouteBuilder):
-        def configure(self):
-            configure(self)
-
-    engine.add_routes(Routes())
+    engine.add_routes(configure)
     engine.start()
 
 
