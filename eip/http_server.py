@@ -47,6 +47,18 @@ nothing left to write; one that never sent a whole request counts as idle) is cl
 room. Only when every connection has a request in progress do new ones wait in the listen
 backlog. Connections idle for ``idle_timeout`` are closed anyway (checked every few seconds).
 
+Liveness never waits for a worker thread. When every worker is busy (slow routes), waitress
+queues new requests, and a liveness probe with a 1 s timeout would fail and restart a process
+that is merely busy. So a complete ``GET`` or ``HEAD`` request for exactly ``LIVENESS_PATH``
+(``/health/live``; a query string is allowed, a body is not) is served on the server's I/O thread
+as soon as it is parsed, through the same WSGI dispatch, so its answer is the same. That happens
+only while a mounted app has reserved the path (the management API does; its liveness answer
+does no I/O, takes no lock and needs no credentials), so no ``http:`` route can serve it and no
+route's code ever runs on the I/O thread. The work is bounded: the probes of one read (at most
+8 KB of pipelined requests), and a connection reads no more until its answers are written.
+Every other request, readiness included (it checks datasources), waits for a worker as before;
+requests on one connection are still answered in order.
+
 Stopping is graceful: the listening socket closes first (new connections are refused), then
 requests already being served get up to ``stop_timeout`` seconds to finish and be written out,
 then every connection closes. The engine stops its routes, and so the ``http:`` consumers,
@@ -82,6 +94,7 @@ DEFAULT_THREADS = 8
 DEFAULT_MAX_REQUEST_BODY = 10 * 1024 * 1024
 DEFAULT_CONNECTION_LIMIT = 1000
 DEFAULT_IDLE_TIMEOUT = 30.0
+LIVENESS_PATH = "/health/live"  # answered on the I/O thread (see the module docstring)
 ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE")
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -368,8 +381,10 @@ class HttpServer:
             asyncore_use_poll=True)
         dispatcher = ThreadedTaskDispatcher()
         dispatcher.set_thread_count(adjustments.threads)
-        return _server_class()(self, {}, True, sock, dispatcher=dispatcher, adj=adjustments, bind_socket=False,
-                               sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()))
+        server = _server_class()(self, {}, True, sock, dispatcher=dispatcher, adj=adjustments, bind_socket=False,
+                                 sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()))
+        server.eip_server = self  # its ``application`` may be waitress's proxy-headers wrapper around self
+        return server
 
     def _bind(self) -> socket.socket:
         try:
@@ -573,6 +588,13 @@ class HttpServer:
             _, response = internal_error(f"HTTP {request.method} {request.path}: handler failed", exc)
         return response(environ, start_response)
 
+    def serves_on_io_thread(self, request: Any) -> bool:
+        """Whether waitress's parsed ``request`` is the liveness probe, served on the I/O thread:
+        ``GET``/``HEAD`` of exactly ``LIVENESS_PATH``, no body, the path reserved for a mounted app."""
+        return (request.path == LIVENESS_PATH and request.command in ("GET", "HEAD") and request.error is None
+                and not request.chunked and not request.content_length and bool(self._mounts)
+                and any(template.text == LIVENESS_PATH for template, _ in self._reserved))
+
     def _call_app(self, prefix: str, app: WsgiApp, environ: dict[str, Any],
                   start_response: Callable[..., Any]) -> Iterable[bytes]:
         if self._too_large(environ):
@@ -597,13 +619,46 @@ class HttpServer:
 @functools.cache
 def _server_class() -> type:
     """waitress's TCP server, except that at the connection limit it closes the connection idle
-    the longest to take a new one instead of no longer accepting (see the module docstring).
+    the longest to take a new one instead of no longer accepting, and that it serves liveness
+    probes on its I/O thread (see the module docstring).
     Made on first use, so importing this module does not import waitress."""
+    from waitress.channel import HTTPChannel
     from waitress.server import TcpWSGIServer
 
+    class Channel(HTTPChannel):
+        """Serves a liveness probe right after parsing it, on the I/O thread (``received`` runs
+        there) instead of queueing it for a worker; see the module docstring."""
+
+        receiving = 0  # the id of the thread inside ``received``, 0 outside it
+        serve_now = False  # set by the server's add_task: the request at the head is served here
+
+        def received(self, data: bytes) -> bool:
+            self.receiving = threading.get_ident()
+            try:
+                result = super().received(data)
+                # waitress queues a channel only when the request at its head has none before it
+                # (and after each one served, for the next): responses stay in order. Serving
+                # pops the request; a pipelined next one comes back through add_task.
+                while self.serve_now:
+                    self.serve_now = False
+                    self.service()
+                return bool(result)
+            finally:
+                self.receiving = 0
+
     class EvictingServer(TcpWSGIServer):
+        channel_class = Channel
         overflowing = False
         next_channel_cleanup: float
+        eip_server: HttpServer
+
+        def add_task(self, channel: Any) -> None:
+            # Called with the channel's requests_lock held: only mark it; Channel.received serves it.
+            if channel.receiving == threading.get_ident() and self.eip_server.serves_on_io_thread(
+                    channel.requests[0]):
+                channel.serve_now = True
+            else:
+                super().add_task(channel)
 
         def readable(self) -> bool:
             now = time.time()

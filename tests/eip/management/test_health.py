@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -281,3 +282,89 @@ def test_live_answers_within_a_second_while_200_idle_connections_are_open(engine
             sock.close()
         engine.stop()
         app.close()
+
+
+# -- while every worker thread is busy --------------------------------------------------------------------
+def _answer(response) -> tuple[int, bytes, list[tuple[str, str]]]:
+    """What a probe sees: status, body, headers (all but Date, which moves)."""
+    return response.status_code, response.content, [(k, v) for k, v in response.headers.items() if k != "Date"]
+
+
+def test_live_answers_within_a_second_while_every_worker_thread_is_busy(engine):
+    import requests
+
+    from eip.http_server import http_server
+    from eip.management import install
+
+    engine.properties["server.port"] = 0
+    engine.properties["server.threads"] = 2
+    arrived, release = threading.Semaphore(0), threading.Event()
+
+    def hold(exchange):
+        arrived.release()
+        release.wait(30)
+        exchange.body = "released"
+
+    engine.add_routes(lambda r: r.from_("http:/slow").process(hold))
+    app = install(engine, {})
+    results: list[tuple[int, str]] = []
+    callers: list[threading.Thread] = []
+    try:
+        engine.start()
+        url = http_server(engine).url
+        idle = {method: _answer(requests.request(method, url + "/health/live", timeout=5))
+                for method in ("GET", "HEAD")}
+
+        def call_slow() -> None:
+            response = requests.get(url + "/slow", timeout=30)
+            results.append((response.status_code, response.text))
+
+        callers = [threading.Thread(target=call_slow) for _ in range(2)]
+        for caller in callers:
+            caller.start()
+        for _ in callers:  # both worker threads are now held in the route
+            assert arrived.acquire(timeout=10)
+        for method in ("GET", "HEAD"):  # a probe with a 1 s timeout, as Kubernetes sends it
+            busy = _answer(requests.request(method, url + "/health/live", timeout=1))
+            assert busy == idle[method]  # the same answer as when a worker serves it
+        # two probes pipelined on one connection: both answered, in order
+        with socket.create_connection(("127.0.0.1", http_server(engine).port), timeout=1) as sock:
+            sock.sendall(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
+                         b"HEAD /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            received = b""
+            while chunk := sock.recv(4096):
+                received += chunk
+        assert received.count(b"HTTP/1.1 200 OK\r\n") == 2 and received.count(b'{"status":"UP"}') == 1
+        assert idle["GET"][0] == 200 and json.loads(idle["GET"][1]) == {"status": "UP"}
+        release.set()
+        for caller in callers:
+            caller.join(30)
+        assert results == [(200, "released"), (200, "released")]
+    finally:
+        release.set()
+        engine.stop()
+        app.close()
+
+
+def test_a_user_route_on_the_liveness_path_runs_on_a_worker_thread(engine):
+    """Without the management API ``/health/live`` is an ordinary path: a user route there runs
+    on a worker thread like any other, never on the server's I/O thread."""
+    import requests
+
+    from eip.http_server import http_server
+
+    engine.properties["server.port"] = 0
+    threads: list[str] = []
+
+    def record(exchange):
+        threads.append(threading.current_thread().name)
+        exchange.body = "mine"
+
+    engine.add_routes(lambda r: r.from_("http:/health/live").process(record))
+    try:
+        engine.start()
+        server = http_server(engine)
+        assert requests.get(server.url + "/health/live", timeout=5).text == "mine"
+        assert threads and threads[0] != f"eip-http-{server.port}"
+    finally:
+        engine.stop()
