@@ -69,9 +69,9 @@ def main() -> None:
             path = Path(tmp) / f"line{size}.txt"
             path.write_bytes(b"x" * (size * MB) + b"\nshort\n")
             sides = {
-                "reader": lambda: _reader(path, None),
-                "checked": lambda: _reader(path, 128 * MB),
-                "split": lambda: _baseline(path),
+                "reader": lambda path=path: _reader(path, None),
+                "checked": lambda path=path: _reader(path, 128 * MB),
+                "split": lambda path=path: _baseline(path),
             }
             times = {}
             for name, fn in sides.items():

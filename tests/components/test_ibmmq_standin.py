@@ -121,7 +121,7 @@ def test_limits_and_errors(world: World, mq: Any) -> None:
     CMQC = mq.CMQC
     qmgr = connect(mq)
     queue = open_queue(mq, qmgr)
-    for n in range(3):
+    for _ in range(3):
         queue.put(b"x", mq.MD(), mq.PMO(Options=CMQC.MQPMO_SYNCPOINT))
     assert reason(mq, lambda: queue.put(b"4")) == 2053  # uncommitted puts count toward MAXDEPTH
     assert reason(mq, lambda: mq.Queue(qmgr, "NOPE", CMQC.MQOO_OUTPUT)) == 2085

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from eip import RouteBuilder, RouteDefinitionError, body, header
@@ -21,7 +23,7 @@ def test_route_records_frozen_definitions_with_generated_and_given_ids():
     assert [type(s) for s in route.steps] == [m.To, m.SetBody]
     assert route.steps[0].node_id == "send-x"
     assert route.steps[1].node_id == "set_body1"
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         route.steps[0].uri = "other"  # frozen
 
 
@@ -121,6 +123,40 @@ def test_builder_level_on_exception_applies_to_every_route_after_route_level_one
     assert [c.exceptions for c in b.on_exceptions] == [(KeyError,)]
     assert a.on_exceptions[0].continued is True
     assert a.steps[0].uri == "mock:x"
+
+
+def test_fluent_handled_and_continued_record_the_same_clause_as_the_keywords():
+    class Routes(RouteBuilder):
+        def configure(self):
+            self.on_exception(KeyError).handled(True).to("mock:global").end()
+            (self.from_("direct:a").route_id("a")
+                .on_exception(ValueError).continued(True).to("mock:local").end()
+                .on_exception(TypeError).to("mock:typed").handled(header("soft") == True).end()  # noqa: E712
+                .to("mock:x"))
+
+    (route,) = Routes().build()
+    local, typed, builder_level = route.on_exceptions
+    assert local.continued is True and local.handled is False
+    assert typed.handled is not True and callable(typed.handled)  # a predicate, as with handled=...
+    assert [s.uri for s in typed.steps] == ["mock:typed"]
+    assert builder_level.handled is True and builder_level.continued is False
+    assert route.steps[0].uri == "mock:x"
+
+
+@pytest.mark.parametrize("fn, fragment", [
+    (lambda b: b.from_("direct:a").handled(True), "handled() outside on_exception()"),
+    (lambda b: b.from_("direct:a").split(body()).continued(True).end(), "continued() outside on_exception()"),
+    (lambda b: b.from_("direct:a").on_exception(KeyError).handled(True).continued(True).end(),
+     "cannot be both handled and continued"),
+    (lambda b: b.on_exception(KeyError, continued=True).handled(True).end(), "cannot be both handled and continued"),
+    (lambda b: b.from_("direct:a").on_exception(KeyError).handled("yes").end(),
+     "handled() takes True, False or a predicate"),
+])
+def test_fluent_handled_and_continued_misuse_is_an_error(fn, fragment):
+    with pytest.raises(RouteDefinitionError) as info:
+        build(fn)
+    assert fragment in str(info.value)
+    assert "test_dsl.py" in str(info.value)
 
 
 def test_expression_used_as_python_bool_is_rejected():

@@ -31,7 +31,7 @@ def test_concurrent_creators_of_the_same_tables_all_succeed(cls: type, db_url: s
         barrier = threading.Barrier(CREATORS)
         errors: list[BaseException] = []
 
-        def create(repo: Any) -> None:
+        def create(repo: Any, barrier: threading.Barrier = barrier, errors: list[BaseException] = errors) -> None:
             try:
                 barrier.wait(10)
                 repo.create()
