@@ -497,6 +497,27 @@ class RouteDsl:
                               "or on the builder before from_() for every route")
         return self._open("on_exception", None, **_on_exception_attrs(self, exceptions, options))
 
+    def handled(self, flag: Any = True) -> RouteDsl:
+        """Camel's ``onException(...).handled(true)``: inside an ``on_exception`` clause, the same as
+        its ``handled=`` option (``True``, ``False`` or a predicate)."""
+        return self._clause_flag("handled", flag)
+
+    def continued(self, flag: Any = True) -> RouteDsl:
+        """Camel's ``onException(...).continued(true)``: inside an ``on_exception`` clause, the same as
+        its ``continued=`` option (``True``, ``False`` or a predicate)."""
+        return self._clause_flag("continued", flag)
+
+    def _clause_flag(self, key: str, flag: Any) -> RouteDsl:
+        self._check_open()
+        frame = next((f for f in self._stack if f.kind in ("on_exception", "on_exception_root")), None)
+        if frame is None:
+            raise self._error(f"{key}() outside on_exception(): it says whether that clause "
+                              f"handles the exception")
+        options = {k: v for k, v in frame.attrs.items() if k in ("handled", "continued")}
+        options[key] = flag
+        frame.attrs.update(_clause_flags(self, options, f"{key}()", frame.node_id))
+        return self
+
     def on_completion(self, only_on_completion: bool = False, only_on_failure: bool = False) -> RouteDsl:
         if len(self._stack) != 1:
             raise self._error("on_completion() inside a block: declare it at the top level of the route")
@@ -600,15 +621,31 @@ def _on_exception_attrs(dsl: Any, exceptions: tuple[Any, ...], options: dict[str
     problem = first_unknown("on_exception", options, allowed | set(policy_keys))
     if problem:
         raise dsl._error(problem)
-    if options.get("handled", False) is not False and options.get("continued", False) is not False:
-        raise dsl._error("on_exception() cannot be both handled and continued")
-    for key in ("handled", "continued", "on_when", "retry_while"):
+    options.update(_clause_flags(dsl, {k: options[k] for k in ("handled", "continued") if k in options},
+                                 "on_exception()"))
+    for key in ("on_when", "retry_while"):
         if key in options and (isinstance(options[key], Expression) or callable(options[key])):
             options[key] = to_expression(options[key])
     attrs: dict[str, Any] = {"exceptions": tuple(exceptions), **options}
     if policy_args:
         attrs["policy"] = m.RedeliveryPolicy(**{k: _policy_value(k, v) for k, v in policy_args.items()})
     return attrs
+
+
+def _clause_flags(dsl: Any, flags: dict[str, Any], verb: str, node_id: str | None = None) -> dict[str, Any]:
+    """``handled``/``continued`` of an ``on_exception`` clause, checked: each ``True``, ``False`` or
+    a predicate (made an expression), and not both set."""
+    checked: dict[str, Any] = {}
+    for key, value in flags.items():
+        if isinstance(value, Expression) or callable(value):
+            value = to_expression(value)
+        elif not isinstance(value, bool):
+            shown = verb if verb.startswith(key) else f"{verb} {key}="
+            raise dsl._error(f"{shown} takes True, False or a predicate, got {value!r}", node_id)
+        checked[key] = value
+    if checked.get("handled", False) is not False and checked.get("continued", False) is not False:
+        raise dsl._error("on_exception() cannot be both handled and continued", node_id)
+    return checked
 
 
 def _policy_value(key: str, value: Any) -> Any:
@@ -620,16 +657,6 @@ def _policy_value(key: str, value: Any) -> Any:
 
 class _ClauseDsl(RouteDsl):
     """Records a builder-level ``on_exception(...)...end()`` clause."""
-
-    def handled(self, flag: Any = True) -> _ClauseDsl:
-        frame = self._stack[0]
-        frame.attrs["handled"] = to_expression(flag) if callable(flag) else bool(flag)
-        return self
-
-    def continued(self, flag: Any = True) -> _ClauseDsl:
-        frame = self._stack[0]
-        frame.attrs["continued"] = to_expression(flag) if callable(flag) else bool(flag)
-        return self
 
 
 class RouteBuilder:

@@ -195,6 +195,36 @@ def test_on_exception_on_when_and_handled_predicate(engine):
     assert engine.get_endpoint("mock:watched").received_bodies == ["a", "b"]
 
 
+def test_fluent_handled_in_a_route_level_clause_ends_the_route_successfully(engine):
+    def configure(b):
+        (b.from_("direct:in").route_id("r")
+            .on_exception(ValueError).handled(True).transform("sorry").to("mock:handled").end()
+            .process(Flaky(1, ValueError)).to("mock:after"))
+
+    start(engine, configure)
+    assert engine.template.request_body("direct:in", "x") == "sorry"
+    assert engine.get_endpoint("mock:handled").received_bodies == ["sorry"]
+    assert engine.get_endpoint("mock:after").received_bodies == []
+    assert engine.route_stats("r")["exchanges_completed"] == 1
+
+
+def test_fluent_continued_resumes_at_the_next_node_and_handled_takes_a_predicate(engine):
+    def configure(b):
+        b.on_exception(KeyError).handled(header("soft") == True).end()  # noqa: E712
+        (b.from_("direct:in")
+            .on_exception(ValueError).continued(True).set_header("recovered", True).end()
+            .process(Flaky(1, ValueError)).process(Flaky(2, KeyError)).to("mock:after"))
+
+    start(engine, configure)
+    engine.template.send_body("direct:in", "a", headers={"soft": True})  # continued, then handled
+    with pytest.raises(KeyError):
+        engine.template.send_body("direct:in", "b", headers={"soft": False})  # the predicate says no
+    engine.template.send_body("direct:in", "c")
+    after = engine.get_endpoint("mock:after").received_exchanges
+    assert [ex.message.body for ex in after] == ["ok after 3"]
+    assert after[0].message.headers.get("recovered") is None  # set only on "a", which ended early
+
+
 def test_route_level_clause_wins_over_builder_level(engine):
     def configure(b):
         b.on_exception(ValueError, handled=True).to("mock:global").end()
