@@ -99,7 +99,7 @@ class CompileContext:
                                   location=node.location if node else None)
 
     def endpoint(self, uri: str) -> Endpoint:
-        return self.engine.get_endpoint(uri, _route_id=self.route_id, _node=self.node)
+        return self.engine._declared_endpoint(uri, self.route_id, self.node)
 
     def producer(self, uri: str) -> Producer:
         """A producer for ``uri``, started and stopped with the route."""

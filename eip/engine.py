@@ -136,17 +136,20 @@ class Engine:
 
         return _PLACEHOLDER.sub(lookup, text) if "{{" in text else text
 
-    def get_endpoint(self, uri: str, *, _route_id: str | None = None, _node: Any = None) -> Endpoint:
+    def get_endpoint(self, uri: str) -> Endpoint:
         """The endpoint for ``uri`` (created on first use), placeholders resolved. ``seda:in`` and
         ``seda:in?concurrent_consumers=4`` are the same endpoint. An endpoint asked for here is
         kept for the engine's life (one a dynamic send created is kept from now on)."""
+        return self._endpoint(self.resolve_placeholders(uri), dynamic=False)
+
+    def _declared_endpoint(self, uri: str, route_id: str, node: Any) -> Endpoint:
+        """:meth:`get_endpoint` for a route being compiled: an error names the route and ``node``."""
         try:
-            return self._endpoint(self.resolve_placeholders(uri), dynamic=False)
+            return self.get_endpoint(uri)
         except ConfigurationError as exc:
-            if _route_id is not None and exc.route_id is None:
-                raise type(exc)(exc.detail, route_id=_route_id,
-                                node_id=getattr(_node, "node_id", None),
-                                location=getattr(_node, "location", None)) from exc
+            if exc.route_id is None:
+                raise type(exc)(exc.detail, route_id=route_id, node_id=getattr(node, "node_id", None),
+                                location=getattr(node, "location", None)) from exc
             raise
 
     def acquire_endpoint(self, uri: str, *, route_id: str | None = None, node: Any = None) -> Endpoint:

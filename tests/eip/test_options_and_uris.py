@@ -78,6 +78,24 @@ def test_unknown_scheme_and_option_are_reported_before_anything_starts():
     assert "did you mean 'level'" in str(info.value) and "to1" in str(info.value)
 
 
+def test_get_endpoint_takes_only_a_uri_and_a_route_input_error_still_names_route_and_node():
+    import inspect
+
+    from eip import RouteBuilder
+
+    assert list(inspect.signature(Engine.get_endpoint).parameters) == ["self", "uri"]
+
+    class BadInput(RouteBuilder):
+        def configure(self):
+            self.from_("seda:a?concurent_consumers=2").route_id("r").to("mock:x")
+
+    with pytest.raises(EndpointOptionError) as info:
+        Engine().add_routes(BadInput())
+    assert info.value.route_id == "r" and info.value.node_id == "from1"
+    assert "test_options_and_uris.py" in info.value.location
+    assert "did you mean 'concurrent_consumers'" in str(info.value)
+
+
 def test_same_endpoint_from_two_uris_merges_options_and_rejects_conflicts():
     engine = Engine()
     first = engine.get_endpoint("mock:x")
