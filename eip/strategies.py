@@ -17,6 +17,7 @@ reaches the parent exchange instead of vanishing; a strategy of your own decides
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,12 +25,44 @@ from eip.expressions import text_of_file
 from eip.file_body import FileBody
 
 if TYPE_CHECKING:
+    from eip.compiler import CompileContext
     from eip.exchange import Exchange
 
 Strategy = Callable[["Exchange | None", "Exchange"], "Exchange"]
 
 __all__ = ["Strategy", "concat_bodies", "group_bodies", "group_exchanges", "use_latest",
            "use_original"]
+
+
+def check_strategy(strategy: Any, ctx: CompileContext, what: str, shape: str = "(old, new)",
+                   required: bool = False) -> None:
+    """At compile time: raise ``ctx.error`` (naming the route and node) unless ``strategy`` is a
+    callable that takes two positional arguments (None is accepted unless ``required``). A
+    strategy factory passed uncalled (``concat_bodies``, a strategy class) gets a hint to call it.
+    A callable whose signature cannot be read (some builtins) is accepted."""
+    if strategy is None and not required:
+        return
+    if not callable(strategy):
+        raise ctx.error(f"{what}() strategy must be a callable {shape} -> exchange, got {strategy!r}")
+    try:
+        signature = inspect.signature(strategy)
+    except (TypeError, ValueError):
+        return
+    if _accepts(signature, 2):
+        return
+    name = getattr(strategy, "__name__", None) or type(strategy).__name__
+    shown = signature.replace(parameters=[p.replace(annotation=p.empty) for p in signature.parameters.values()],
+                              return_annotation=signature.empty)
+    hint = f"; it makes a strategy: pass {name}() instead" if _accepts(signature, 0) else ""
+    raise ctx.error(f"{what}() strategy {name}{shown} cannot be called as {shape} -> exchange{hint}")
+
+
+def _accepts(signature: inspect.Signature, count: int) -> bool:
+    try:
+        signature.bind(*([None] * count))
+    except TypeError:
+        return False
+    return True
 
 
 def _keep_failure(target: Exchange, other: Exchange) -> None:

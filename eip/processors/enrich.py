@@ -37,6 +37,7 @@ from eip.producer_cache import (
     check_cache_size,
     open_producer,
 )
+from eip.strategies import check_strategy
 
 if TYPE_CHECKING:
     from eip.compiler import CompileContext
@@ -149,11 +150,11 @@ class EnrichProcessor:
 
 def compile_enrich(node: Enrich, ctx: CompileContext) -> EnrichProcessor:
     target = _Target(ctx, node, "enrich", open_producer)
-    strategy = _strategy(node.strategy, ctx, "enrich")
+    check_strategy(node.strategy, ctx, "enrich", "(original, resource)")
     producer = None
     if target.uri is not None:
         producer = ctx.add_service(ctx.endpoint(target.uri).create_producer())
-    return EnrichProcessor(target, producer, _Merger(strategy, ctx.route_id, node.node_id, "enrich"),
+    return EnrichProcessor(target, producer, _Merger(node.strategy, ctx.route_id, node.node_id, "enrich"),
                            node.aggregate_on_exception)
 
 
@@ -225,6 +226,7 @@ def compile_poll_enrich(node: PollEnrich, ctx: CompileContext) -> PollEnrichProc
             raise ctx.error(f"poll_enrich() timeout: {exc}") from None
         if timeout < 0:  # Camel's -1: block until a message arrives
             timeout = None
+    check_strategy(node.strategy, ctx, "poll_enrich", "(original, resource)")
     endpoint = None
     if target.uri is not None:
         endpoint = ctx.endpoint(target.uri)
@@ -232,12 +234,4 @@ def compile_poll_enrich(node: PollEnrich, ctx: CompileContext) -> PollEnrichProc
             raise ctx.error(f"poll_enrich(): endpoint '{endpoint.uri}' cannot be polled "
                             f"({type(endpoint).__name__} has no poll(timeout) method)")
     return PollEnrichProcessor(target, endpoint,
-                               _Merger(_strategy(node.strategy, ctx, "poll_enrich"), ctx.route_id,
-                                       node.node_id, "poll_enrich"), timeout)
-
-
-def _strategy(strategy: Any, ctx: CompileContext, what: str) -> Any:
-    if strategy is not None and not callable(strategy):
-        raise ctx.error(f"{what}() strategy must be a callable (original, resource) -> exchange, "
-                        f"got {strategy!r}")
-    return strategy
+                               _Merger(node.strategy, ctx.route_id, node.node_id, "poll_enrich"), timeout)

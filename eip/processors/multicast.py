@@ -23,6 +23,7 @@ from eip import constants as c
 from eip.errors import AggregationError
 from eip.options import parse_duration
 from eip.processors.parallel import DONE, shared_pool
+from eip.strategies import check_strategy
 
 if TYPE_CHECKING:
     from eip.compiler import CompileContext
@@ -283,11 +284,6 @@ def parse_timeout(value: Any, parallel: bool, ctx: CompileContext, what: str) ->
     if not parallel:
         raise ctx.error(f"{what}(): timeout only applies with parallel=True")
     return seconds
-
-
-def check_strategy(strategy: Any, ctx: CompileContext, what: str) -> None:
-    if strategy is not None and not callable(strategy):
-        raise ctx.error(f"{what}(): strategy must be a callable (old, new) -> exchange, got {strategy!r}")
 
 
 def compile_multicast(node: Multicast, ctx: CompileContext) -> MulticastProcessor:

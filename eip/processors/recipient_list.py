@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from eip import constants as c
 from eip.errors import ExchangeError, ExpressionError
-from eip.processors.multicast import FanOut, check_strategy, parse_timeout
+from eip.processors.multicast import FanOut, parse_timeout
 from eip.processors.parallel import shared_pool
 from eip.processors.pipeline import Pipeline
 from eip.producer_cache import Lease, ProducerCache, check_cache_size, open_producer
+from eip.strategies import check_strategy
 
 if TYPE_CHECKING:
     from eip.compiler import CompileContext

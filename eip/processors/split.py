@@ -36,11 +36,11 @@ from eip.expressions import unwrap
 from eip.processors.multicast import (
     FanOut,
     apply_result,
-    check_strategy,
     handled_failure,
     parse_timeout,
 )
 from eip.processors.parallel import shared_pool
+from eip.strategies import check_strategy
 
 if TYPE_CHECKING:
     from eip.compiler import CompileContext

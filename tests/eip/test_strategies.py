@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
+from eip import ConfigurationError, body, header
 from eip.exchange import Exchange
 from eip.strategies import (
     concat_bodies,
@@ -91,3 +94,66 @@ def test_concat_bodies_reads_lazy_file_bodies_not_their_paths(tmp_path):
     (tmp_path / "b.txt").write_text("beta")
     result, _ = fold(concat_bodies("+"), FileBody(tmp_path / "a.txt"), FileBody(tmp_path / "b.txt"))
     assert result.message.body == "alpha+beta"
+
+
+class Merge:
+    """A strategy class: its instances are strategies, the class itself is not."""
+
+    def __call__(self, old, new):
+        return use_latest(old, new)
+
+
+def _route_with(strategy):
+    """One route per EIP that takes an aggregation strategy, each using ``strategy``."""
+    return {
+        "aggregate": lambda b: (b.from_("direct:in").route_id("r")
+                                .aggregate(header("id"), strategy, completion_size=2).id("agg").to("mock:out").end()),
+        "split": lambda b: b.from_("direct:in").route_id("r").split(body(), strategy).id("agg").to("mock:out").end(),
+        "multicast": lambda b: (b.from_("direct:in").route_id("r")
+                                .multicast(strategy).id("agg").to("mock:a", "mock:b").end()),
+        "recipient_list": lambda b: (b.from_("direct:in").route_id("r")
+                                     .recipient_list(header("to"), strategy=strategy).id("agg")),
+        "enrich": lambda b: b.from_("direct:in").route_id("r").enrich("mock:x", strategy).id("agg"),
+        "poll_enrich": lambda b: b.from_("direct:in").route_id("r").poll_enrich("seda:x", strategy).id("agg"),
+    }
+
+
+EIPS = list(_route_with(None))
+
+
+@pytest.mark.parametrize("eip", EIPS)
+def test_a_strategy_factory_passed_uncalled_fails_when_the_route_is_added(engine, eip):
+    with pytest.raises(ConfigurationError) as info:
+        engine.add_routes(_route_with(concat_bodies)[eip])
+    error = info.value
+    assert error.route_id == "r" and error.node_id == "agg"
+    assert "test_strategies.py" in (error.location or "")
+    assert "concat_bodies(separator='')" in str(error) and "pass concat_bodies()" in str(error)
+    assert engine.route_ids() == []
+
+
+@pytest.mark.parametrize("eip", EIPS)
+def test_a_strategy_class_passed_instead_of_an_instance_fails_with_a_hint(engine, eip):
+    with pytest.raises(ConfigurationError, match=r"strategy Merge\(\) cannot be called as .*pass Merge\(\)"):
+        engine.add_routes(_route_with(Merge)[eip])
+
+
+@pytest.mark.parametrize("eip", EIPS)
+def test_a_callable_with_the_wrong_arity_fails_without_a_factory_hint(engine, eip):
+    def three(old, new, extra):
+        return new
+
+    with pytest.raises(ConfigurationError) as info:
+        engine.add_routes(_route_with(three)[eip])
+    assert "three(old, new, extra) cannot be called as" in str(info.value)
+    assert "pass three()" not in str(info.value)
+
+
+@pytest.mark.parametrize("strategy", [
+    concat_bodies(), use_latest, Merge(), functools.partial(lambda sep, old, new: new, "-"),
+    lambda old, new=None, *rest: new, lambda *args: args[1], max,  # max: a builtin whose signature cannot be read
+], ids=["factory-called", "function", "instance", "partial", "defaults", "varargs", "uninspectable"])
+@pytest.mark.parametrize("eip", EIPS)
+def test_strategies_that_take_old_and_new_are_accepted(engine, eip, strategy):
+    engine.add_routes(_route_with(strategy)[eip])
+    assert engine.route_ids() == ["r"]

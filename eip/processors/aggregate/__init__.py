@@ -14,6 +14,7 @@ from eip.expressions import unwrap
 from eip.options import parse_duration
 from eip.processors.aggregate.processor import AggregateProcessor
 from eip.repositories.aggregation import MemoryAggregationRepository
+from eip.strategies import check_strategy
 
 if TYPE_CHECKING:
     from eip.compiler import CompileContext
@@ -41,8 +42,7 @@ def _is_expression(value: Any) -> bool:
 def compile_aggregate(node: Aggregate, ctx: CompileContext) -> AggregateProcessor:
     if not _is_expression(node.correlation):
         raise ctx.error(f"aggregate() needs a correlation expression, got {node.correlation!r}")
-    if not callable(node.strategy):
-        raise ctx.error(f"aggregate() needs a strategy: a callable (old, new) -> exchange, got {node.strategy!r}")
+    check_strategy(node.strategy, ctx, "aggregate", required=True)
 
     size: int | None = None
     size_expression: Any = None
