@@ -4,7 +4,7 @@ A data format is any object with ``marshal(exchange, value) -> bytes`` and
 ``unmarshal(exchange, data) -> value`` (the :class:`DataFormat` protocol). Built-ins by name:
 ``"json"``, ``"xml"`` (lxml through the one safe parser) and ``"csv"``; with options:
 ``JsonDataFormat(parse_float=Decimal)``, ``xml(as_dict=True)``, ``CsvDataFormat(header=True)``.
-``legacy`` adds copybook and fixed-width formats the same way.
+``eip.legacy_formats`` adds copybook and fixed-width formats over the ``legacy`` codecs.
 
 JSON keeps ``decimal.Decimal`` exact both ways: marshal writes a Decimal as a JSON number with
 its digits as they are (``Decimal("59.80")`` -> ``59.80``, never a string, never through

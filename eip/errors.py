@@ -44,7 +44,6 @@
     │       ├── MqConnectionError     ibmmq: the connection broke or the queue manager is unreachable
     │       │                         (2009, 2059, 2161, 2162, 2538...; also an EndpointNotConnectedError)
     │       └── MqClientNotInstalledError ibmmq: neither ``ibmmq`` nor ``pymqi`` imports (no MQ client library)
-    ├── LegacyFormatError             bad legacy data (copybook, EBCDIC, packed decimal); see legacy/
     └── eip.safe_xml.UnsafeXmlError        the safe XML parser rejected entity declarations or an external
                                       DTD (also an ``lxml.etree.XMLSyntaxError``; lives in eip.safe_xml)
 
@@ -52,6 +51,11 @@ Exceptions carry context as attributes (``route_id``, ``node_id``, ``uri`` with 
 so that logs and error handlers can say where it went wrong. An exception whose ``retryable``
 attribute is ``False`` (``SoapFault``) is not redelivered by an error handler's general policy;
 only an ``on_exception`` clause that matches it and sets its own redelivery options redelivers it.
+
+Bad legacy data (copybook records, EBCDIC, packed decimal, MQ headers) raises errors of the
+``legacy`` codecs, rooted in ``legacy.errors.LegacyFormatError`` and not in ``EipError``, so that
+the codecs import without the engine. The engine's copybook and fixed-width data formats
+(``eip.legacy_formats``) let them through unwrapped: error handlers match them by their class.
 """
 
 from __future__ import annotations
@@ -341,10 +345,6 @@ class MqConnectionError(MqError, EndpointNotConnectedError):
 
 class MqClientNotInstalledError(MqError):
     """Neither ``ibmmq`` nor ``pymqi`` can be imported: the IBM MQ client library is missing."""
-
-
-class LegacyFormatError(EipError):
-    """Legacy data could not be decoded or encoded; subclasses live in ``legacy``."""
 
 
 def find_cause(exc: BaseException | None, kind: type[BaseException]) -> BaseException | None:

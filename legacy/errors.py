@@ -1,29 +1,36 @@
-"""Errors of the legacy-data library, all under ``eip.errors.LegacyFormatError``.
+"""Errors of the legacy-data library, all under :class:`LegacyFormatError`.
 
-    eip.errors.LegacyFormatError
+    LegacyFormatError                 bad legacy data; the root, an ``Exception`` of its own
     ├── CopybookError                 the copybook itself is wrong (or beyond the codec's limits)
     │   └── CopybookSyntaxError       names the line, the column and what was expected
-    └── RecordError                   one record could not be decoded or encoded
-        ├── RecordTooShortError       the record ends before a field does
-        ├── RecordFramingError        a file cannot be cut into records (bad RDW, torn or too long record)
-        ├── InvalidDataError          bytes that are no value of the field's kind
-        │   ├── InvalidDigitError     a DISPLAY digit or packed nibble that is not 0-9
-        │   ├── InvalidPackedDecimalError
-        │   ├── InvalidSignError      a sign nibble, zone or character that is not a sign
-        │   ├── InvalidTextError      bytes the code page has no character for
-        │   └── ValueRangeError       a binary value beyond its PICTURE (truncation="std")
-        ├── DependingOnError          an OCCURS DEPENDING ON count out of its range
-        └── EncodeError               a record value that cannot be written to its field
-            └── RedefinesConflictError two REDEFINES views given with different contents
+    ├── RecordError                   one record could not be decoded or encoded
+    │   ├── RecordTooShortError       the record ends before a field does
+    │   ├── RecordFramingError        a file cannot be cut into records (bad RDW, torn or too long record)
+    │   ├── InvalidDataError          bytes that are no value of the field's kind
+    │   │   ├── InvalidDigitError     a DISPLAY digit or packed nibble that is not 0-9
+    │   │   │   └── InvalidPackedDecimalError
+    │   │   ├── InvalidSignError      a sign nibble, zone or character that is not a sign
+    │   │   ├── InvalidTextError      bytes the code page has no character for
+    │   │   └── ValueRangeError       a binary value beyond its PICTURE (truncation="std")
+    │   ├── DependingOnError          an OCCURS DEPENDING ON count out of its range
+    │   └── EncodeError               a record value that cannot be written to its field
+    │       └── RedefinesConflictError two REDEFINES views given with different contents
+    └── legacy.mq.MqHeaderError       an MQ header (RFH2, MQDLH) that cannot be read or written
 
 A ``RecordError`` carries ``record_number`` (0-based position in the file, or ``None`` for a
 lone record), ``field_path`` (``CUSTOMER.ORDERS[3].AMOUNT``: the record keys with 0-based
 OCCURS indexes) and ``offset`` (the byte within the record where the trouble is).
+
+The tree does not hang under the engine's ``eip.errors.EipError``, so that the codecs import
+without the engine. In routes these errors reach the error handler as they are:
+``on_exception(RecordError)`` and ``do_catch(InvalidDigitError)`` match them by their own class.
 """
 
 from __future__ import annotations
 
-from eip.errors import LegacyFormatError
+
+class LegacyFormatError(Exception):
+    """Legacy data (a copybook, a record, an MQ header) could not be read, decoded or encoded."""
 
 
 class CopybookError(LegacyFormatError):
@@ -139,6 +146,7 @@ __all__ = [
     "InvalidPackedDecimalError",
     "InvalidSignError",
     "InvalidTextError",
+    "LegacyFormatError",
     "RecordError",
     "RecordFramingError",
     "RecordTooShortError",

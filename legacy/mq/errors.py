@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eip.errors import LegacyFormatError
+from legacy.errors import LegacyFormatError
 
 
 class MqHeaderError(LegacyFormatError):

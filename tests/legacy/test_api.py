@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import eip.errors
 import legacy
 from legacy import errors
+from legacy.mq import MqHeaderError
 
 
 def test_public_names() -> None:
@@ -15,11 +15,14 @@ def test_public_names() -> None:
     assert all(hasattr(legacy, name) for name in legacy.__all__)
 
 
-def test_every_error_is_a_legacy_format_error() -> None:
+def test_every_error_is_a_legacy_format_error_of_legacy_s_own() -> None:
     for name in errors.__all__:
         cls = getattr(errors, name)
-        assert issubclass(cls, eip.errors.LegacyFormatError), name
+        assert issubclass(cls, errors.LegacyFormatError), name
         assert getattr(legacy, name) is cls
+    assert issubclass(MqHeaderError, errors.LegacyFormatError)
+    # rooted outside the engine's tree, so that the codecs import without the engine
+    assert errors.LegacyFormatError.__mro__[1:] == Exception.__mro__
     assert issubclass(errors.InvalidPackedDecimalError, errors.InvalidDataError)
     assert issubclass(errors.RedefinesConflictError, errors.EncodeError)
 

@@ -1,5 +1,10 @@
 """Copybook and fixed-width records as engine data formats, and streaming record splitters.
 
+The engine's side of ``legacy``: the codecs (``legacy.copybook``, ``legacy.fixed_width``) know
+nothing of routes; this module makes them data formats and split expressions. ``legacy``
+re-exports the four factories (imported on first call), so route files may write either::
+
+    from eip.legacy_formats import copybook, copybook_records, fixed_width
     from legacy import copybook, copybook_records, fixed_width
 
     .unmarshal(copybook("customer.cpy", "cp037"))            # bytes -> dict, or list of dicts
@@ -28,6 +33,13 @@ a bad one is not routed either.
 ``copybook(...)`` still behaves as the Layout it wraps (``.decode``, ``.encode``,
 ``.record_length``, ``.fields`` ...): attributes the data format does not have come from its
 ``layout``.
+
+**Errors.** A record that cannot be decoded or encoded raises the codec's own error
+(``legacy.errors.RecordError`` and its kinds, with record number, field path and byte offset),
+unwrapped: the route's error handler sees it as it is, so ``on_exception(RecordError)`` and
+``do_catch(InvalidDigitError)`` match it by its class. A body of the wrong kind is a
+``TypeError``, which ``marshal``/``unmarshal`` turn into a ``TypeConversionError`` and the split
+expressions into an ``ExpressionError``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Copybook and fixed-width data formats in routes, and the streaming record splitters."""
+"""Copybook and fixed-width data formats in routes (eip/legacy_formats.py), and streaming record splits."""
 
 from __future__ import annotations
 
@@ -14,16 +14,19 @@ import pytest
 from eip import RouteBuilder, dead_letter_channel
 from eip.constants import EXCEPTION_CAUGHT, SPLIT_COMPLETE, SPLIT_INDEX, SPLIT_SIZE
 from eip.errors import ExpressionError, TypeConversionError
-from eip.testing import Notifier
-from legacy import (
-    CodePage,
+from eip.legacy_formats import (
     CopybookDataFormat,
-    InvalidDigitError,
-    RecordFramingError,
     copybook,
     copybook_records,
     fixed_width,
     fixed_width_records,
+)
+from eip.testing import Notifier
+from legacy import (
+    CodePage,
+    InvalidDigitError,
+    RecordError,
+    RecordFramingError,
     load_copybook,
     parse_copybook,
 )
@@ -165,6 +168,39 @@ def test_a_bad_record_in_a_route_goes_to_the_dead_letter_with_its_error(engine, 
     errors = caught(engine)
     assert isinstance(errors[0], InvalidDigitError) and "field CUSTOMER.CUST-ID, byte 4" in str(errors[0])
     assert isinstance(errors[1], TypeConversionError) and "bytes, not str" in str(errors[1])
+
+
+def test_route_error_handling_matches_legacy_errors_by_their_own_class(engine, fmt):
+    bad = "0000x".encode("cp037") + b"\x40" * 14
+
+    class Routes(RouteBuilder):
+        def configure(self):
+            self.on_exception(RecordError, handled=True).to("mock:bad-record").end()
+            self.from_("direct:clause").unmarshal(fmt).to("mock:out")
+            (self.from_("direct:try")
+                .do_try().unmarshal(fmt).to("mock:out")
+                .do_catch(InvalidDigitError).to("mock:caught")
+                .end())
+
+    engine.add_routes(Routes())
+    engine.start()
+    engine.template.send_body("direct:clause", bad)
+    engine.template.send_body("direct:try", bad)
+    [clause] = engine.get_endpoint("mock:bad-record").received_exchanges
+    assert isinstance(clause.properties[EXCEPTION_CAUGHT], InvalidDigitError)
+    [caught_here] = engine.get_endpoint("mock:caught").received_exchanges
+    assert caught_here.properties[EXCEPTION_CAUGHT].field_path == "CUSTOMER.CUST-ID"
+    assert engine.get_endpoint("mock:out").received_bodies == []
+
+
+def test_legacy_re_exports_the_route_factories():
+    import legacy
+
+    assert type(legacy.copybook(CUSTOMER)) is CopybookDataFormat
+    assert legacy.copybook(CUSTOMER, "cp500", "vb").record_format == "vb"
+    assert legacy.fixed_width([("id", 3, "int")]).decode("007") == {"id": 7}
+    assert legacy.copybook_records(CUSTOMER).text.startswith("copybook_records(")
+    assert legacy.fixed_width_records([("id", 3, "int")]).text.startswith("fixed_width_records(")
 
 
 def test_json_back_to_copybook_keeps_decimals_exact(engine, fmt):
