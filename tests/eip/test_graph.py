@@ -1,4 +1,4 @@
-"""Route diagrams from the route model (``eip/graph.py``): shapes, clusters, links, formats."""
+"""Route diagrams from the route model (``eip/graph/``): shapes, clusters, links, formats."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from eip import RouteBuilder, body, dead_letter_channel, graph, header
 from eip import model as m
 from eip.dataformat import JsonDataFormat
 from eip.graph import GraphvizMissingError, build_diagram, render
+from eip.graph import graphviz as graphviz_drawing
+from eip.graph import mermaid as mermaid_drawing
+from eip.graph.model import EDGE_STYLES, NODE_KINDS
 
 
 def require_dot() -> str:
@@ -231,6 +234,16 @@ def test_long_labels_wrap_at_uri_options_and_stop_with_an_ellipsis():
 
 
 # -- formats ----------------------------------------------------------------------------------------
+def test_both_renderers_draw_every_node_kind_and_edge_style_the_builder_makes(diagram):
+    # The builder and each renderer keep their own tables; a kind one of them lacks would be drawn
+    # as a plain box by one format and not the other, or fail with a KeyError.
+    assert {node.kind for node in diagram.nodes()} <= set(NODE_KINDS)
+    assert {edge.style for edge in diagram.edges} <= set(EDGE_STYLES)
+    assert set(graphviz_drawing.NODE_ATTRS) == set(NODE_KINDS) == set(mermaid_drawing.NODE_SHAPES)
+    assert set(mermaid_drawing.NODE_CLASSES) == set(NODE_KINDS)
+    assert set(graphviz_drawing.EDGE_ATTRS) == set(EDGE_STYLES) == set(mermaid_drawing.EDGE_ARROWS)
+
+
 def test_mermaid_is_a_flowchart_with_escaped_labels_and_classes(definitions):
     text = render(definitions, "mermaid")
     assert text.startswith("flowchart TB\n")
