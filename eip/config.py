@@ -95,9 +95,6 @@ LOGGING_KEYS = ("level", "format")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("auto", "text", "logfmt", "json")
 DATASOURCE_KEYS = ("url", "password", *DATASOURCE_POOL_OPTIONS)
-#: Settings that ``EIP_...`` variables can set even when the file does not mention them.
-ENV_SETTINGS = tuple(f"server.{k}" for k in SERVER_KEYS) + ("amqp.url", "amqp.password", "logging.level",
-                                                           "logging.format", "shutdown_timeout")
 #: ``NAME_env`` / ``NAME_file``: where a secret setting ``NAME`` comes from.
 SECRET_SOURCES = ("_env", "_file")
 #: Secrets shorter than ``MIN_MASKED_LENGTH`` (``eip.secrets``) are masked where they are known to

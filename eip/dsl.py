@@ -33,7 +33,7 @@ _SECTION_KINDS = {"when", "otherwise", "do_catch", "do_finally", "on_fallback", 
 _EIP_DIR = __file__.rsplit("/", 1)[0] + "/"
 
 
-def _location(depth: int = 2) -> str:
+def _location() -> str:
     """``file:line`` of the user code that called the DSL (the first frame outside ``eip/``)."""
     frame = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(_EIP_DIR):
@@ -109,7 +109,7 @@ class RouteDsl:
     def _error(self, message: str, node_id: str | None = None, location: str | None = None) -> RouteDefinitionError:
         route = self._route_id or (f"from {self._input.uri}" if self._input else "on_exception")
         return RouteDefinitionError(message, route_id=route, node_id=node_id,
-                                    location=location or _location(4))
+                                    location=location or _location())
 
     def _check_open(self) -> None:
         if self._closed:
@@ -125,7 +125,7 @@ class RouteDsl:
         if top.kind in ("choice", "do_try_shell", "circuit_breaker_shell"):
             raise self._error(f"{cls.kind_name()}() directly inside {top.kind.split('_shell')[0]}(): "
                               f"open a branch first ({_branch_hint(top.kind)})", top.node_id)
-        location = _location(3)
+        location = _location()
         node = _make(cls, self._route_id, self._next_id(cls.kind_name()), location, **kwargs)
         top.steps.append(node)
         self._last = ("step", top)
@@ -137,7 +137,7 @@ class RouteDsl:
         if top.kind in ("choice", "do_try_shell", "circuit_breaker_shell"):
             raise self._error(f"{kind}() directly inside {top.kind.split('_shell')[0]}(): open a "
                               f"branch first ({_branch_hint(top.kind)})", top.node_id)
-        location = _location(3)
+        location = _location()
         node_id = self._next_id(kind)
         if cls is not None:  # check option names now, where the mistake is
             known = {f.name for f in fields(cls) if f.init} - {"node_id", "location", "steps"}
@@ -408,7 +408,7 @@ class RouteDsl:
 
     def when(self, predicate: Any) -> RouteDsl:
         self._check_open()
-        location = _location(2)
+        location = _location()
         top = self._top
         if top.kind == "when":
             self._close_section()
@@ -421,7 +421,7 @@ class RouteDsl:
 
     def otherwise(self) -> RouteDsl:
         self._check_open()
-        location = _location(2)
+        location = _location()
         top = self._top
         if top.kind == "when":
             self._close_section()
@@ -441,7 +441,7 @@ class RouteDsl:
 
     def do_catch(self, *exceptions: type[BaseException], on_when: Any = None) -> RouteDsl:
         self._check_open()
-        location = _location(2)
+        location = _location()
         exceptions = exceptions or (Exception,)
         for exc in exceptions:
             if not (isinstance(exc, type) and issubclass(exc, BaseException)):
@@ -458,7 +458,7 @@ class RouteDsl:
 
     def do_finally(self) -> RouteDsl:
         self._check_open()
-        location = _location(2)
+        location = _location()
         top = self._top
         if top.kind == "do_finally":
             raise self._error("a do_try() has only one do_finally()", top.node_id, location)
@@ -483,7 +483,7 @@ class RouteDsl:
 
     def on_fallback(self) -> RouteDsl:
         self._check_open()
-        location = _location(2)
+        location = _location()
         top = self._top
         if top.kind != "breaker_body":
             raise self._misplaced("on_fallback()", "circuit_breaker()", top, location)
@@ -681,8 +681,8 @@ class RouteBuilder:
         if self._open_clause is not None:
             raise self._open_clause._error("on_exception() before this from_() is not closed with end()")
         if not isinstance(uri, str) or not uri:
-            raise RouteDefinitionError(f"from_() needs an endpoint URI, got {uri!r}", location=_location(2))
-        dsl = RouteDsl(self, "route", _location(2), input_uri=uri)
+            raise RouteDefinitionError(f"from_() needs an endpoint URI, got {uri!r}", location=_location())
+        dsl = RouteDsl(self, "route", _location(), input_uri=uri)
         self._routes.append(dsl)
         return dsl
 
@@ -701,7 +701,7 @@ class RouteBuilder:
         """Builder-level clause for every route of this builder; close it with ``end()``."""
         if self._open_clause is not None:
             raise self._open_clause._error("previous on_exception() is not closed with end()")
-        dsl = _ClauseDsl(self, "on_exception_root", _location(2))
+        dsl = _ClauseDsl(self, "on_exception_root", _location())
         dsl._stack[0].attrs.update(_on_exception_attrs(dsl, exceptions, options))
         self._open_clause = dsl
         return dsl

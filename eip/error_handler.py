@@ -280,9 +280,8 @@ class ErrorHandler:
             _mark(dlq_exc, self.route_id)
             raise dlq_exc from exc
         self.dead_lettered += 1
-        if definition.log_exhausted:
-            log.warning("route '%s': exchange %s dead-lettered to %s after %d redeliveries; failed at %s: %s: %s",
-                        self.route_id, exchange.exchange_id, mask_uri(definition.uri), origin.redeliveries,
-                        origin.describe(), type(exc).__name__, exc)
+        log.warning("route '%s': exchange %s dead-lettered to %s after %d redeliveries; failed at %s: %s: %s",
+                    self.route_id, exchange.exchange_id, mask_uri(definition.uri), origin.redeliveries,
+                    origin.describe(), type(exc).__name__, exc)
         exchange.properties[c.ERROR_HANDLER_HANDLED] = True
         exchange.route_stop = True

@@ -52,7 +52,7 @@ class RestDsl:
 
     def __init__(self, builder: RouteBuilder, path: str = "/") -> None:
         if not isinstance(path, str) or not path.startswith("/"):
-            raise RouteDefinitionError(f"rest() path must start with '/', got {path!r}", location=_location(2))
+            raise RouteDefinitionError(f"rest() path must start with '/', got {path!r}", location=_location())
         self._builder = builder
         self._path = path
         self._current: _RestRoute | None = None
@@ -81,7 +81,7 @@ class RestDsl:
 
     def verb(self, method: str, path: str = "", **options: Any) -> RestDsl:
         """Serve ``method`` on the rest path joined with ``path``."""
-        location = _location(2)
+        location = _location()
         builder = self._builder
         if builder._open_clause is not None:
             raise builder._open_clause._error("on_exception() before this rest verb is not closed with end()")
@@ -118,7 +118,7 @@ class RestDsl:
     def _verb_route(self, what: str) -> _RestRoute:
         if self._current is None:
             raise RouteDefinitionError(f"rest('{self._path}').{what}() needs a verb first: .get(), .post(), ...",
-                                       location=_location(3))
+                                       location=_location())
         return self._current
 
 

@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("eip.management")
 
 REALM = "eip-management"
-ACTIONS = ("start", "stop", "suspend", "resume")
 _PATH_PARAM = re.compile(r"<(?:[^:>]+:)?([^:>]+)>")  # werkzeug's <converter(args):name>
 _MANAGEMENT_KEYS = {"metrics_require_auth", "health_timeout", "health_cache", "enabled"}
 

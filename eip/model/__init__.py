@@ -25,7 +25,6 @@ from eip.model.error_handling import (
                               DoCatch,
                               DoFinally,
                               DoTry,
-                              NoErrorHandler,
                               OnException,
                               RedeliveryPolicy,
 )
@@ -59,7 +58,7 @@ __all__ = [
     "Aggregate", "Bean", "Block", "Choice", "CircuitBreaker", "ClaimCheck", "ConvertBodyTo",
     "DeadLetterChannel", "DefaultErrorHandler", "Delay", "DoCatch", "DoFinally", "DoTry",
     "DynamicRouter", "Enrich", "Filter", "From", "IdempotentConsumer", "LoadBalance", "Log",
-    "Loop", "Marshal", "Multicast", "NoErrorHandler", "Node", "OnCompletion", "OnException",
+    "Loop", "Marshal", "Multicast", "Node", "OnCompletion", "OnException",
     "OnFallback", "Otherwise", "Pipeline", "PollEnrich", "Process", "RecipientList",
     "RedeliveryPolicy", "RemoveHeader", "RemoveHeaders", "Resequence", "Rollback",
     "RouteDefinition", "RoutingSlip", "Sample", "SetBody", "SetHeader", "SetProperty", "Split",

@@ -34,7 +34,6 @@ class DefaultErrorHandler:
     """No redelivery by default; log; the exchange fails and the source keeps the message."""
 
     policy: RedeliveryPolicy = RedeliveryPolicy()
-    log_exhausted: bool = True
 
 
 @dataclass(frozen=True)
@@ -44,12 +43,6 @@ class DeadLetterChannel:
     uri: str
     policy: RedeliveryPolicy = RedeliveryPolicy()
     use_original_message: bool = False
-    log_exhausted: bool = True
-
-
-@dataclass(frozen=True)
-class NoErrorHandler:
-    """Exceptions propagate as they are (inside ``do_try``)."""
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

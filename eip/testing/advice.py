@@ -172,11 +172,11 @@ class AdviceWith:
 
     def _weave(self, what: str, matches: Callable[[m.Node], bool], wanted_id: str | None = None) -> Weave:
         self._check_open()
-        return Weave(self, what, matches, _location(3), wanted_id)
+        return Weave(self, what, matches, _location(), wanted_id)
 
-    def _recorder(self, depth: int = 3) -> RouteDsl:
+    def _recorder(self) -> RouteDsl:
         self._check_open()
-        recorder = RouteDsl(RouteBuilder(), "advice", _location(depth))
+        recorder = RouteDsl(RouteBuilder(), "advice", _location())
         recorder._route_id = self.route_id  # errors name the route
         recorder._counters = self._counters  # generated ids continue after the route's own
         return recorder
@@ -250,7 +250,7 @@ class Weave:
 
     def _with_steps(self, place: Callable[[tuple[m.Node, ...], m.Node], tuple[m.Node, ...]]) -> RouteDsl:
         advice = self._advice
-        recorder = advice._recorder(depth=4)
+        recorder = advice._recorder()
 
         def splice(node: m.Node, first: bool) -> tuple[m.Node, ...]:
             new = advice._recorded(recorder)
