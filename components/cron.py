@@ -44,13 +44,21 @@ class CronConsumer(ScheduledConsumer):
 
 class CronEndpoint(Endpoint):
     supports_producer = False
-    options = OptionSpec((
-        Option("schedule", "str", None,
-               "Cron expression (required): 5 fields as crontab, 6 with seconds first (Quartz), or "
-               "7 with a year last; '+' stands for a space."),
-        Option("time_zone", "str", "", "IANA time zone of the schedule (Europe/Paris); empty is the machine's zone."),
-        *MISFIRE_OPTIONS,
-    ))
+    options = OptionSpec(
+        (
+            Option(
+                "schedule",
+                "str",
+                None,
+                "Cron expression (required): 5 fields as crontab, 6 with seconds first (Quartz), or "
+                "7 with a year last; '+' stands for a space.",
+            ),
+            Option(
+                "time_zone", "str", "", "IANA time zone of the schedule (Europe/Paris); empty is the machine's zone."
+            ),
+            *MISFIRE_OPTIONS,
+        )
+    )
 
     def validate(self) -> None:
         self.cron_schedule()
@@ -59,8 +67,10 @@ class CronEndpoint(Endpoint):
     def cron_schedule(self) -> CronSchedule:
         expression = self.values["schedule"]
         if not expression:
-            raise EndpointOptionError(f"endpoint '{self.uri}': option 'schedule' is required "
-                                      "(for example schedule=0+*/5+*+*+*+* for every five minutes)")
+            raise EndpointOptionError(
+                f"endpoint '{self.uri}': option 'schedule' is required "
+                "(for example schedule=0+*/5+*+*+*+* for every five minutes)"
+            )
         try:
             return parse_cron(expression.replace("+", " "), self.values["time_zone"] or None)
         except ValueError as exc:

@@ -60,13 +60,23 @@ class DirectConsumer(Consumer):
 
 
 class DirectEndpoint(Endpoint):
-    options = OptionSpec((
-        Option("block", "bool", True,
-               "With no consumer, wait (up to timeout) for one that is starting instead of failing at once."),
-        Option("timeout", "duration", 30.0,
-               "How long a send waits for a starting or suspended consumer before it fails."),
-        Option("fail_if_no_consumers", "bool", True, "Fail when there is no consumer (else drop silently)."),
-    ))
+    options = OptionSpec(
+        (
+            Option(
+                "block",
+                "bool",
+                True,
+                "With no consumer, wait (up to timeout) for one that is starting instead of failing at once.",
+            ),
+            Option(
+                "timeout",
+                "duration",
+                30.0,
+                "How long a send waits for a starting or suspended consumer before it fails.",
+            ),
+            Option("fail_if_no_consumers", "bool", True, "Fail when there is no consumer (else drop silently)."),
+        )
+    )
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -76,8 +86,9 @@ class DirectEndpoint(Endpoint):
     def attach(self, consumer: DirectConsumer) -> None:
         with self._changed:
             if self.consumer is not None and self.consumer is not consumer:
-                raise ConfigurationError(f"endpoint '{self.key}' already has a consumer; "
-                                         "a direct endpoint takes one route")
+                raise ConfigurationError(
+                    f"endpoint '{self.key}' already has a consumer; a direct endpoint takes one route"
+                )
             self.consumer = consumer
             self._changed.notify_all()
 

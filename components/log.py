@@ -39,8 +39,14 @@ class LogProducer(Producer):
                 now = time.monotonic()
                 elapsed, self._group_started = now - self._group_started, now
             rate = self.group_size / elapsed if elapsed > 0 else float("inf")
-            self.logger.log(self.level, "received %d exchanges (last %d in %.3fs, %.1f/s)",
-                            self._count, self.group_size, elapsed, rate)
+            self.logger.log(
+                self.level,
+                "received %d exchanges (last %d in %.3fs, %.1f/s)",
+                self._count,
+                self.group_size,
+                elapsed,
+                rate,
+            )
             return
         parts = [f"Exchange[{exchange.exchange_id}]"]
         if self.show_headers:
@@ -48,21 +54,28 @@ class LogProducer(Producer):
         if self.show_body:
             text = repr(exchange.message.body)
             if len(text) > self.max_chars:
-                text = text[:self.max_chars] + "...[truncated]"
+                text = text[: self.max_chars] + "...[truncated]"
             parts.append(f"body={text}")
         self.logger.log(self.level, "%s", " ".join(parts))
 
 
 class LogEndpoint(Endpoint):
     supports_consumer = False
-    options = OptionSpec((
-        Option("level", "str", "INFO", "Log level.", choices=("DEBUG", "INFO", "WARNING", "ERROR", "debug",
-                                                              "info", "warning", "error")),
-        Option("show_body", "bool", True, "Include the body."),
-        Option("show_headers", "bool", False, "Include the headers."),
-        Option("group_size", "int", 0, "Log throughput once every N exchanges instead of each exchange."),
-        Option("max_chars", "int", 1000, "Truncate the body text after this many characters."),
-    ))
+    options = OptionSpec(
+        (
+            Option(
+                "level",
+                "str",
+                "INFO",
+                "Log level.",
+                choices=("DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"),
+            ),
+            Option("show_body", "bool", True, "Include the body."),
+            Option("show_headers", "bool", False, "Include the headers."),
+            Option("group_size", "int", 0, "Log throughput once every N exchanges instead of each exchange."),
+            Option("max_chars", "int", 1000, "Truncate the body text after this many characters."),
+        )
+    )
 
     def create_producer(self) -> Producer:
         return LogProducer(self)

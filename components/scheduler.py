@@ -45,11 +45,19 @@ from eip.scheduling import (
 log = logging.getLogger("components.scheduler")
 
 MISFIRE_OPTIONS: tuple[Option, ...] = (
-    Option("misfire_grace_time", "duration", 60.0,
-           "A fire that cannot start within this time after it was due (threads busy, process "
-           "stalled) is skipped and counted in fires_missed."),
-    Option("coalesce", "bool", True,
-           "When several fires are overdue at once, run one (at the latest due time) instead of all."),
+    Option(
+        "misfire_grace_time",
+        "duration",
+        60.0,
+        "A fire that cannot start within this time after it was due (threads busy, process "
+        "stalled) is skipped and counted in fires_missed.",
+    ),
+    Option(
+        "coalesce",
+        "bool",
+        True,
+        "When several fires are overdue at once, run one (at the latest due time) instead of all.",
+    ),
 )
 
 
@@ -83,9 +91,15 @@ class ScheduledConsumer(Consumer):
         job_id = f"{self.endpoint.key}@{id(self):x}.{self._generation}"
         values = self.endpoint.values
         self.scheduler, self.job_id = scheduler, job_id
-        scheduler.add_job(job_id, partial(self._fire, job_id), self.schedule(), name=self.endpoint.uri,
-                          misfire_grace_time=values["misfire_grace_time"], coalesce=values["coalesce"],
-                          on_skipped=self._on_skipped)
+        scheduler.add_job(
+            job_id,
+            partial(self._fire, job_id),
+            self.schedule(),
+            name=self.endpoint.uri,
+            misfire_grace_time=values["misfire_grace_time"],
+            coalesce=values["coalesce"],
+            on_skipped=self._on_skipped,
+        )
 
     def stop(self) -> None:
         job_id, self.job_id = self.job_id, None
@@ -106,8 +120,12 @@ class ScheduledConsumer(Consumer):
         """Merged into ``engine.route_stats()``: the next fire (ISO 8601 or None) and the counts."""
         job_id, scheduler = self.job_id, self.scheduler
         upcoming = scheduler.next_fire_time(job_id) if job_id is not None and scheduler is not None else None
-        return {"next_fire_time": None if upcoming is None else upcoming.isoformat(),
-                "fires": self.counter, "fires_skipped": self.skipped, "fires_missed": self.missed}
+        return {
+            "next_fire_time": None if upcoming is None else upcoming.isoformat(),
+            "fires": self.counter,
+            "fires_skipped": self.skipped,
+            "fires_missed": self.missed,
+        }
 
     def _on_skipped(self, reason: str, count: int) -> None:
         with self._counts_lock:
@@ -154,16 +172,26 @@ class SchedulerConsumer(ScheduledConsumer):
 
 class SchedulerEndpoint(Endpoint):
     supports_producer = False
-    options = OptionSpec((
-        Option("delay", "duration", 0.5,
-               "Time from the end of one run to the start of the next (from start to start with fixed_rate)."),
-        Option("initial_delay", "duration", 1.0, "Time before the first run."),
-        Option("repeat_count", "int", 0, "Stop after this many runs; 0 runs forever."),
-        Option("fixed_rate", "bool", False,
-               "Start runs every delay on a fixed schedule; a run due while the previous one is still "
-               "going is skipped (counted in fires_skipped)."),
-        *MISFIRE_OPTIONS,
-    ))
+    options = OptionSpec(
+        (
+            Option(
+                "delay",
+                "duration",
+                0.5,
+                "Time from the end of one run to the start of the next (from start to start with fixed_rate).",
+            ),
+            Option("initial_delay", "duration", 1.0, "Time before the first run."),
+            Option("repeat_count", "int", 0, "Stop after this many runs; 0 runs forever."),
+            Option(
+                "fixed_rate",
+                "bool",
+                False,
+                "Start runs every delay on a fixed schedule; a run due while the previous one is still "
+                "going is skipped (counted in fires_skipped).",
+            ),
+            *MISFIRE_OPTIONS,
+        )
+    )
 
     def validate(self) -> None:
         values = self.values

@@ -70,9 +70,6 @@ log = logging.getLogger("components.seda")
 ALWAYS, IF_REPLY_EXPECTED, NEVER = "Always", "IfReplyExpected", "Never"
 
 
-
-
-
 class _Reply:
     """Where a waiting producer gets the exchange back once the consuming route finished."""
 
@@ -120,7 +117,8 @@ class SedaProducer(Producer):
             raise ExchangeTimedOutError(
                 f"no reply within {timeout}s for exchange {exchange.exchange_id} "
                 f"({'still running in the consuming route' if started else 'never started: removed from the queue'})",
-                uri=endpoint.uri)
+                uri=endpoint.uri,
+            )
         result = reply.exchange if reply.exchange is not None else copy
         exchange.message.body = result.message.body
         exchange.message.headers = result.message.headers
@@ -148,8 +146,9 @@ class SedaConsumer(Consumer):
         endpoint = self.endpoint
         workers = _Workers(endpoint.epoch)
         for index in range(endpoint.values["concurrent_consumers"]):
-            thread = threading.Thread(target=self._run, args=(workers,), daemon=True,
-                                      name=f"eip-seda-{endpoint.parsed.path}-{index + 1}")
+            thread = threading.Thread(
+                target=self._run, args=(workers,), daemon=True, name=f"eip-seda-{endpoint.parsed.path}-{index + 1}"
+            )
             workers.threads.append(thread)
         self._workers = workers
         for thread in workers.threads:
@@ -195,22 +194,44 @@ class SedaConsumer(Consumer):
 
 
 class SedaEndpoint(Endpoint):
-    options = OptionSpec((
-        Option("size", "int", 1000, "Maximum number of queued exchanges."),
-        Option("concurrent_consumers", "int", 1, "Threads consuming the queue, started with the route."),
-        Option("block_when_full", "bool", False,
-               "When the queue is full, wait up to offer_timeout for room instead of failing at once."),
-        Option("offer_timeout", "duration", 0.0,
-               "With block_when_full: how long a send waits for room (0 waits as long as it takes)."),
-        Option("timeout", "duration", 30.0,
-               "How long a caller waits for the reply when it waits (InOut); 0 waits forever."),
-        Option("wait_for_task_to_complete", "str", IF_REPLY_EXPECTED,
-               "Wait for the consuming route to finish: IfReplyExpected (InOut only), Always or Never.",
-               choices=(IF_REPLY_EXPECTED, ALWAYS, NEVER)),
-        Option("poll_timeout", "duration", 1.0,
-               "How often an idle consumer thread wakes up to re-check its state (it is woken at once "
-               "on new exchanges and on stop anyway)."),
-    ))
+    options = OptionSpec(
+        (
+            Option("size", "int", 1000, "Maximum number of queued exchanges."),
+            Option("concurrent_consumers", "int", 1, "Threads consuming the queue, started with the route."),
+            Option(
+                "block_when_full",
+                "bool",
+                False,
+                "When the queue is full, wait up to offer_timeout for room instead of failing at once.",
+            ),
+            Option(
+                "offer_timeout",
+                "duration",
+                0.0,
+                "With block_when_full: how long a send waits for room (0 waits as long as it takes).",
+            ),
+            Option(
+                "timeout",
+                "duration",
+                30.0,
+                "How long a caller waits for the reply when it waits (InOut); 0 waits forever.",
+            ),
+            Option(
+                "wait_for_task_to_complete",
+                "str",
+                IF_REPLY_EXPECTED,
+                "Wait for the consuming route to finish: IfReplyExpected (InOut only), Always or Never.",
+                choices=(IF_REPLY_EXPECTED, ALWAYS, NEVER),
+            ),
+            Option(
+                "poll_timeout",
+                "duration",
+                1.0,
+                "How often an idle consumer thread wakes up to re-check its state (it is woken at once "
+                "on new exchanges and on stop anyway).",
+            ),
+        )
+    )
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -228,8 +249,9 @@ class SedaEndpoint(Endpoint):
         if values["size"] < 1:
             raise EndpointOptionError(f"endpoint '{self.uri}': size must be at least 1, got {values['size']}")
         if values["concurrent_consumers"] < 1:
-            raise EndpointOptionError(f"endpoint '{self.uri}': concurrent_consumers must be at least 1, "
-                                      f"got {values['concurrent_consumers']}")
+            raise EndpointOptionError(
+                f"endpoint '{self.uri}': concurrent_consumers must be at least 1, got {values['concurrent_consumers']}"
+            )
         for name in ("offer_timeout", "timeout", "poll_timeout"):
             if values[name] < 0:
                 raise EndpointOptionError(f"endpoint '{self.uri}': {name} must not be negative, got {values[name]}")
@@ -285,8 +307,10 @@ class SedaEndpoint(Endpoint):
     def _wait_for_room(self) -> None:
         # called holding the lock
         if not self.values["block_when_full"]:
-            raise QueueFullError(f"queue is full ({self._capacity} exchanges); set block_when_full=true "
-                                 "to wait for room, or raise size", uri=self.uri)
+            raise QueueFullError(
+                f"queue is full ({self._capacity} exchanges); set block_when_full=true to wait for room, or raise size",
+                uri=self.uri,
+            )
         timeout = self.values["offer_timeout"]
         deadline = time.monotonic() + timeout if timeout > 0 else None
         while len(self._items) >= self._capacity:
@@ -297,15 +321,16 @@ class SedaEndpoint(Endpoint):
                 continue
             left = deadline - time.monotonic()
             if left <= 0:
-                raise QueueFullError(f"queue still full ({self._capacity} exchanges) after waiting "
-                                     f"{timeout}s (offer_timeout)", uri=self.uri)
+                raise QueueFullError(
+                    f"queue still full ({self._capacity} exchanges) after waiting {timeout}s (offer_timeout)",
+                    uri=self.uri,
+                )
             self._not_full.wait(left)
         if self._closed:
             raise self._rejected()
 
     def _rejected(self) -> QueueClosedError:
-        return QueueClosedError("queue is closed (the engine is stopped); the exchange was not accepted",
-                                uri=self.uri)
+        return QueueClosedError("queue is closed (the engine is stopped); the exchange was not accepted", uri=self.uri)
 
     def withdraw(self, exchange: Exchange, reply: _Reply | None) -> bool:
         """Remove a queued exchange whose caller gave up; False when a consumer already took it."""
@@ -382,13 +407,18 @@ class SedaEndpoint(Endpoint):
             self._not_full.notify_all()
         if not leftovers:
             return
-        log.warning("%s: engine stopped with %d exchange(s) still queued; they are failed, not kept "
-                    "(seda is not durable): %s", self.uri, len(leftovers),
-                    ", ".join(ex.exchange_id for ex, _ in leftovers[:20]) + (" ..." if len(leftovers) > 20 else ""))
+        log.warning(
+            "%s: engine stopped with %d exchange(s) still queued; they are failed, not kept (seda is not durable): %s",
+            self.uri,
+            len(leftovers),
+            ", ".join(ex.exchange_id for ex, _ in leftovers[:20]) + (" ..." if len(leftovers) > 20 else ""),
+        )
         for exchange, reply in leftovers:
             exchange.exception = ExchangeDiscardedError(
                 f"engine stopped before this queued exchange ran (exchange {exchange.exchange_id}); "
-                "it was not processed and is not kept (seda is not durable)", uri=self.uri)
+                "it was not processed and is not kept (seda is not durable)",
+                uri=self.uri,
+            )
             uow = exchange.unit_of_work
             if uow is not None:
                 uow.done(exchange)

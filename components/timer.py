@@ -44,8 +44,9 @@ class TimerConsumer(Consumer):
             self.counter = 0
         stop_event = threading.Event()
         self._stop_event = stop_event
-        self.thread = threading.Thread(target=self._run, args=(stop_event,), daemon=True,
-                                       name=f"eip-timer-{self.endpoint.parsed.path}")
+        self.thread = threading.Thread(
+            target=self._run, args=(stop_event,), daemon=True, name=f"eip-timer-{self.endpoint.parsed.path}"
+        )
         self.thread.start()
 
     def stop(self) -> None:
@@ -90,20 +91,27 @@ class TimerConsumer(Consumer):
 
 class TimerEndpoint(Endpoint):
     supports_producer = False
-    options = OptionSpec((
-        Option("period", "duration", 1.0, "Time between fires; 0 fires once."),
-        Option("delay", "duration", 1.0, "Time before the first fire."),
-        Option("repeat_count", "int", 0, "Stop after this many fires; 0 fires forever."),
-        Option("fixed_rate", "bool", False,
-               "Keep the schedule start + n*period (late fires catch up) instead of waiting period "
-               "after each fire ends."),
-    ))
+    options = OptionSpec(
+        (
+            Option("period", "duration", 1.0, "Time between fires; 0 fires once."),
+            Option("delay", "duration", 1.0, "Time before the first fire."),
+            Option("repeat_count", "int", 0, "Stop after this many fires; 0 fires forever."),
+            Option(
+                "fixed_rate",
+                "bool",
+                False,
+                "Keep the schedule start + n*period (late fires catch up) instead of waiting period "
+                "after each fire ends.",
+            ),
+        )
+    )
 
     def validate(self) -> None:
         for name in ("period", "delay", "repeat_count"):
             if self.values[name] < 0:
-                raise EndpointOptionError(f"endpoint '{self.uri}': {name} must not be negative, "
-                                          f"got {self.values[name]}")
+                raise EndpointOptionError(
+                    f"endpoint '{self.uri}': {name} must not be negative, got {self.values[name]}"
+                )
 
     def create_consumer(self, processor: Any) -> Consumer:
         return TimerConsumer(self, processor)

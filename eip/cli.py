@@ -144,6 +144,7 @@ def _stop_signals() -> Iterator[threading.Event]:
 def _outputs(definition: m.RouteDefinition, resolve: Callable[[str], str] | None = None) -> list[str]:
     """The endpoints a route sends to, in order, secrets masked (``{{placeholders}}`` filled in
     by ``resolve`` when given)."""
+
     def fill(uri: str) -> str:
         if resolve is None:
             return uri
@@ -175,25 +176,60 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1)
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="EIP_CONFIG", default=None,
-              help="YAML config file (properties, server, amqp, datasources, auth, management, logging); "
-                   "also EIP_CONFIG.")
-@click.option("--port", type=click.IntRange(0, 65535), default=None,
-              help="HTTP server port, over server.port and EIP_SERVER_PORT (0 picks a free port).")
-@click.option("--duration", type=click.FloatRange(min=0), default=None,
-              help="Stop after this many seconds (default: run until SIGTERM or Ctrl-C).")
-@click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default=None,
-              help="Logging level (default: logging.level from the config, else INFO).")
-@click.option("--log-format", type=click.Choice(LOG_FORMATS, case_sensitive=False), default=None,
-              help="text, logfmt or json (default auto: text on a terminal, else logfmt).")
-@click.option("--progress/--no-progress", default=None,
-              help="A progress line per second for busy routes (default: when stderr is a terminal).")
-@click.option("--shutdown-timeout", type=click.FloatRange(min=0), default=None,
-              help=f"Seconds in-flight exchanges get to finish when stopping (default "
-                   f"{DEFAULT_SHUTDOWN_TIMEOUT:g}, or shutdown_timeout from the config).")
-def run(paths: tuple[str, ...], config_path: str | None, port: int | None, duration: float | None,
-        log_level: str | None, log_format: str | None, progress: bool | None,
-        shutdown_timeout: float | None) -> None:
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="EIP_CONFIG",
+    default=None,
+    help="YAML config file (properties, server, amqp, datasources, auth, management, logging); also EIP_CONFIG.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="HTTP server port, over server.port and EIP_SERVER_PORT (0 picks a free port).",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Stop after this many seconds (default: run until SIGTERM or Ctrl-C).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    default=None,
+    help="Logging level (default: logging.level from the config, else INFO).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS, case_sensitive=False),
+    default=None,
+    help="text, logfmt or json (default auto: text on a terminal, else logfmt).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="A progress line per second for busy routes (default: when stderr is a terminal).",
+)
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    help=f"Seconds in-flight exchanges get to finish when stopping (default "
+    f"{DEFAULT_SHUTDOWN_TIMEOUT:g}, or shutdown_timeout from the config).",
+)
+def run(
+    paths: tuple[str, ...],
+    config_path: str | None,
+    port: int | None,
+    duration: float | None,
+    log_level: str | None,
+    log_format: str | None,
+    progress: bool | None,
+    shutdown_timeout: float | None,
+) -> None:
     """Run the routes in PATHS until SIGTERM/SIGINT (or --duration).
 
     PATHS are files, folders or modules (default ./routes). Every RouteBuilder subclass found is
@@ -205,8 +241,11 @@ def run(paths: tuple[str, ...], config_path: str | None, port: int | None, durat
         config = load_config(config_path)
     except ConfigurationError as exc:
         _fail(_problems(exc), "eip run: configuration")
-    configure_logging(log_level or config.logging.get("level") or "INFO",
-                      log_format or config.logging.get("format") or "auto", secrets=config.secrets)
+    configure_logging(
+        log_level or config.logging.get("level") or "INFO",
+        log_format or config.logging.get("format") or "auto",
+        secrets=config.secrets,
+    )
     if config_path:
         log.info("configuration from %s", config_path)
     chosen = list(paths) or [DEFAULT_PATH]
@@ -243,15 +282,19 @@ def run(paths: tuple[str, ...], config_path: str | None, port: int | None, durat
                 log.info("route '%s' started: %s", route_id, uris)
             else:
                 log.info("route '%s' not started (auto_startup is off): %s", route_id, uris)
-        log.info("%d route(s) running%s", len(engine.route_ids()),
-                 f" for {duration:g} s" if duration is not None else "; stop with Ctrl-C or SIGTERM")
+        log.info(
+            "%d route(s) running%s",
+            len(engine.route_ids()),
+            f" for {duration:g} s" if duration is not None else "; stop with Ctrl-C or SIGTERM",
+        )
         started = time.monotonic()
         stop.wait(duration)
         log.info("stopping after %.1f s", time.monotonic() - started)
         unfinished = engine.stop()
     for route_id, exchange_ids in unfinished.items():
-        log.warning("route '%s': %d exchange(s) did not finish: %s", route_id, len(exchange_ids),
-                    ", ".join(exchange_ids))
+        log.warning(
+            "route '%s': %d exchange(s) did not finish: %s", route_id, len(exchange_ids), ", ".join(exchange_ids)
+        )
     log.info("stopped")
 
 
@@ -280,9 +323,15 @@ def _serve(engine: Engine, config: Config) -> Any:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="EIP_CONFIG", default=None,
-              help="YAML config file whose properties and datasources the routes will run with "
-                   "(as eip run reads it); also EIP_CONFIG.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="EIP_CONFIG",
+    default=None,
+    help="YAML config file whose properties and datasources the routes will run with "
+    "(as eip run reads it); also EIP_CONFIG.",
+)
 def validate(paths: tuple[str, ...], config_path: str | None) -> None:
     """Check the routes in PATHS (and the --config file) without starting them.
 
@@ -302,8 +351,10 @@ def validate(paths: tuple[str, ...], config_path: str | None) -> None:
         _fail(_problems(exc), "invalid configuration", config.mask)
     except Problems as exc:
         _fail(exc.problems, "invalid", config.mask)
-    click.echo(f"OK: {len(engine.route_ids())} route(s) valid"
-               + (f" with the configuration {config_path}" if config_path else ""))
+    click.echo(
+        f"OK: {len(engine.route_ids())} route(s) valid"
+        + (f" with the configuration {config_path}" if config_path else "")
+    )
 
 
 @main.command()
@@ -325,13 +376,21 @@ def routes(paths: tuple[str, ...]) -> None:
 
 @main.command("graph")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(route_graph.FORMATS), default=None,
-              help="svg or png (need Graphviz's dot), mermaid or dot (text). Default: from the "
-                   "suffix of -o, else mermaid.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Write the diagram to this file (default: standard output).")
-@click.option("--route", "route_ids", multiple=True, metavar="ID",
-              help="Draw only this route (repeat for several).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(route_graph.FORMATS),
+    default=None,
+    help="svg or png (need Graphviz's dot), mermaid or dot (text). Default: from the suffix of -o, else mermaid.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the diagram to this file (default: standard output).",
+)
+@click.option("--route", "route_ids", multiple=True, metavar="ID", help="Draw only this route (repeat for several).")
 def graph_command(paths: tuple[str, ...], fmt: str | None, output: str | None, route_ids: tuple[str, ...]) -> None:
     """Draw the routes in PATHS as a diagram with EIP shapes.
 

@@ -83,8 +83,9 @@ class CompileContext:
     Services (anything with ``start()``/``stop()``: aggregators, thread pools, producers) are
     registered here and started/stopped with the route."""
 
-    def __init__(self, engine: Engine, route_id: str, handler: ErrorHandler | None,
-                 interceptors: Sequence[Any] = ()) -> None:
+    def __init__(
+        self, engine: Engine, route_id: str, handler: ErrorHandler | None, interceptors: Sequence[Any] = ()
+    ) -> None:
         self.engine = engine
         self.route_id = route_id
         self.handler = handler
@@ -94,9 +95,12 @@ class CompileContext:
 
     def error(self, message: str, node: m.Node | None = None) -> ConfigurationError:
         node = node or self.node
-        return ConfigurationError(message, route_id=self.route_id,
-                                  node_id=node.node_id if node else None,
-                                  location=node.location if node else None)
+        return ConfigurationError(
+            message,
+            route_id=self.route_id,
+            node_id=node.node_id if node else None,
+            location=node.location if node else None,
+        )
 
     def endpoint(self, uri: str) -> Endpoint:
         return self.engine._declared_endpoint(uri, self.route_id, self.node)
@@ -112,8 +116,9 @@ class CompileContext:
         and the ``protocol`` otherwise) and let a durable one find its datasource (``bind``)."""
         missing = [name for name in required if not callable(getattr(repository, name, None))]
         if missing:
-            raise self.error(f"{what} repository {type(repository).__name__} lacks "
-                             f"{', '.join(missing)}(): use {protocol}")
+            raise self.error(
+                f"{what} repository {type(repository).__name__} lacks {', '.join(missing)}(): use {protocol}"
+            )
         bind = getattr(repository, "bind", None)
         if callable(bind):  # an SQL repository finds its named datasource through the engine
             bind(self.engine)
@@ -132,8 +137,9 @@ class CompileContext:
             return processor
         except ConfigurationError as exc:
             if exc.route_id is None:
-                raise ConfigurationError(exc.detail, route_id=self.route_id, node_id=node.node_id,
-                                         location=node.location) from exc
+                raise ConfigurationError(
+                    exc.detail, route_id=self.route_id, node_id=node.node_id, location=node.location
+                ) from exc
             raise
         finally:
             self.node = outer

@@ -76,8 +76,12 @@ class Consumer:
     def resume(self) -> None:
         self.start()
 
-    def create_exchange(self, body: Any = None, headers: Mapping[str, Any] | None = None,
-                        pattern: ExchangePattern = ExchangePattern.IN_ONLY) -> Exchange:
+    def create_exchange(
+        self,
+        body: Any = None,
+        headers: Mapping[str, Any] | None = None,
+        pattern: ExchangePattern = ExchangePattern.IN_ONLY,
+    ) -> Exchange:
         """A new exchange with its own unit of work, ready for callbacks (ack, commit, move)."""
         exchange = Exchange(body, headers, pattern=pattern)
         exchange.from_endpoint = self.endpoint.uri
@@ -123,7 +127,8 @@ class Endpoint:
             if name in self.given and self.given[name] != value:
                 raise EndpointOptionError(
                     f"endpoint '{self.key}': option '{name}' is {self.given[name]!r} in one URI and "
-                    f"{value!r} in {mask_uri(uri.text, self.options.secrets())!r}")
+                    f"{value!r} in {mask_uri(uri.text, self.options.secrets())!r}"
+                )
         if given:
             self.given.update(given)
             self.values.update(given)

@@ -87,8 +87,7 @@ from eip.secrets import (
     url_passwords,
 )
 
-SECTIONS = ("properties", "server", "amqp", "datasources", "auth", "management", "logging",
-            "shutdown_timeout")
+SECTIONS = ("properties", "server", "amqp", "datasources", "auth", "management", "logging", "shutdown_timeout")
 SERVER_KEYS = ("host", "port", "threads", "max_request_body", "connection_limit", "idle_timeout")
 AMQP_KEYS = ("url", "password")
 LOGGING_KEYS = ("level", "format")
@@ -103,8 +102,19 @@ __all__ = ["MIN_MASKED_LENGTH", "Config", "env_name", "is_secret_name", "load_co
 
 _FOREIGN_REFERENCE = re.compile(r"\$\{\s*(env|file)\s*:")
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2,
-               "mib": 1024**2, "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1024,
+    "kb": 1024,
+    "kib": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "mib": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+    "gib": 1024**3,
+}
 
 
 def env_name(path: str) -> str:
@@ -130,8 +140,9 @@ class Config(Mapping[str, Any]):
     ``eip.management.install(engine, config)`` reads it like a dict. ``repr`` never shows a
     secret."""
 
-    def __init__(self, data: Mapping[str, Any] | None = None, secrets: Iterable[str] = (),
-                 source: str | None = None) -> None:
+    def __init__(
+        self, data: Mapping[str, Any] | None = None, secrets: Iterable[str] = (), source: str | None = None
+    ) -> None:
         data = data or {}
         self._data: dict[str, Any] = {}
         for name in SECTIONS:
@@ -229,9 +240,12 @@ class Config(Mapping[str, Any]):
 def _masked(value: Any, secrets: frozenset[str], mask: Masker, name: str) -> Any:
     if isinstance(value, Mapping):
         hide_keys = _holds_secret_keys(name)
-        return {(f"{MASK}{i}" if hide_keys and str(k) in secrets else k):
-                _masked(v, secrets, mask, "" if hide_keys and str(k) in secrets else str(k))
-                for i, (k, v) in enumerate(value.items(), 1)}
+        return {
+            (f"{MASK}{i}" if hide_keys and str(k) in secrets else k): _masked(
+                v, secrets, mask, "" if hide_keys and str(k) in secrets else str(k)
+            )
+            for i, (k, v) in enumerate(value.items(), 1)
+        }
     if isinstance(value, (list, tuple)):
         return [_masked(v, secrets, mask, name) for v in value]
     if isinstance(value, str):
@@ -275,8 +289,7 @@ def _datasource_url(settings: Mapping[str, Any]) -> Any:
 
 
 # -- loading -------------------------------------------------------------------------------------
-def load_config(path: str | os.PathLike[str] | None = None,
-                environ: Mapping[str, str] | None = None) -> Config:
+def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Read ``path`` (None: environment only), read ``NAME_env``/``NAME_file`` secrets, apply
     ``EIP_...`` overrides and check every section. Raises ``ConfigFileError`` naming the key."""
     env = os.environ if environ is None else environ
@@ -311,8 +324,9 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     if data is None:
         return {}, {}
     if not isinstance(data, dict):
-        raise ConfigFileError(f"{path}: the top level must be a mapping of sections "
-                              f"({', '.join(SECTIONS)}), got {type(data).__name__}")
+        raise ConfigFileError(
+            f"{path}: the top level must be a mapping of sections ({', '.join(SECTIONS)}), got {type(data).__name__}"
+        )
     lines: dict[str, int] = {}
     _key_lines(node, "", lines)
     return data, lines
@@ -343,8 +357,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             except TypeError:
                 continue  # unhashable: SafeLoader reports it
             if duplicate:
-                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} appears twice",
-                                                        key_node.start_mark)
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} appears twice", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep)
 
@@ -361,8 +374,7 @@ class _Loader:
     """One load: the environment, where relative secret files live, the secrets found and every
     problem met (all reported at once, each with its key path and file line)."""
 
-    def __init__(self, source: str, env: Mapping[str, str], base: Path,
-                 lines: Mapping[str, int] | None = None) -> None:
+    def __init__(self, source: str, env: Mapping[str, str], base: Path, lines: Mapping[str, int] | None = None) -> None:
         self.source = source
         self.env = env
         self.base = base
@@ -399,27 +411,50 @@ class _Loader:
         self._reject_references("", raw)
         data: dict[str, Any] = {
             "properties": self._guard(lambda: self._properties(raw.get("properties")), {}),
-            "server": self._guard(lambda: self._section("server", raw.get("server"), SERVER_KEYS, {
-                "host": _text, "port": _port, "threads": _at_least_one("thread"), "max_request_body": _size,
-                "connection_limit": _at_least_one("connection"), "idle_timeout": _idle_timeout}), {}),
-            "amqp": self._guard(lambda: self._section("amqp", raw.get("amqp"), AMQP_KEYS,
-                                                      {"url": _text, "password": _text}), {}),
-            "logging": self._guard(lambda: self._section("logging", raw.get("logging"), LOGGING_KEYS,
-                                                         {"level": _level, "format": _format}), {}),
+            "server": self._guard(
+                lambda: self._section(
+                    "server",
+                    raw.get("server"),
+                    SERVER_KEYS,
+                    {
+                        "host": _text,
+                        "port": _port,
+                        "threads": _at_least_one("thread"),
+                        "max_request_body": _size,
+                        "connection_limit": _at_least_one("connection"),
+                        "idle_timeout": _idle_timeout,
+                    },
+                ),
+                {},
+            ),
+            "amqp": self._guard(
+                lambda: self._section("amqp", raw.get("amqp"), AMQP_KEYS, {"url": _text, "password": _text}), {}
+            ),
+            "logging": self._guard(
+                lambda: self._section(
+                    "logging", raw.get("logging"), LOGGING_KEYS, {"level": _level, "format": _format}
+                ),
+                {},
+            ),
             "datasources": self._guard(lambda: self._datasources(raw.get("datasources")), {}),
             "auth": self._guard(lambda: self._passthrough("auth", raw.get("auth")), {}),
             "management": self._guard(lambda: self._passthrough("management", raw.get("management")), {}),
         }
         timeout, origin = self._override("shutdown_timeout", raw.get("shutdown_timeout"))
-        data["shutdown_timeout"] = None if timeout is None else self._guard(
-            lambda: self._convert("shutdown_timeout", timeout, _duration, origin), None)
+        data["shutdown_timeout"] = (
+            None
+            if timeout is None
+            else self._guard(lambda: self._convert("shutdown_timeout", timeout, _duration, origin), None)
+        )
         self._check_urls(data)
         if self.problems:
             problems = [text for _, _, text in sorted(self.problems)]  # in file order
             if len(problems) == 1:
                 raise ConfigFileError(problems[0], problems=problems)
-            raise ConfigFileError(f"{self.source}: {len(problems)} problems:\n"
-                                  + "\n".join(f"  - {p}" for p in problems), problems=problems)
+            raise ConfigFileError(
+                f"{self.source}: {len(problems)} problems:\n" + "\n".join(f"  - {p}" for p in problems),
+                problems=problems,
+            )
         return Config(data, self.secrets, self.source)
 
     def _guard(self, build: Any, default: Any) -> Any:
@@ -456,9 +491,12 @@ class _Loader:
             match = _FOREIGN_REFERENCE.search(value)
             if match:
                 name = _last(path) if not path.endswith("]") else "NAME"
-                self.problem(path, f"${{{match.group(1)}:...}} references are not read here: give the "
-                             f"secret as {name}_{match.group(1)}: "
-                             f"{'VARIABLE' if match.group(1) == 'env' else 'PATH'} instead")
+                self.problem(
+                    path,
+                    f"${{{match.group(1)}:...}} references are not read here: give the "
+                    f"secret as {name}_{match.group(1)}: "
+                    f"{'VARIABLE' if match.group(1) == 'env' else 'PATH'} instead",
+                )
 
     # -- sections ------------------------------------------------------------------------------
     def _mapping(self, path: str, value: Any) -> dict[str, Any]:
@@ -473,8 +511,7 @@ class _Loader:
             if key not in keys:
                 self.problem(path, _unknown(key, _with_secret_sources(keys)), at=f"{path}.{key}")
 
-    def _section(self, name: str, value: Any, keys: tuple[str, ...],
-                 converters: Mapping[str, Any]) -> dict[str, Any]:
+    def _section(self, name: str, value: Any, keys: tuple[str, ...], converters: Mapping[str, Any]) -> dict[str, Any]:
         given = self._mapping(name, value)
         self._unknown_keys(name, given, keys)
         result: dict[str, Any] = {}
@@ -495,8 +532,9 @@ class _Loader:
         for name, item in _flatten(self._mapping("properties", value), "", self):
             path = f"properties.{name}"
             if isinstance(item, (list, dict)) or item is None:
-                self.problem(path, "a property must be a text, number or boolean"
-                             + (" (it is empty)" if item is None else ""))
+                self.problem(
+                    path, "a property must be a text, number or boolean" + (" (it is empty)" if item is None else "")
+                )
                 continue
             variable = env_name(name)
             if variable in self.env:
@@ -613,8 +651,7 @@ class _Loader:
             except OSError as exc:
                 self.fail(where, f"the file {file} cannot be read: {exc.strerror or type(exc).__name__}")
         if not value:
-            self.fail(where, f"{'the environment variable' if kind == 'env' else 'the file'} "
-                      f"{reference} is empty")
+            self.fail(where, f"{'the environment variable' if kind == 'env' else 'the file'} {reference} is empty")
         self._add_secret(value)
         return value
 
@@ -693,11 +730,13 @@ def _port(value: Any) -> int:
 
 def _at_least_one(noun: str) -> Callable[[Any], int]:
     """A checker for a whole number of ``noun`` (e.g. threads, connections), at least 1."""
+
     def check(value: Any) -> int:
         number = _integer(value)
         if number < 1:
             raise ValueError(f"expects at least 1 {noun}")
         return number
+
     return check
 
 

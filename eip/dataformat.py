@@ -70,16 +70,22 @@ class JsonDataFormat:
     (e.g. ``decimal.Decimal``) is called on every number with a fraction or exponent when
     unmarshalling, as ``json.loads`` does."""
 
-    def __init__(self, pretty: bool = False, charset: str = "utf-8", sort_keys: bool = False,
-                 parse_float: Callable[[str], Any] | None = None) -> None:
+    def __init__(
+        self,
+        pretty: bool = False,
+        charset: str = "utf-8",
+        sort_keys: bool = False,
+        parse_float: Callable[[str], Any] | None = None,
+    ) -> None:
         self.indent = 2 if pretty else None
         self.charset = charset
         self.sort_keys = sort_keys
         self.parse_float = parse_float
 
     def marshal(self, exchange: Any, value: Any) -> bytes:
-        text = json.dumps(value, indent=self.indent, sort_keys=self.sort_keys, default=_json_number_default,
-                          ensure_ascii=False)
+        text = json.dumps(
+            value, indent=self.indent, sort_keys=self.sort_keys, default=_json_number_default, ensure_ascii=False
+        )
         if _DECIMAL_MARK in text:  # unquote the marked Decimal strings: they become JSON numbers
             text = text.replace(_DECIMAL_OPEN, "").replace(_DECIMAL_CLOSE, "")
         return text.encode(self.charset)
@@ -130,8 +136,9 @@ class XmlDataFormat:
     marshal: an lxml element or tree, a dict, or XML text (checked by parsing) -> bytes in
     ``charset``, with an XML declaration unless ``xml_declaration=False``."""
 
-    def __init__(self, charset: str = "utf-8", pretty: bool = False, as_dict: bool = False,
-                 xml_declaration: bool = True) -> None:
+    def __init__(
+        self, charset: str = "utf-8", pretty: bool = False, as_dict: bool = False, xml_declaration: bool = True
+    ) -> None:
         self.charset = charset
         self.pretty = pretty
         self.as_dict = as_dict
@@ -144,8 +151,9 @@ class XmlDataFormat:
             value = dict_to_xml(value)
         elif not isinstance(value, (etree._Element, etree._ElementTree)):
             value = self._parse(value)
-        return etree.tostring(value, encoding=self.charset, xml_declaration=self.xml_declaration,
-                              pretty_print=self.pretty)
+        return etree.tostring(
+            value, encoding=self.charset, xml_declaration=self.xml_declaration, pretty_print=self.pretty
+        )
 
     def unmarshal(self, exchange: Any, data: Any) -> Any:
         from lxml import etree
@@ -163,8 +171,9 @@ class XmlDataFormat:
         return parse_xml(_bytes(data, self.charset))
 
 
-def xml(charset: str = "utf-8", pretty: bool = False, as_dict: bool = False,
-        xml_declaration: bool = True) -> XmlDataFormat:
+def xml(
+    charset: str = "utf-8", pretty: bool = False, as_dict: bool = False, xml_declaration: bool = True
+) -> XmlDataFormat:
     """The XML data format with options: ``marshal(xml(pretty=True))``, ``unmarshal(xml(as_dict=True))``."""
     return XmlDataFormat(charset=charset, pretty=pretty, as_dict=as_dict, xml_declaration=xml_declaration)
 
@@ -182,6 +191,7 @@ def _bytes(data: Any, charset: str) -> bytes | str:
 
 
 # -- XML <-> dict (convention in the module docstring) -------------------------------------------
+
 
 def xml_to_dict(element: Any) -> dict[str, Any]:
     """``{root name: content}`` for an lxml element."""
@@ -253,8 +263,11 @@ def _xml_build(parent: Any, name: str, content: Any, inherited: dict[str | None,
                 declared[key[7:]] = str(value)
     scope = {**inherited, **declared} if declared else inherited
     tag = _xml_qualify(name, scope, element=True)
-    element = (etree.Element(tag, nsmap=declared or None) if parent is None
-               else etree.SubElement(parent, tag, nsmap=declared or None))
+    element = (
+        etree.Element(tag, nsmap=declared or None)
+        if parent is None
+        else etree.SubElement(parent, tag, nsmap=declared or None)
+    )
     if isinstance(content, Mapping):
         for key, value in content.items():
             if key == "#text":
@@ -276,8 +289,10 @@ def _xml_qualify(name: str, scope: dict[str | None, str], *, element: bool) -> s
     if ":" in name:
         prefix, local = name.split(":", 1)
         if prefix not in scope:
-            raise ValueError(f"namespace prefix {prefix!r} of {name!r} is not declared "
-                             f"(add '@xmlns:{prefix}' on this element or an ancestor)")
+            raise ValueError(
+                f"namespace prefix {prefix!r} of {name!r} is not declared "
+                f"(add '@xmlns:{prefix}' on this element or an ancestor)"
+            )
         return f"{{{scope[prefix]}}}{local}"
     if element and None in scope:  # unprefixed attributes are in no namespace
         return f"{{{scope[None]}}}{name}"
@@ -337,5 +352,6 @@ def resolve_data_format(value: Any) -> DataFormat:
         return cls()
     if isinstance(value, DataFormat):
         return value
-    raise ConfigurationError(f"a data format needs marshal(exchange, value) and unmarshal(exchange, data); "
-                             f"got {type(value).__name__}")
+    raise ConfigurationError(
+        f"a data format needs marshal(exchange, value) and unmarshal(exchange, data); got {type(value).__name__}"
+    )

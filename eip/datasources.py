@@ -41,7 +41,11 @@ DEFAULT_NAME = "default"
 DEFAULT_URL = "sqlite:///./eip.db"
 #: Pool settings a configured datasource reads from ``datasource.NAME.<option>`` properties.
 CONFIG_OPTIONS: dict[str, Callable[[Any], Any]] = {
-    "pool_size": int, "max_overflow": int, "pool_timeout": float, "pool_recycle": float}
+    "pool_size": int,
+    "max_overflow": int,
+    "pool_timeout": float,
+    "pool_recycle": float,
+}
 
 
 def mask_url(url: str | URL) -> str:
@@ -68,8 +72,9 @@ class DataSource:
         try:
             self.url = make_url(url)
         except Exception as exc:  # noqa: BLE001 - ArgumentError, ValueError...: all say "bad URL"
-            raise ConfigurationError(f"datasource '{name}': invalid database URL {mask_url(url)!r}: "
-                                     f"{type(exc).__name__}") from None
+            raise ConfigurationError(
+                f"datasource '{name}': invalid database URL {mask_url(url)!r}: {type(exc).__name__}"
+            ) from None
         self.name = name
         self.options = dict(options or {})
         self._engine: SqlEngine | None = None
@@ -107,8 +112,9 @@ class DataSource:
         try:
             engine = create_engine(self.url, **options)
         except Exception as exc:  # noqa: BLE001 - a missing driver, a bad option: say which datasource
-            raise ConfigurationError(f"datasource '{self.name}' ({self.masked_url}): cannot create "
-                                     f"the engine: {type(exc).__name__}: {exc}") from None
+            raise ConfigurationError(
+                f"datasource '{self.name}' ({self.masked_url}): cannot create the engine: {type(exc).__name__}: {exc}"
+            ) from None
         log.info("datasource '%s': %s", self.name, self.masked_url)
         return engine
 
@@ -163,7 +169,8 @@ class DataSourceRegistry:
                     raise ConfigurationError(
                         f"no datasource '{name}' (known: {known}); add it with "
                         f"engine.add_datasource({name!r}, URL) or set the property "
-                        f"'datasource.{name}.url' (environment EIP_DATASOURCE_{_env(name)}_URL)")
+                        f"'datasource.{name}.url' (environment EIP_DATASOURCE_{_env(name)}_URL)"
+                    )
                 source = self._sources[name] = DataSource(name, url, self._configured_options(name))
             return source
 
@@ -175,8 +182,9 @@ class DataSourceRegistry:
                 try:
                     options[option] = convert(value)
                 except (TypeError, ValueError):
-                    raise ConfigurationError(f"property 'datasource.{name}.{option}' must be a number, "
-                                             f"got {value!r}") from None
+                    raise ConfigurationError(
+                        f"property 'datasource.{name}.{option}' must be a number, got {value!r}"
+                    ) from None
         return options
 
     def _configured_url(self, name: str) -> Any:
@@ -210,9 +218,17 @@ def _env(name: str) -> str:
 
 
 # -- errors ----------------------------------------------------------------------------------------
-_CONNECTION_TEXT = ("database is locked", "unable to open database", "server closed the connection",
-                    "connection refused", "could not connect", "connection is closed",
-                    "lost connection", "gone away", "terminating connection")
+_CONNECTION_TEXT = (
+    "database is locked",
+    "unable to open database",
+    "server closed the connection",
+    "connection refused",
+    "could not connect",
+    "connection is closed",
+    "lost connection",
+    "gone away",
+    "terminating connection",
+)
 
 
 def is_connection_error(exc: BaseException) -> bool:

@@ -26,8 +26,7 @@ from eip.exchange import ExchangePattern
 from eip.expressions import Expression, to_expression
 from eip.options import first_unknown
 
-_SECTION_KINDS = {"when", "otherwise", "do_catch", "do_finally", "on_fallback", "try_body",
-                  "breaker_body"}
+_SECTION_KINDS = {"when", "otherwise", "do_catch", "do_finally", "on_fallback", "try_body", "breaker_body"}
 
 
 _EIP_DIR = __file__.rsplit("/", 1)[0] + "/"
@@ -53,11 +52,15 @@ def _make(cls: type[m.Node], route_id: str | None, node_id: str | None, location
     problem = first_unknown(cls.kind_name(), kwargs, names - {"node_id", "location"})
     if problem:
         raise RouteDefinitionError(problem, route_id=route_id, node_id=node_id, location=location)
-    missing = [f.name for f in fields(cls) if f.init and f.default is MISSING
-               and f.default_factory is MISSING and f.name not in kwargs]
+    missing = [
+        f.name
+        for f in fields(cls)
+        if f.init and f.default is MISSING and f.default_factory is MISSING and f.name not in kwargs
+    ]
     if missing:
-        raise RouteDefinitionError(f"{cls.kind_name()}() needs {', '.join(missing)}",
-                                   route_id=route_id, node_id=node_id, location=location)
+        raise RouteDefinitionError(
+            f"{cls.kind_name()}() needs {', '.join(missing)}", route_id=route_id, node_id=node_id, location=location
+        )
     return cls(node_id=node_id, location=location, **kwargs)
 
 
@@ -77,17 +80,29 @@ class _Frame:
 
 # Block verbs: DSL name -> (definition class, its kind name)
 _BLOCKS: dict[str, type] = {
-    "filter": m.Filter, "split": m.Split, "aggregate": m.Aggregate, "multicast": m.Multicast,
-    "idempotent_consumer": m.IdempotentConsumer, "loop": m.Loop, "resequence": m.Resequence,
-    "load_balance": m.LoadBalance, "pipeline": m.Pipeline,
+    "filter": m.Filter,
+    "split": m.Split,
+    "aggregate": m.Aggregate,
+    "multicast": m.Multicast,
+    "idempotent_consumer": m.IdempotentConsumer,
+    "loop": m.Loop,
+    "resequence": m.Resequence,
+    "load_balance": m.LoadBalance,
+    "pipeline": m.Pipeline,
 }
 
 
 class RouteDsl:
     """Fluent recorder for one route (or one builder-level ``on_exception`` clause)."""
 
-    def __init__(self, builder: RouteBuilder, root_kind: str, location: str,
-                 input_uri: str | None = None, attrs: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        builder: RouteBuilder,
+        root_kind: str,
+        location: str,
+        input_uri: str | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> None:
         self._builder = builder
         self._counters: dict[str, itertools.count[int]] = {}
         self._stack: list[_Frame] = [_Frame(root_kind, None, location, attrs or {})]
@@ -97,8 +112,9 @@ class RouteDsl:
         self._on_exceptions: list[m.OnException] = []
         self._on_completions: list[m.OnCompletion] = []
         self._error_handler: Any = None
-        self._input = None if input_uri is None else m.From(
-            uri=input_uri, node_id=self._next_id("from"), location=location)
+        self._input = (
+            None if input_uri is None else m.From(uri=input_uri, node_id=self._next_id("from"), location=location)
+        )
         self._closed = False
 
     # -- bookkeeping ------------------------------------------------------------------------
@@ -108,8 +124,7 @@ class RouteDsl:
 
     def _error(self, message: str, node_id: str | None = None, location: str | None = None) -> RouteDefinitionError:
         route = self._route_id or (f"from {self._input.uri}" if self._input else "on_exception")
-        return RouteDefinitionError(message, route_id=route, node_id=node_id,
-                                    location=location or _location())
+        return RouteDefinitionError(message, route_id=route, node_id=node_id, location=location or _location())
 
     def _check_open(self) -> None:
         if self._closed:
@@ -123,8 +138,11 @@ class RouteDsl:
         self._check_open()
         top = self._top
         if top.kind in ("choice", "do_try_shell", "circuit_breaker_shell"):
-            raise self._error(f"{cls.kind_name()}() directly inside {top.kind.split('_shell')[0]}(): "
-                              f"open a branch first ({_branch_hint(top.kind)})", top.node_id)
+            raise self._error(
+                f"{cls.kind_name()}() directly inside {top.kind.split('_shell')[0]}(): "
+                f"open a branch first ({_branch_hint(top.kind)})",
+                top.node_id,
+            )
         location = _location()
         node = _make(cls, self._route_id, self._next_id(cls.kind_name()), location, **kwargs)
         top.steps.append(node)
@@ -135,8 +153,11 @@ class RouteDsl:
         self._check_open()
         top = self._top
         if top.kind in ("choice", "do_try_shell", "circuit_breaker_shell"):
-            raise self._error(f"{kind}() directly inside {top.kind.split('_shell')[0]}(): open a "
-                              f"branch first ({_branch_hint(top.kind)})", top.node_id)
+            raise self._error(
+                f"{kind}() directly inside {top.kind.split('_shell')[0]}(): open a "
+                f"branch first ({_branch_hint(top.kind)})",
+                top.node_id,
+            )
         location = _location()
         node_id = self._next_id(kind)
         if cls is not None:  # check option names now, where the mistake is
@@ -149,8 +170,7 @@ class RouteDsl:
         self._last = ("frame", frame)
         return self
 
-    def _push_section(self, kind: str, location: str, attrs: dict[str, Any],
-                      node_id: str | None = None) -> RouteDsl:
+    def _push_section(self, kind: str, location: str, attrs: dict[str, Any], node_id: str | None = None) -> RouteDsl:
         """Open a branch (when, otherwise, do_catch, ...) or the body of a shell block."""
         frame = _Frame(kind, node_id or self._next_id(kind), location, attrs)
         self._stack.append(frame)
@@ -171,8 +191,7 @@ class RouteDsl:
             otherwise = next((s for s in frame.sections if isinstance(s, m.Otherwise)), None)
             if not whens:
                 raise self._error("choice() has no when()", frame.node_id, frame.location)
-            return _make(m.Choice, self._route_id, frame.node_id, frame.location, whens=whens,
-                         otherwise=otherwise)
+            return _make(m.Choice, self._route_id, frame.node_id, frame.location, whens=whens, otherwise=otherwise)
         if kind == "try_body":
             return _make(m.Pipeline, self._route_id, frame.node_id, frame.location, steps=steps)
         if kind == "do_catch":
@@ -185,8 +204,15 @@ class RouteDsl:
             finally_ = next((s for s in frame.sections if isinstance(s, m.DoFinally)), None)
             if not catches and finally_ is None:
                 raise self._error("do_try() needs a do_catch() or do_finally()", frame.node_id, frame.location)
-            return _make(m.DoTry, self._route_id, frame.node_id, frame.location, steps=body.steps,
-                         catches=catches, finally_=finally_)
+            return _make(
+                m.DoTry,
+                self._route_id,
+                frame.node_id,
+                frame.location,
+                steps=body.steps,
+                catches=catches,
+                finally_=finally_,
+            )
         if kind == "breaker_body":
             return _make(m.Pipeline, self._route_id, frame.node_id, frame.location, steps=steps)
         if kind == "on_fallback":
@@ -194,8 +220,15 @@ class RouteDsl:
         if kind == "circuit_breaker_shell":
             body = next(s for s in frame.sections if isinstance(s, m.Pipeline))
             fallback = next((s for s in frame.sections if isinstance(s, m.OnFallback)), None)
-            return _make(m.CircuitBreaker, self._route_id, frame.node_id, frame.location,
-                         steps=body.steps, fallback=fallback, **frame.attrs)
+            return _make(
+                m.CircuitBreaker,
+                self._route_id,
+                frame.node_id,
+                frame.location,
+                steps=body.steps,
+                fallback=fallback,
+                **frame.attrs,
+            )
         if kind == "on_exception":
             return _make(m.OnException, self._route_id, frame.node_id, frame.location, steps=steps, **frame.attrs)
         if kind == "on_completion":
@@ -275,15 +308,17 @@ class RouteDsl:
     def enrich(self, uri: Any, strategy: Any = None, **options: Any) -> RouteDsl:
         return self._add(m.Enrich, uri=uri, strategy=strategy, **options)
 
-    def poll_enrich(self, uri: Any, strategy: Any = None, timeout: float | None = None,
-                    cache_size: int | None = None) -> RouteDsl:
+    def poll_enrich(
+        self, uri: Any, strategy: Any = None, timeout: float | None = None, cache_size: int | None = None
+    ) -> RouteDsl:
         return self._add(m.PollEnrich, uri=uri, strategy=strategy, timeout=timeout, cache_size=cache_size)
 
     # -- message translator ---------------------------------------------------------------------
     def process(self, processor: Any) -> RouteDsl:
         if not (callable(processor) or hasattr(processor, "process")):
-            raise self._error(f"process() needs a callable or an object with process(exchange), "
-                              f"got {type(processor).__name__}")
+            raise self._error(
+                f"process() needs a callable or an object with process(exchange), got {type(processor).__name__}"
+            )
         return self._add(m.Process, processor=processor)
 
     def bean(self, bean: Any, method: str | None = None) -> RouteDsl:
@@ -334,8 +369,9 @@ class RouteDsl:
 
     def claim_check(self, operation: str, key: Any = None, repository: Any = None) -> RouteDsl:
         if operation not in ("set", "get", "get_and_remove", "push", "pop"):
-            raise self._error(f"claim_check() operation must be set, get, get_and_remove, push or pop, "
-                              f"got {operation!r}")
+            raise self._error(
+                f"claim_check() operation must be set, get, get_and_remove, push or pop, got {operation!r}"
+            )
         return self._add(m.ClaimCheck, operation=operation, key=key, repository=repository)
 
     # -- routing (leaf) -------------------------------------------------------------------------
@@ -355,8 +391,7 @@ class RouteDsl:
         return self._add(m.Delay, delay=delay)
 
     def sample(self, period: float | None = 1.0, message_frequency: int | None = None) -> RouteDsl:
-        return self._add(m.Sample, period=None if message_frequency else period,
-                         message_frequency=message_frequency)
+        return self._add(m.Sample, period=None if message_frequency else period, message_frequency=message_frequency)
 
     # -- blocks ---------------------------------------------------------------------------------
     def filter(self, predicate: Any) -> RouteDsl:
@@ -370,10 +405,14 @@ class RouteDsl:
             options["completion_predicate"] = _expr(options["completion_predicate"])
         if not callable(strategy):
             raise self._error("aggregate() needs an aggregation strategy: a callable (old, new) -> exchange")
-        if not any(options.get(k) is not None for k in ("completion_size", "completion_timeout",
-                                                          "completion_interval", "completion_predicate")):
-            raise self._error("aggregate() needs a completion condition: completion_size, "
-                              "completion_timeout, completion_interval or completion_predicate")
+        if not any(
+            options.get(k) is not None
+            for k in ("completion_size", "completion_timeout", "completion_interval", "completion_predicate")
+        ):
+            raise self._error(
+                "aggregate() needs a completion condition: completion_size, "
+                "completion_timeout, completion_interval or completion_predicate"
+            )
         return self._open("aggregate", m.Aggregate, correlation=_expr(correlation), strategy=strategy, **options)
 
     def multicast(self, strategy: Any = None, **options: Any) -> RouteDsl:
@@ -383,22 +422,29 @@ class RouteDsl:
         return self._open("pipeline", m.Pipeline)
 
     def idempotent_consumer(self, expression: Any, repository: Any = None, **options: Any) -> RouteDsl:
-        return self._open("idempotent_consumer", m.IdempotentConsumer, expression=_expr(expression),
-                          repository=repository, **options)
+        return self._open(
+            "idempotent_consumer", m.IdempotentConsumer, expression=_expr(expression), repository=repository, **options
+        )
 
     def loop(self, count: Any = None, do_while: Any = None, **options: Any) -> RouteDsl:
         if (count is None) == (do_while is None):
             raise self._error("loop() needs either a count or do_while=predicate")
-        return self._open("loop", m.Loop, count=None if count is None else _expr(count),
-                          do_while=None if do_while is None else _expr(do_while), **options)
+        return self._open(
+            "loop",
+            m.Loop,
+            count=None if count is None else _expr(count),
+            do_while=None if do_while is None else _expr(do_while),
+            **options,
+        )
 
     def resequence(self, expression: Any, **options: Any) -> RouteDsl:
         return self._open("resequence", m.Resequence, expression=_expr(expression), **options)
 
     def load_balance(self, policy: str = "round_robin", **options: Any) -> RouteDsl:
         if policy not in ("round_robin", "random", "failover", "weighted", "sticky"):
-            raise self._error(f"load_balance() policy must be round_robin, random, failover, weighted "
-                              f"or sticky, got {policy!r}")
+            raise self._error(
+                f"load_balance() policy must be round_robin, random, failover, weighted or sticky, got {policy!r}"
+            )
         if "failover_on" in options:
             options["failover_on"] = tuple(options["failover_on"])
         return self._open("load_balance", m.LoadBalance, policy=policy, **options)
@@ -413,8 +459,7 @@ class RouteDsl:
         if top.kind == "when":
             self._close_section()
         elif top.kind == "otherwise":
-            raise self._error("when() after otherwise(): otherwise() must be the last branch",
-                              top.node_id, location)
+            raise self._error("when() after otherwise(): otherwise() must be the last branch", top.node_id, location)
         elif top.kind != "choice":
             raise self._misplaced("when()", "choice()", top, location)
         return self._push_section("when", location, {"predicate": _expr(predicate)})
@@ -448,13 +493,15 @@ class RouteDsl:
                 raise self._error(f"do_catch() takes exception classes, got {exc!r}", location=location)
         top = self._top
         if top.kind == "do_finally":
-            raise self._error("do_catch() after do_finally(): do_finally() must come last",
-                              top.node_id, location)
+            raise self._error("do_catch() after do_finally(): do_finally() must come last", top.node_id, location)
         if top.kind not in ("try_body", "do_catch"):
             raise self._misplaced("do_catch()", "do_try()", top, location)
         self._close_section()
-        return self._push_section("do_catch", location, {
-            "exceptions": tuple(exceptions), "on_when": None if on_when is None else _expr(on_when)})
+        return self._push_section(
+            "do_catch",
+            location,
+            {"exceptions": tuple(exceptions), "on_when": None if on_when is None else _expr(on_when)},
+        )
 
     def do_finally(self) -> RouteDsl:
         self._check_open()
@@ -471,8 +518,7 @@ class RouteDsl:
         for key in ("record_exceptions", "ignore_exceptions"):
             if key in options:
                 options[key] = tuple(options[key])
-        names = {f.name for f in fields(m.CircuitBreaker) if f.init} - {
-            "steps", "fallback", "node_id", "location"}
+        names = {f.name for f in fields(m.CircuitBreaker) if f.init} - {"steps", "fallback", "node_id", "location"}
         problem = first_unknown("circuit_breaker", options, names)
         if problem:
             raise self._error(problem)
@@ -493,8 +539,10 @@ class RouteDsl:
     def on_exception(self, *exceptions: type[BaseException], **options: Any) -> RouteDsl:
         """Route-scoped exception clause; its steps run when it matches; close it with ``end()``."""
         if len(self._stack) != 1 or self._stack[0].kind != "route":
-            raise self._error("on_exception() inside a block: declare it at the top of the route, "
-                              "or on the builder before from_() for every route")
+            raise self._error(
+                "on_exception() inside a block: declare it at the top of the route, "
+                "or on the builder before from_() for every route"
+            )
         return self._open("on_exception", None, **_on_exception_attrs(self, exceptions, options))
 
     def handled(self, flag: Any = True) -> RouteDsl:
@@ -511,8 +559,7 @@ class RouteDsl:
         self._check_open()
         frame = next((f for f in self._stack if f.kind in ("on_exception", "on_exception_root")), None)
         if frame is None:
-            raise self._error(f"{key}() outside on_exception(): it says whether that clause "
-                              f"handles the exception")
+            raise self._error(f"{key}() outside on_exception(): it says whether that clause handles the exception")
         options = {k: v for k, v in frame.attrs.items() if k in ("handled", "continued")}
         options[key] = flag
         frame.attrs.update(_clause_flags(self, options, f"{key}()", frame.node_id))
@@ -521,8 +568,9 @@ class RouteDsl:
     def on_completion(self, only_on_completion: bool = False, only_on_failure: bool = False) -> RouteDsl:
         if len(self._stack) != 1:
             raise self._error("on_completion() inside a block: declare it at the top level of the route")
-        return self._open("on_completion", m.OnCompletion, only_on_completion=only_on_completion,
-                          only_on_failure=only_on_failure)
+        return self._open(
+            "on_completion", m.OnCompletion, only_on_completion=only_on_completion, only_on_failure=only_on_failure
+        )
 
     def end(self) -> Any:
         """Close the innermost open block (a whole choice / do_try / circuit_breaker from inside a branch)."""
@@ -553,53 +601,77 @@ class RouteDsl:
 
     # -- finishing ------------------------------------------------------------------------------
     def _misplaced(self, verb: str, parent: str, top: _Frame, location: str) -> RouteDefinitionError:
-        inside = [f for f in self._stack if f.kind in ("when", "otherwise", "try_body", "do_catch",
-                                                        "do_finally", "breaker_body", "on_fallback")]
+        inside = [
+            f
+            for f in self._stack
+            if f.kind in ("when", "otherwise", "try_body", "do_catch", "do_finally", "breaker_body", "on_fallback")
+        ]
         if inside:
-            return self._error(f"{verb} while {top.kind.replace('_shell', '')}() '{top.node_id}' is still "
-                               f"open inside the branch: close it with end() first", top.node_id, location)
+            return self._error(
+                f"{verb} while {top.kind.replace('_shell', '')}() '{top.node_id}' is still "
+                f"open inside the branch: close it with end() first",
+                top.node_id,
+                location,
+            )
         return self._error(f"{verb} outside a {parent}", location=location)
 
     def _build_route(self, default_id: str) -> m.RouteDefinition:
         if len(self._stack) > 1:
             frame = self._stack[-1]
             kind = _BLOCK_NAMES.get(frame.kind, frame.kind)
-            raise self._error(f"{kind}() '{frame.node_id}' opened at {frame.location} is not closed "
-                              f"with end()", frame.node_id, frame.location)
+            raise self._error(
+                f"{kind}() '{frame.node_id}' opened at {frame.location} is not closed with end()",
+                frame.node_id,
+                frame.location,
+            )
         self._closed = True
         route_id = self._route_id or default_id
         if self._input is None:
             raise self._error("route has no input: start it with from_()")
         steps = tuple(self._stack[0].steps)
         _check_unique_ids(route_id, steps, self._on_exceptions)
-        return m.RouteDefinition(route_id=route_id, input=self._input, steps=steps,
-                                 error_handler=self._error_handler,
-                                 on_exceptions=tuple(self._on_exceptions),
-                                 on_completions=tuple(self._on_completions),
-                                 id_given=self._route_id is not None, **self._route_options)
+        return m.RouteDefinition(
+            route_id=route_id,
+            input=self._input,
+            steps=steps,
+            error_handler=self._error_handler,
+            on_exceptions=tuple(self._on_exceptions),
+            on_completions=tuple(self._on_completions),
+            id_given=self._route_id is not None,
+            **self._route_options,
+        )
 
 
 def _check_unique_ids(route_id: str, steps: tuple[m.Node, ...], clauses: list[m.OnException]) -> None:
     seen: dict[str, str] = {}
-    probe = m.RouteDefinition(route_id=route_id, input=m.From(uri="x:x"), steps=steps,
-                              on_exceptions=tuple(clauses))
+    probe = m.RouteDefinition(route_id=route_id, input=m.From(uri="x:x"), steps=steps, on_exceptions=tuple(clauses))
     for node in itertools.islice(probe.walk(), 1, None):
         if node.node_id in seen and not isinstance(node, (m.Pipeline,)):
-            raise RouteDefinitionError(f"node id '{node.node_id}' is used twice (also at "
-                                       f"{seen[node.node_id]})", route_id=route_id,
-                                       node_id=node.node_id, location=node.location)
+            raise RouteDefinitionError(
+                f"node id '{node.node_id}' is used twice (also at {seen[node.node_id]})",
+                route_id=route_id,
+                node_id=node.node_id,
+                location=node.location,
+            )
         if node.node_id:
             seen[node.node_id] = node.location
 
 
 # What the user typed, for frames whose internal kind differs.
-_BLOCK_NAMES = {"do_try_shell": "do_try", "try_body": "do_try", "circuit_breaker_shell": "circuit_breaker",
-                "breaker_body": "circuit_breaker"}
+_BLOCK_NAMES = {
+    "do_try_shell": "do_try",
+    "try_body": "do_try",
+    "circuit_breaker_shell": "circuit_breaker",
+    "breaker_body": "circuit_breaker",
+}
 
 
 def _branch_hint(kind: str) -> str:
-    return {"choice": "when(...) or otherwise()", "do_try_shell": "do_catch(...) or do_finally()",
-            "circuit_breaker_shell": "on_fallback()"}.get(kind, "")
+    return {
+        "choice": "when(...) or otherwise()",
+        "do_try_shell": "do_catch(...) or do_finally()",
+        "circuit_breaker_shell": "on_fallback()",
+    }.get(kind, "")
 
 
 def _pattern(pattern: ExchangePattern | str | None) -> ExchangePattern | None:
@@ -614,15 +686,21 @@ def _on_exception_attrs(dsl: Any, exceptions: tuple[Any, ...], options: dict[str
     for exc in exceptions:
         if not (isinstance(exc, type) and issubclass(exc, BaseException)):
             raise dsl._error(f"on_exception() takes exception classes, got {exc!r}")
-    policy_keys = ("maximum_redeliveries", "redelivery_delay", "backoff_multiplier",
-                   "use_exponential_backoff", "maximum_redelivery_delay")
+    policy_keys = (
+        "maximum_redeliveries",
+        "redelivery_delay",
+        "backoff_multiplier",
+        "use_exponential_backoff",
+        "maximum_redelivery_delay",
+    )
     policy_args = {k: options.pop(k) for k in policy_keys if k in options}
     allowed = {"handled", "continued", "use_original_message", "on_when", "retry_while"}
     problem = first_unknown("on_exception", options, allowed | set(policy_keys))
     if problem:
         raise dsl._error(problem)
-    options.update(_clause_flags(dsl, {k: options[k] for k in ("handled", "continued") if k in options},
-                                 "on_exception()"))
+    options.update(
+        _clause_flags(dsl, {k: options[k] for k in ("handled", "continued") if k in options}, "on_exception()")
+    )
     for key in ("on_when", "retry_while"):
         if key in options and (isinstance(options[key], Expression) or callable(options[key])):
             options[key] = to_expression(options[key])
@@ -650,6 +728,7 @@ def _clause_flags(dsl: Any, flags: dict[str, Any], verb: str, node_id: str | Non
 
 def _policy_value(key: str, value: Any) -> Any:
     from eip.options import parse_duration
+
     if key in ("redelivery_delay", "maximum_redelivery_delay"):
         return parse_duration(value)
     return value
@@ -708,8 +787,14 @@ class RouteBuilder:
 
     def _finish_clause(self, dsl: RouteDsl) -> RouteBuilder:
         root = dsl._stack[0]
-        clause = _make(m.OnException, None, f"on_exception{len(self._clauses) + 1}", root.location,
-                       steps=tuple(root.steps), **root.attrs)
+        clause = _make(
+            m.OnException,
+            None,
+            f"on_exception{len(self._clauses) + 1}",
+            root.location,
+            steps=tuple(root.steps),
+            **root.attrs,
+        )
         self._clauses.append(clause)
         self._open_clause = None
         dsl._closed = True
@@ -720,14 +805,14 @@ class RouteBuilder:
         if self._built is None:
             self.configure()
             if self._open_clause is not None:
-                raise self._open_clause._error("on_exception() is not closed with end()",
-                                               location=self._open_clause._stack[0].location)
+                raise self._open_clause._error(
+                    "on_exception() is not closed with end()", location=self._open_clause._stack[0].location
+                )
             routes = []
             for index, dsl in enumerate(self._routes, 1):
                 route = dsl._build_route(f"route{index}")
                 handler = route.error_handler if route.error_handler is not None else self._builder_error_handler
-                route = replace(route, error_handler=handler,
-                                on_exceptions=route.on_exceptions + tuple(self._clauses))
+                route = replace(route, error_handler=handler, on_exceptions=route.on_exceptions + tuple(self._clauses))
                 routes.append(route)
             self._built = routes
         return list(self._built)

@@ -53,11 +53,17 @@ class Engine:
     ``endpoint_cache_size`` bounds the endpoints that dynamic sends (``to_d``, ...) create and
     no producer cache holds (see :meth:`acquire_endpoint`)."""
 
-    def __init__(self, routes: Iterable[Any] = (), *, registry: ComponentRegistry | None = None,
-                 properties: Mapping[str, Any] | None = None, shutdown_timeout: float = 10.0,
-                 error_handler: Any = None, endpoint_cache_size: int = DEFAULT_ENDPOINT_CACHE_SIZE) -> None:
-        if not isinstance(endpoint_cache_size, int) or isinstance(endpoint_cache_size, bool) \
-                or endpoint_cache_size < 1:
+    def __init__(
+        self,
+        routes: Iterable[Any] = (),
+        *,
+        registry: ComponentRegistry | None = None,
+        properties: Mapping[str, Any] | None = None,
+        shutdown_timeout: float = 10.0,
+        error_handler: Any = None,
+        endpoint_cache_size: int = DEFAULT_ENDPOINT_CACHE_SIZE,
+    ) -> None:
+        if not isinstance(endpoint_cache_size, int) or isinstance(endpoint_cache_size, bool) or endpoint_cache_size < 1:
             raise ConfigurationError(f"endpoint_cache_size must be a positive integer, got {endpoint_cache_size!r}")
         self.endpoint_cache_size = endpoint_cache_size
         self.registry = registry if registry is not None else ComponentRegistry()
@@ -123,6 +129,7 @@ class Engine:
         variable ``EIP_NAME`` (upper case, every other character ``_``); only ``EIP_`` variables
         are read, so a placeholder cannot reach the rest of the process environment. Apply it to
         configuration (route definitions), never to exchange data."""
+
         def lookup(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
             env_name = "EIP_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
@@ -131,8 +138,10 @@ class Engine:
                     return str(source)
             if default is not None:
                 return default
-            raise ConfigurationError(f"property placeholder '{{{{{name}}}}}' in {mask_uri(text)!r} has no value "
-                                     f"(set it in the engine properties or the environment as {env_name})")
+            raise ConfigurationError(
+                f"property placeholder '{{{{{name}}}}}' in {mask_uri(text)!r} has no value "
+                f"(set it in the engine properties or the environment as {env_name})"
+            )
 
         return _PLACEHOLDER.sub(lookup, text) if "{{" in text else text
 
@@ -148,8 +157,12 @@ class Engine:
             return self.get_endpoint(uri)
         except ConfigurationError as exc:
             if exc.route_id is None:
-                raise type(exc)(exc.detail, route_id=route_id, node_id=getattr(node, "node_id", None),
-                                location=getattr(node, "location", None)) from exc
+                raise type(exc)(
+                    exc.detail,
+                    route_id=route_id,
+                    node_id=getattr(node, "node_id", None),
+                    location=getattr(node, "location", None),
+                ) from exc
             raise
 
     def acquire_endpoint(self, uri: str, *, route_id: str | None = None, node: Any = None) -> Endpoint:
@@ -162,8 +175,12 @@ class Engine:
             return self._endpoint(uri, dynamic=True)
         except ConfigurationError as exc:
             if route_id is not None and exc.route_id is None:
-                raise type(exc)(exc.detail, route_id=route_id, node_id=getattr(node, "node_id", None),
-                                location=getattr(node, "location", None)) from exc
+                raise type(exc)(
+                    exc.detail,
+                    route_id=route_id,
+                    node_id=getattr(node, "node_id", None),
+                    location=getattr(node, "location", None),
+                ) from exc
             raise
 
     def release_endpoint(self, endpoint: Endpoint) -> None:
@@ -271,6 +288,7 @@ class Engine:
                 definitions.append(builder)
             elif callable(builder):
                 from eip.dsl import FunctionRouteBuilder
+
                 definitions.extend(FunctionRouteBuilder(builder).build())
             else:
                 raise ConfigurationError(f"add_routes() takes RouteBuilder objects, got {builder!r}")
@@ -284,8 +302,9 @@ class Engine:
                         self._route_counter += 1
                     definition = _replace_id(definition, f"route{self._route_counter}")
                 if definition.route_id in taken:
-                    raise RouteDefinitionError(f"route id '{definition.route_id}' is used twice",
-                                               route_id=definition.route_id)
+                    raise RouteDefinitionError(
+                        f"route id '{definition.route_id}' is used twice", route_id=definition.route_id
+                    )
                 taken.add(definition.route_id)
                 named.append(definition)
             snapshot = self._endpoint_snapshot()
@@ -313,9 +332,10 @@ class Engine:
     def _compile(self, definition: m.RouteDefinition, interceptors: Iterable[Any] = ()) -> Route:
         handler_def = definition.error_handler or self.default_error_handler
         if not isinstance(handler_def, (m.DefaultErrorHandler, m.DeadLetterChannel)):
-            raise ConfigurationError(f"error_handler must be dead_letter_channel(...) or "
-                                     f"default_error_handler(...), got {handler_def!r}",
-                                     route_id=definition.route_id)
+            raise ConfigurationError(
+                f"error_handler must be dead_letter_channel(...) or default_error_handler(...), got {handler_def!r}",
+                route_id=definition.route_id,
+            )
         ctx = CompileContext(self, definition.route_id, None, tuple(interceptors))
         dead_letter = None
         if isinstance(handler_def, m.DeadLetterChannel):
@@ -326,19 +346,25 @@ class Engine:
         clause_ctx = ctx.with_handler(None)
         handler.clauses = tuple(
             CompiledClause(clause, clause_ctx.compile_steps(clause.steps, handler=None) if clause.steps else None, rank)
-            for rank, clause in enumerate(definition.on_exceptions))
+            for rank, clause in enumerate(definition.on_exceptions)
+        )
         ctx.node = definition.input
         endpoint = ctx.endpoint(definition.input.uri)
         ctx.node = None
         if not endpoint.supports_consumer:
-            raise ConfigurationError(f"endpoint '{endpoint.uri}' cannot be consumed from",
-                                     route_id=definition.route_id, node_id=definition.input.node_id,
-                                     location=definition.input.location)
+            raise ConfigurationError(
+                f"endpoint '{endpoint.uri}' cannot be consumed from",
+                route_id=definition.route_id,
+                node_id=definition.input.node_id,
+                location=definition.input.location,
+            )
         pipeline = ctx.compile_steps(definition.steps)
-        on_completions = tuple((node, ctx.compile_steps(node.steps, handler=None))
-                               for node in definition.on_completions)
-        keep_original = (getattr(handler_def, "use_original_message", False)
-                         or any(c.use_original_message for c in definition.on_exceptions))
+        on_completions = tuple(
+            (node, ctx.compile_steps(node.steps, handler=None)) for node in definition.on_completions
+        )
+        keep_original = getattr(handler_def, "use_original_message", False) or any(
+            c.use_original_message for c in definition.on_exceptions
+        )
         entry = RouteEntry(definition.route_id, pipeline, keep_original, on_completions, handler)
         entry.listeners = self.listeners
         return Route(definition, endpoint, entry, ctx.services, handler)
@@ -371,8 +397,9 @@ class Engine:
         with self._lock:
             old = self.route(definition.route_id)
             if old.state != "stopped":
-                raise ConfigurationError("a route can only be replaced while it is stopped",
-                                         route_id=definition.route_id)
+                raise ConfigurationError(
+                    "a route can only be replaced while it is stopped", route_id=definition.route_id
+                )
             self._routes[definition.route_id] = self._compile(definition, interceptors)
 
     def route_stats(self, route_id: str) -> dict[str, Any]:
@@ -423,8 +450,10 @@ class Engine:
         (``direct:``) gives up at once when this is False."""
         if self.state not in ("starting", "started"):
             return False
-        return any(route.endpoint is endpoint and (route.starting or route.state == "suspended")
-                   for route in list(self._routes.values()))
+        return any(
+            route.endpoint is endpoint and (route.starting or route.state == "suspended")
+            for route in list(self._routes.values())
+        )
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def add_service(self, service: Any) -> Any:
@@ -497,13 +526,18 @@ class Engine:
                 log.error("route '%s': consumer failed to stop: %s", route.route_id, exc)
         unfinished: dict[str, list[str]] = {}
         import time as _time
+
         deadline = _time.monotonic() + timeout
         for route in ordered:
             left = route.wait_in_flight(max(0.0, deadline - _time.monotonic()))
             if left:
                 unfinished[route.route_id] = left
-                log.warning("route '%s': %d exchange(s) still in flight at shutdown: %s",
-                            route.route_id, len(left), ", ".join(left[:20]))
+                log.warning(
+                    "route '%s': %d exchange(s) still in flight at shutdown: %s",
+                    route.route_id,
+                    len(left),
+                    ", ".join(left[:20]),
+                )
         for route in ordered:
             route.stop_services()
         if self._template is not None:
@@ -538,4 +572,5 @@ def _startup_key(route: Route) -> tuple[int, str]:
 
 def _replace_id(definition: m.RouteDefinition, route_id: str) -> m.RouteDefinition:
     from dataclasses import replace
+
     return replace(definition, route_id=route_id)

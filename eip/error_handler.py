@@ -84,8 +84,7 @@ class FailureOrigin:
 
     __slots__ = ("endpoint", "node_id", "redeliveries", "route_id", "split_index")
 
-    def __init__(self, route_id: str, node_id: str, endpoint: str | None, split_index: Any,
-                 redeliveries: int) -> None:
+    def __init__(self, route_id: str, node_id: str, endpoint: str | None, split_index: Any, redeliveries: int) -> None:
         self.route_id = route_id
         self.node_id = node_id
         self.endpoint = endpoint
@@ -127,9 +126,14 @@ def _mark(exc: BaseException, route_id: str) -> None:
 class ErrorHandler:
     """The error handler of one route: redelivery, on_exception clauses, dead letter channel."""
 
-    def __init__(self, route_id: str, definition: DefaultErrorHandler | DeadLetterChannel,
-                 clauses: Sequence[CompiledClause], dead_letter_producer: Any = None,
-                 sleep: Any = None) -> None:
+    def __init__(
+        self,
+        route_id: str,
+        definition: DefaultErrorHandler | DeadLetterChannel,
+        clauses: Sequence[CompiledClause],
+        dead_letter_producer: Any = None,
+        sleep: Any = None,
+    ) -> None:
         self.route_id = route_id
         self.definition = definition
         self.policy: RedeliveryPolicy = definition.policy
@@ -160,7 +164,8 @@ class ErrorHandler:
                     if exc_type in mro:
                         key = (mro.index(exc_type), clause.rank)
                         if (best is None or key < best) and (
-                                definition.on_when is None or _truth(definition.on_when, exchange)):
+                            definition.on_when is None or _truth(definition.on_when, exchange)
+                        ):
                             best, chosen = key, clause
             if chosen is not None:
                 return chosen
@@ -187,15 +192,20 @@ class ErrorHandler:
                     break
                 if getattr(exc, "retryable", True) is False and (clause is None or clause.definition.policy is None):
                     break  # an answer such as a SOAP Fault: redelivered only when a clause says so
-                if clause is not None and clause.definition.retry_while is not None and \
-                        not _truth(clause.definition.retry_while, exchange):
+                if (
+                    clause is not None
+                    and clause.definition.retry_while is not None
+                    and not _truth(clause.definition.retry_while, exchange)
+                ):
                     break
                 delay = policy.delay_for(attempt)
                 if (delay > 0 and self.sleep(delay)) or self._stopping.is_set():
                     interrupted = RedeliveryInterruptedError(
                         f"route '{self.route_id}', node '{node_id}': the route stopped before redelivery "
                         f"attempt {attempt} (after {type(exc).__name__}: {exc})",
-                        route_id=self.route_id, node_id=node_id)
+                        route_id=self.route_id,
+                        node_id=node_id,
+                    )
                     _mark(interrupted, self.route_id)
                     raise interrupted from exc
                 headers = exchange.message.headers
@@ -215,8 +225,9 @@ class ErrorHandler:
                     clause = self.match(exc, exchange)
         _mark(exc, self.route_id)
         endpoint = pipeline.endpoints[index]
-        origin = _note_origin(exc, FailureOrigin(self.route_id, node_id, endpoint,
-                                                 exchange.properties.get(c.SPLIT_INDEX), redelivered))
+        origin = _note_origin(
+            exc, FailureOrigin(self.route_id, node_id, endpoint, exchange.properties.get(c.SPLIT_INDEX), redelivered)
+        )
         self._record_failure(exchange, exc, node_id, endpoint, origin)
         if clause is not None:
             self._run_clause(clause, exchange, exc)
@@ -226,8 +237,9 @@ class ErrorHandler:
             return
         raise exc
 
-    def _record_failure(self, exchange: Exchange, exc: BaseException, node_id: str, endpoint: str | None,
-                        origin: FailureOrigin) -> None:
+    def _record_failure(
+        self, exchange: Exchange, exc: BaseException, node_id: str, endpoint: str | None, origin: FailureOrigin
+    ) -> None:
         props = exchange.properties  # where it failed first: a sub-route's node, not the split calling it
         props[c.FAILURE_ROUTE_ID] = origin.route_id
         props[c.FAILURE_NODE_ID] = origin.node_id
@@ -235,8 +247,9 @@ class ErrorHandler:
             props[c.FAILURE_ENDPOINT] = origin.endpoint
         if not getattr(exc, "_eip_noted", False):
             try:
-                exc.add_note(f"(in route '{self.route_id}', node '{node_id}'"
-                             f"{f', endpoint {endpoint}' if endpoint else ''})")
+                exc.add_note(
+                    f"(in route '{self.route_id}', node '{node_id}'{f', endpoint {endpoint}' if endpoint else ''})"
+                )
                 exc._eip_noted = True  # type: ignore[attr-defined]
             except (AttributeError, TypeError):
                 pass
@@ -275,13 +288,26 @@ class ErrorHandler:
         try:
             self.dead_letter_producer.process(exchange)
         except Exception as dlq_exc:
-            log.error("route '%s': dead letter endpoint %s failed for exchange %s: %s (cause: %s)",
-                      self.route_id, definition.uri, exchange.exchange_id, dlq_exc, exc)
+            log.error(
+                "route '%s': dead letter endpoint %s failed for exchange %s: %s (cause: %s)",
+                self.route_id,
+                definition.uri,
+                exchange.exchange_id,
+                dlq_exc,
+                exc,
+            )
             _mark(dlq_exc, self.route_id)
             raise dlq_exc from exc
         self.dead_lettered += 1
-        log.warning("route '%s': exchange %s dead-lettered to %s after %d redeliveries; failed at %s: %s: %s",
-                    self.route_id, exchange.exchange_id, mask_uri(definition.uri), origin.redeliveries,
-                    origin.describe(), type(exc).__name__, exc)
+        log.warning(
+            "route '%s': exchange %s dead-lettered to %s after %d redeliveries; failed at %s: %s: %s",
+            self.route_id,
+            exchange.exchange_id,
+            mask_uri(definition.uri),
+            origin.redeliveries,
+            origin.describe(),
+            type(exc).__name__,
+            exc,
+        )
         exchange.properties[c.ERROR_HANDLER_HANDLED] = True
         exchange.route_stop = True

@@ -70,8 +70,9 @@ class EipError(Exception):
 class ConfigurationError(EipError):
     """A route, endpoint or option is wrong; raised before any consumer runs."""
 
-    def __init__(self, message: str, *, route_id: str | None = None, node_id: str | None = None,
-                 location: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, route_id: str | None = None, node_id: str | None = None, location: str | None = None
+    ) -> None:
         self.route_id = route_id
         self.node_id = node_id
         self.location = location
@@ -136,8 +137,14 @@ class ValidationError(ExchangeError):
 class SchemaValidationError(ValidationError):
     """An XML body breaks its XML schema; ``errors`` lists ``(line, column, message)`` of each."""
 
-    def __init__(self, message: str, *, errors: list[tuple[int, int, str]] | None = None,
-                 route_id: str | None = None, node_id: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: list[tuple[int, int, str]] | None = None,
+        route_id: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
         super().__init__(message, route_id=route_id, node_id=node_id)
         self.errors = list(errors or [])
 
@@ -157,8 +164,9 @@ class ThrottlerRejectedError(ExchangeError):
 class ClosedCorrelationKeyError(AggregationError):
     """An exchange arrived for a correlation key whose group already completed and was closed."""
 
-    def __init__(self, message: str, *, key: object = None, route_id: str | None = None,
-                 node_id: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, key: object = None, route_id: str | None = None, node_id: str | None = None
+    ) -> None:
         super().__init__(message, route_id=route_id, node_id=node_id)
         self.key = key
 
@@ -168,8 +176,9 @@ class OptimisticLockingError(AggregationError):
     process or repository wrote it first). The aggregator retries with the fresh group; it
     raises this only when retries run out, so the incoming exchange fails (never dropped)."""
 
-    def __init__(self, message: str, *, key: object = None, route_id: str | None = None,
-                 node_id: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, key: object = None, route_id: str | None = None, node_id: str | None = None
+    ) -> None:
         super().__init__(message, route_id=route_id, node_id=node_id)
         self.key = key
 
@@ -246,9 +255,17 @@ class HttpOperationFailedError(EndpointError):
     (dict) and ``redirect_location`` (for a 3xx) say what it answered; the message names only
     the masked URI and the status, never the body."""
 
-    def __init__(self, message: str, *, uri: str | None = None, status_code: int = 0, reason: str = "",
-                 response_body: str = "", response_headers: dict[str, str] | None = None,
-                 redirect_location: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        uri: str | None = None,
+        status_code: int = 0,
+        reason: str = "",
+        response_body: str = "",
+        response_headers: dict[str, str] | None = None,
+        redirect_location: str | None = None,
+    ) -> None:
         self.status_code = status_code
         self.reason = reason
         self.response_body = response_body
@@ -271,8 +288,17 @@ class SoapFault(EndpointError):
 
     retryable = False
 
-    def __init__(self, string: str, *, code: str = "Server", actor: str | None = None, detail: object = None,
-                 subcodes: tuple[str, ...] = (), detail_element: object = None, uri: str | None = None) -> None:
+    def __init__(
+        self,
+        string: str,
+        *,
+        code: str = "Server",
+        actor: str | None = None,
+        detail: object = None,
+        subcodes: tuple[str, ...] = (),
+        detail_element: object = None,
+        uri: str | None = None,
+    ) -> None:
         self.code = code
         self.string = string
         self.actor = actor
@@ -295,8 +321,9 @@ class SqlError(EndpointError):
     """A SQL statement failed. ``datasource`` and ``statement`` say which; bound values are never
     part of the message. The driver's exception is the ``__cause__``."""
 
-    def __init__(self, message: str, *, uri: str | None = None, datasource: str | None = None,
-                 statement: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, uri: str | None = None, datasource: str | None = None, statement: str | None = None
+    ) -> None:
         self.datasource = datasource
         self.statement = statement
         super().__init__(message)  # not prefixed with the URI: it is the statement, named already
@@ -311,8 +338,9 @@ class AmqpError(EndpointError):
     """The AMQP broker refused an operation (a channel closed with ``reply_code`` and
     ``reply_text``: 404 no such queue or exchange, 406 arguments that differ, 403 access refused)."""
 
-    def __init__(self, message: str, *, uri: str | None = None, reply_code: int | None = None,
-                 reply_text: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, uri: str | None = None, reply_code: int | None = None, reply_text: str | None = None
+    ) -> None:
         self.reply_code = reply_code
         self.reply_text = reply_text
         super().__init__(message, uri=uri)
@@ -331,8 +359,15 @@ class MqError(EndpointError):
     (``MQRC_Q_FULL``); the library's ``MQMIError`` is the ``__cause__``. ``reason`` is None for
     errors of the Python layer itself."""
 
-    def __init__(self, message: str, *, uri: str | None = None, comp: int | None = None,
-                 reason: int | None = None, reason_name: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        uri: str | None = None,
+        comp: int | None = None,
+        reason: int | None = None,
+        reason_name: str | None = None,
+    ) -> None:
         self.comp = comp
         self.reason = reason
         self.reason_name = reason_name

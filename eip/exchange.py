@@ -46,9 +46,15 @@ class Exchange:
         "unit_of_work",
     )
 
-    def __init__(self, body: Any = None, headers: Mapping[str, Any] | None = None, *,
-                 pattern: ExchangePattern = ExchangePattern.IN_ONLY,
-                 properties: dict[str, Any] | None = None, message: Message | None = None) -> None:
+    def __init__(
+        self,
+        body: Any = None,
+        headers: Mapping[str, Any] | None = None,
+        *,
+        pattern: ExchangePattern = ExchangePattern.IN_ONLY,
+        properties: dict[str, Any] | None = None,
+        message: Message | None = None,
+    ) -> None:
         self._id: int | str = next(_exchange_counter)
         self.pattern = pattern
         self.message = message if message is not None else Message(body, headers)

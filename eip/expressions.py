@@ -42,14 +42,15 @@ class Expression:
         return self.text
 
     def __bool__(self) -> bool:
-        raise TypeError(f"expression {self.text} used as a Python bool: combine predicates with "
-                        "& | ~ instead of and/or/not, and pass them to when()/filter()")
+        raise TypeError(
+            f"expression {self.text} used as a Python bool: combine predicates with "
+            "& | ~ instead of and/or/not, and pass them to when()/filter()"
+        )
 
     __hash__ = object.__hash__
 
     # -- comparison -------------------------------------------------------------------------
-    def _compare(self, other: Any, op: Callable[[Any, Any], bool], sym: str,
-                 none_is_false: bool = False) -> Expression:
+    def _compare(self, other: Any, op: Callable[[Any, Any], bool], sym: str, none_is_false: bool = False) -> Expression:
         left = self._fn
         if isinstance(other, Expression) or (callable(other) and not isinstance(other, type)):
             right = to_expression(other)._fn
@@ -70,12 +71,15 @@ class Expression:
         if sym == "!=":
             return Expression(lambda ex: (a := left(ex)) != value and not _read_equals(a, value), text)
         if none_is_false:
+
             def one(ex: Any) -> bool:
                 a = text_of_file(left(ex))
                 return False if a is None else op(a, value)
         else:
+
             def one(ex: Any) -> bool:
                 return op(text_of_file(left(ex)), value)
+
         return Expression(one, text)
 
     def __eq__(self, other: object) -> Expression:  # type: ignore[override]
@@ -99,13 +103,11 @@ class Expression:
     # -- boolean composition ----------------------------------------------------------------
     def __and__(self, other: Any) -> Expression:
         left, right = self._fn, to_predicate(other)._fn
-        return Expression(lambda ex: bool(left(ex)) and bool(right(ex)),
-                          f"({self.text} & {_text(other)})")
+        return Expression(lambda ex: bool(left(ex)) and bool(right(ex)), f"({self.text} & {_text(other)})")
 
     def __or__(self, other: Any) -> Expression:
         left, right = self._fn, to_predicate(other)._fn
-        return Expression(lambda ex: bool(left(ex)) or bool(right(ex)),
-                          f"({self.text} | {_text(other)})")
+        return Expression(lambda ex: bool(left(ex)) or bool(right(ex)), f"({self.text} | {_text(other)})")
 
     def __invert__(self) -> Expression:
         fn = self._fn
@@ -116,12 +118,10 @@ class Expression:
         return self._compare(item, lambda a, b: b in a, "contains", none_is_false=True)
 
     def startswith(self, prefix: Any) -> Expression:
-        return self._compare(prefix, lambda a, b: str(a).startswith(str(b)), "startswith",
-                             none_is_false=True)
+        return self._compare(prefix, lambda a, b: str(a).startswith(str(b)), "startswith", none_is_false=True)
 
     def endswith(self, suffix: Any) -> Expression:
-        return self._compare(suffix, lambda a, b: str(a).endswith(str(b)), "endswith",
-                             none_is_false=True)
+        return self._compare(suffix, lambda a, b: str(a).endswith(str(b)), "endswith", none_is_false=True)
 
     def regex(self, pattern: str) -> Expression:
         compiled = re.compile(pattern)
@@ -266,6 +266,7 @@ def convert(value: Any, type_: type, charset: str = "utf-8") -> Any:
 
 # -- builders ---------------------------------------------------------------------------------
 
+
 def header(name: str) -> Expression:
     """The value of header ``name`` (case-insensitive), or None."""
     key = name.lower()
@@ -313,6 +314,7 @@ def xpath(expr: str, namespaces: Mapping[str, str] | None = None, result_type: t
         compiled = etree.XPath(expr, namespaces=dict(namespaces or {}))
     except etree.XPathSyntaxError as exc:
         from eip.errors import ConfigurationError
+
         raise ConfigurationError(f"invalid xpath {expr!r}: {exc}") from exc
 
     def evaluate(ex: Any) -> Any:
@@ -333,8 +335,9 @@ def xpath(expr: str, namespaces: Mapping[str, str] | None = None, result_type: t
         elif isinstance(value, etree._ElementTree):
             root = value.getroot()
         else:
-            raise ExpressionError(f"xpath {expr!r} needs an XML body (str, bytes, a file or an lxml element), "
-                                  f"got {type(value).__name__}")
+            raise ExpressionError(
+                f"xpath {expr!r} needs an XML body (str, bytes, a file or an lxml element), got {type(value).__name__}"
+            )
         result = compiled(root)
         if isinstance(result, list):
             items = [str(r) if isinstance(r, str) else r for r in result]
@@ -364,6 +367,7 @@ def jsonpath(expr: str) -> Expression:
         compiled = parse(expr)
     except (JsonPathParserError, Exception) as exc:
         from eip.errors import ConfigurationError
+
         raise ConfigurationError(f"invalid jsonpath {expr!r}: {exc}") from exc
 
     def evaluate(ex: Any) -> Any:
@@ -374,8 +378,9 @@ def jsonpath(expr: str) -> Expression:
             except ValueError as exc:
                 raise ExpressionError(f"jsonpath {expr!r}: body is not JSON: {exc}") from exc
         if not isinstance(value, (dict, list)):
-            raise ExpressionError(f"jsonpath {expr!r} needs a dict, list or JSON text (or file) body, "
-                                  f"got {type(value).__name__}")
+            raise ExpressionError(
+                f"jsonpath {expr!r} needs a dict, list or JSON text (or file) body, got {type(value).__name__}"
+            )
         matches = [m.value for m in compiled.find(value)]
         if not matches:
             return None

@@ -43,8 +43,13 @@ class FileBody:
 
     __slots__ = ("_path", "charset", "endpoint_uri", "follow_symlinks")
 
-    def __init__(self, path: str | os.PathLike[str], charset: str = "utf-8",
-                 endpoint_uri: str | None = None, follow_symlinks: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        charset: str = "utf-8",
+        endpoint_uri: str | None = None,
+        follow_symlinks: bool = True,
+    ) -> None:
         self._path = os.fspath(path)
         self.charset = charset
         self.endpoint_uri = endpoint_uri
@@ -103,8 +108,9 @@ class FileBody:
             line = data.count(b"\n", 0, exc.start) + 1
             raise self._decode_error(charset, exc, f"byte offset {exc.start} (line {line})") from exc
         except LookupError as exc:
-            raise FileOperationError(f"unknown charset {charset!r} for file '{self._path}'",
-                                     uri=self.endpoint_uri, path=self._path) from exc
+            raise FileOperationError(
+                f"unknown charset {charset!r} for file '{self._path}'", uri=self.endpoint_uri, path=self._path
+            ) from exc
 
     # -- streaming ----------------------------------------------------------------------------
     def __iter__(self) -> Iterator[str]:
@@ -154,7 +160,9 @@ class FileBody:
                     count += len(parts)
                     parts = []
             except UnicodeDecodeError as exc:
-                raise self._decode_error(self.charset, exc, f"token {count + len(parts) + 1} or a little after") from exc
+                raise self._decode_error(
+                    self.charset, exc, f"token {count + len(parts) + 1} or a little after"
+                ) from exc
             except OSError as exc:
                 raise self._error("cannot read", exc) from exc
         yield carry
@@ -191,8 +199,9 @@ class FileBody:
         try:
             codecs.lookup(self.charset)
         except LookupError as exc:
-            raise FileOperationError(f"unknown charset {self.charset!r} for file '{self._path}'",
-                                     uri=self.endpoint_uri, path=self._path) from exc
+            raise FileOperationError(
+                f"unknown charset {self.charset!r} for file '{self._path}'", uri=self.endpoint_uri, path=self._path
+            ) from exc
         try:
             # newline="\n": lines end at "\n" only (a lone "\r" is data, as in str.split("\n")).
             return open(self._path, encoding=self.charset, newline="\n", opener=self._opener)
@@ -207,14 +216,17 @@ class FileBody:
         reason = exc.strerror or str(exc)
         if exc.errno == errno.ELOOP and not self.follow_symlinks:
             reason = "it is a symbolic link, which is not followed"
-        return FileOperationError(f"{what} file '{self._path}': {reason}", uri=self.endpoint_uri,
-                                  path=self._path)
+        return FileOperationError(f"{what} file '{self._path}': {reason}", uri=self.endpoint_uri, path=self._path)
 
     def _decode_error(self, charset: str, exc: UnicodeDecodeError, where: str) -> FileOperationError:
-        bad = exc.object[exc.start:exc.start + 1].hex() if isinstance(exc.object, bytes) else "?"
-        return FileOperationError(f"cannot decode file '{self._path}' as {charset}: byte 0x{bad} at "
-                                  f"{where} is not valid {charset} (set the endpoint's charset "
-                                  "option)", uri=self.endpoint_uri, path=self._path)
+        bad = exc.object[exc.start : exc.start + 1].hex() if isinstance(exc.object, bytes) else "?"
+        return FileOperationError(
+            f"cannot decode file '{self._path}' as {charset}: byte 0x{bad} at "
+            f"{where} is not valid {charset} (set the endpoint's charset "
+            "option)",
+            uri=self.endpoint_uri,
+            path=self._path,
+        )
 
     def __repr__(self) -> str:
         return f"FileBody({self._path!r})"

@@ -43,8 +43,16 @@ from eip.errors import EndpointOptionError
 from eip.options import Option
 from eip.secrets import is_secret_name
 
-__all__ = ["CREDENTIAL_HEADERS", "FORWARD_HEADERS_OPTION", "INBOUND_HEADERS", "HeaderFilter", "Inbound",
-           "inbound_of", "is_credential", "is_inbound"]
+__all__ = [
+    "CREDENTIAL_HEADERS",
+    "FORWARD_HEADERS_OPTION",
+    "INBOUND_HEADERS",
+    "HeaderFilter",
+    "Inbound",
+    "inbound_of",
+    "is_credential",
+    "is_inbound",
+]
 
 #: Header names that carry credentials, whatever the secrets rule says of the rest.
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
@@ -54,9 +62,13 @@ HTTP = "http"
 
 #: The producer option that names the inbound headers to send on; endpoints add it to their spec.
 FORWARD_HEADERS_OPTION = Option(
-    "forward_headers", "str", "", "Producer: headers of an inbound HTTP request (received by an http "
+    "forward_headers",
+    "str",
+    "",
+    "Producer: headers of an inbound HTTP request (received by an http "
     "consumer) to send on, comma-separated (X-Correlation-Id,X-Tenant); by default none are. "
-    "Credentials (Authorization, Cookie, X-API-Key...) and control headers never are.")
+    "Credentials (Authorization, Cookie, X-API-Key...) and control headers never are.",
+)
 
 _MISSING = object()
 
@@ -94,14 +106,19 @@ def from_broker(name: str, value: Any, inbound: Inbound | None) -> bool:
 
 
 #: What steers an HTTP reply beyond its body: never taken from a broker's headers.
-HTTP_REPLY_CONTROLS = frozenset({"location", "refresh", "www-authenticate", "content-security-policy",
-                                 "strict-transport-security", "link"})
+HTTP_REPLY_CONTROLS = frozenset(
+    {"location", "refresh", "www-authenticate", "content-security-policy", "strict-transport-security", "link"}
+)
 
 
 def is_http_reply_control(name: str) -> bool:
     lowered = name.lower()
-    return (lowered in HTTP_REPLY_CONTROLS or lowered.startswith("access-control-") or lowered.startswith("camel")
-            or is_credential(lowered))
+    return (
+        lowered in HTTP_REPLY_CONTROLS
+        or lowered.startswith("access-control-")
+        or lowered.startswith("camel")
+        or is_credential(lowered)
+    )
 
 
 def inbound_of(properties: Mapping[str, Any]) -> Inbound | None:
@@ -141,15 +158,26 @@ class HeaderFilter:
 
     __slots__ = ("control", "forward", "forward_all", "protocol")
 
-    def __init__(self, forward: str | Iterable[str] = "", *, protocol: str, uri: str = "",
-                 forward_all: bool = False, control: Callable[[str], bool] | None = None) -> None:
+    def __init__(
+        self,
+        forward: str | Iterable[str] = "",
+        *,
+        protocol: str,
+        uri: str = "",
+        forward_all: bool = False,
+        control: Callable[[str], bool] | None = None,
+    ) -> None:
         names = [n.strip() for n in (forward.split(",") if isinstance(forward, str) else forward)]
-        refused = [n for n in names if n and (is_credential(n) or n.lower().startswith("camel")
-                                               or (control is not None and control(n)))]
+        refused = [
+            n
+            for n in names
+            if n and (is_credential(n) or n.lower().startswith("camel") or (control is not None and control(n)))
+        ]
         if refused:
             raise EndpointOptionError(
                 f"endpoint '{uri}': forward_headers cannot name {', '.join(refused)}: credentials, Camel* and "
-                "control headers received by a consumer never cross to another transport; set them in the route")
+                "control headers received by a consumer never cross to another transport; set them in the route"
+            )
         self.forward = frozenset(n.lower() for n in names if n)
         self.forward_all = forward_all
         self.protocol = protocol
@@ -186,5 +214,6 @@ class HeaderFilter:
         return {name: value for name, value in headers.items() if not self.drops(name, value, inbound)}
 
     def __repr__(self) -> str:
-        return (f"HeaderFilter(protocol={self.protocol!r}, forward={sorted(self.forward)}, "
-                f"forward_all={self.forward_all})")
+        return (
+            f"HeaderFilter(protocol={self.protocol!r}, forward={sorted(self.forward)}, forward_all={self.forward_all})"
+        )

@@ -128,7 +128,7 @@ def parse_size(value: Any) -> int:
     match = _SIZE.match(str(value))
     if not match:
         raise ValueError(f"not a size: {value!r} (use bytes, or a suffix: 512KB, 10MB, 1GB)")
-    return int(match.group(1)) * {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[match.group(2).lower()]
+    return int(match.group(1)) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[match.group(2).lower()]
 
 
 def status_line(code: int) -> str:
@@ -145,16 +145,16 @@ def json_error(status: int, error: str, **fields: Any) -> Any:
 
     from werkzeug.wrappers import Response
 
-    return Response(json.dumps({"error": error, **fields}), status=status_line(status),
-                    mimetype="application/json")
+    return Response(json.dumps({"error": error, **fields}), status=status_line(status), mimetype="application/json")
 
 
 def internal_error(what: str, exc: BaseException | None = None) -> tuple[str, Any]:
     """Log ``what`` at ERROR with a new error id (and the traceback of ``exc``); return the id and
     the 500 response that names only the id."""
     error_id = uuid.uuid4().hex
-    log.error("%s (error id %s)", what, error_id,
-              exc_info=(type(exc), exc, exc.__traceback__) if exc is not None else None)
+    log.error(
+        "%s (error id %s)", what, error_id, exc_info=(type(exc), exc, exc.__traceback__) if exc is not None else None
+    )
     return error_id, json_error(500, "internal error", error_id=error_id)
 
 
@@ -175,9 +175,8 @@ class PathTemplate:
         for match in _PARAM.finditer(body):
             name = match.group(1).strip()
             if not name or name in names:
-                raise ConfigurationError(f"HTTP path template {text!r}: parameter {{{name}}} is empty "
-                                         "or used twice")
-            pattern.append(re.escape(body[position:match.start()]))
+                raise ConfigurationError(f"HTTP path template {text!r}: parameter {{{name}}} is empty or used twice")
+            pattern.append(re.escape(body[position : match.start()]))
             pattern.append(f"(?P<p{len(names)}>[^/]+)")
             names.append(name)
             position = match.end()
@@ -191,13 +190,18 @@ class PathTemplate:
         segments = [s for s in body.split("/") if s]
         # Literal segments beat parameters, left to right; exact templates beat prefixes, and a
         # longer prefix beats a shorter one.
-        self.rank = (prefix, len(segments) if not prefix else -len(segments),
-                     tuple(1 if "{" in s else 0 for s in segments))
+        self.rank = (
+            prefix,
+            len(segments) if not prefix else -len(segments),
+            tuple(1 if "{" in s else 0 for s in segments),
+        )
         # Per segment: the literal text, or a regex for a segment holding parameters.
         self.segments = tuple(
             (None, re.compile("[^/]+".join(re.escape(part) for part in _PARAM.split(segment)[::2])))
-            if "{" in segment else (segment, None)
-            for segment in (body.split("/")[1:] if body else ()))
+            if "{" in segment
+            else (segment, None)
+            for segment in (body.split("/")[1:] if body else ())
+        )
 
     def match(self, path: str) -> dict[str, str] | None:
         found = self.regex.match(path)
@@ -240,8 +244,9 @@ class HandlerRegistration:
 
     __slots__ = ("handler", "methods", "owner", "paused", "template")
 
-    def __init__(self, methods: frozenset[str] | None, template: PathTemplate, handler: Handler,
-                 owner: str | None = None) -> None:
+    def __init__(
+        self, methods: frozenset[str] | None, template: PathTemplate, handler: Handler, owner: str | None = None
+    ) -> None:
         self.methods = methods
         self.template = template
         self.handler = handler
@@ -265,13 +270,27 @@ class HandlerRegistration:
 class HttpServer:
     """One waitress server per engine (see the module docstring). A WSGI application itself."""
 
-    def __init__(self, engine: Engine | None = None, *, host: str | None = None, port: int | None = None,
-                 threads: int | None = None, max_request_body: int | str | None = None,
-                 connection_limit: int | None = None, idle_timeout: float | str | None = None,
-                 stop_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        threads: int | None = None,
+        max_request_body: int | str | None = None,
+        connection_limit: int | None = None,
+        idle_timeout: float | str | None = None,
+        stop_timeout: float = 5.0,
+    ) -> None:
         self.engine = engine
-        self._overrides = {"host": host, "port": port, "threads": threads, "max_request_body": max_request_body,
-                           "connection_limit": connection_limit, "idle_timeout": idle_timeout}
+        self._overrides = {
+            "host": host,
+            "port": port,
+            "threads": threads,
+            "max_request_body": max_request_body,
+            "connection_limit": connection_limit,
+            "idle_timeout": idle_timeout,
+        }
         self.stop_timeout = stop_timeout
         self.host = host or DEFAULT_HOST
         self.threads = threads or DEFAULT_THREADS
@@ -359,8 +378,9 @@ class HttpServer:
                 sock.close()
                 raise
             self._bound_port = int(server.effective_port)
-            thread = threading.Thread(target=self._run, args=(server,), name=f"eip-http-{self._bound_port}",
-                                      daemon=True)
+            thread = threading.Thread(
+                target=self._run, args=(server,), name=f"eip-http-{self._bound_port}", daemon=True
+            )
             self._server, self._thread = server, thread
             thread.start()
         log.info("HTTP server listening on %s", self.url)
@@ -371,39 +391,57 @@ class HttpServer:
 
         idle = max(1, math.ceil(self.idle_timeout))
         adjustments = Adjustments(
-            sockets=[sock], threads=self.threads, ident="eip", expose_tracebacks=False,
+            sockets=[sock],
+            threads=self.threads,
+            ident="eip",
+            expose_tracebacks=False,
             # waitress refuses a body of exactly max_request_body_size: allow one byte more.
             max_request_body_size=self.max_request_body + 1,
             # waitress counts its listening socket and its trigger as connections too.
-            connection_limit=self.connection_limit + 2, channel_timeout=idle,
+            connection_limit=self.connection_limit + 2,
+            channel_timeout=idle,
             cleanup_interval=max(1, min(idle // 2, 10)),
             # poll(), not select(): select() fails on descriptors numbered 1024 and up.
-            asyncore_use_poll=True)
+            asyncore_use_poll=True,
+        )
         dispatcher = ThreadedTaskDispatcher()
         dispatcher.set_thread_count(adjustments.threads)
-        server = _server_class()(self, {}, True, sock, dispatcher=dispatcher, adj=adjustments, bind_socket=False,
-                                 sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()))
+        server = _server_class()(
+            self,
+            {},
+            True,
+            sock,
+            dispatcher=dispatcher,
+            adj=adjustments,
+            bind_socket=False,
+            sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()),
+        )
         server.eip_server = self  # its ``application`` may be waitress's proxy-headers wrapper around self
         return server
 
     def _bind(self) -> socket.socket:
         try:
-            infos = socket.getaddrinfo(self.host or None, self._configured_port, type=socket.SOCK_STREAM,
-                                       flags=socket.AI_PASSIVE)
+            infos = socket.getaddrinfo(
+                self.host or None, self._configured_port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )
             family, kind, proto, _, address = infos[0]
             sock = socket.socket(family, kind, proto)
         except OSError as exc:
-            raise ConfigurationError(f"HTTP server cannot listen on {self.host}:{self._configured_port}: "
-                                     f"{exc.strerror or exc} (engine property server.host)") from None
+            raise ConfigurationError(
+                f"HTTP server cannot listen on {self.host}:{self._configured_port}: "
+                f"{exc.strerror or exc} (engine property server.host)"
+            ) from None
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(address)
             sock.listen(1024)
         except OSError as exc:
             sock.close()
-            raise ConfigurationError(f"HTTP server cannot listen on {self.host}:{self._configured_port}: "
-                                     f"{exc.strerror or exc} (engine property server.port; 0 picks a "
-                                     "free port)") from None
+            raise ConfigurationError(
+                f"HTTP server cannot listen on {self.host}:{self._configured_port}: "
+                f"{exc.strerror or exc} (engine property server.port; 0 picks a "
+                "free port)"
+            ) from None
         return sock
 
     @staticmethod
@@ -498,8 +536,15 @@ class HttpServer:
         with self._lock:
             self._reserved = tuple(item for item in self._reserved if item[1] != owner)
 
-    def add_handler(self, methods: Iterable[str] | str | None, path_template: str, handler: Handler, *,
-                    match_prefix: bool = False, owner: str | None = None) -> HandlerRegistration:
+    def add_handler(
+        self,
+        methods: Iterable[str] | str | None,
+        path_template: str,
+        handler: Handler,
+        *,
+        match_prefix: bool = False,
+        owner: str | None = None,
+    ) -> HandlerRegistration:
         """Call ``handler(request, path_params)`` for requests to ``path_template`` with one of
         ``methods`` (None: any). ``match_prefix`` also takes every path below the template.
         ``owner`` (an ``http:`` consumer's URI) names the handler in errors.
@@ -515,8 +560,8 @@ class HttpServer:
             for existing in self._handlers:
                 if existing.overlaps(registration):
                     raise ConfigurationError(
-                        f"HTTP {_describe(registration)} is already served by another consumer "
-                        f"({_describe(existing)})")
+                        f"HTTP {_describe(registration)} is already served by another consumer ({_describe(existing)})"
+                    )
             handlers = sorted([*self._handlers, registration], key=lambda r: r.template.rank)
             self._handlers = tuple(handlers)
         return registration
@@ -569,13 +614,17 @@ class HttpServer:
             return False
         return length > self.max_request_body
 
-    def _call_handler(self, registration: HandlerRegistration, params: dict[str, str],
-                      environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def _call_handler(
+        self,
+        registration: HandlerRegistration,
+        params: dict[str, str],
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+    ) -> Iterable[bytes]:
         from werkzeug.wrappers import Request
 
         if self._too_large(environ):
-            return json_error(413, "request body too large",
-                              max_bytes=self.max_request_body)(environ, start_response)
+            return json_error(413, "request body too large", max_bytes=self.max_request_body)(environ, start_response)
         if registration.paused:
             response = json_error(503, "service unavailable")
             response.headers["Retry-After"] = "5"
@@ -591,24 +640,33 @@ class HttpServer:
     def serves_on_io_thread(self, request: Any) -> bool:
         """Whether waitress's parsed ``request`` is the liveness probe, served on the I/O thread:
         ``GET``/``HEAD`` of exactly ``LIVENESS_PATH``, no body, the path reserved for a mounted app."""
-        return (request.path == LIVENESS_PATH and request.command in ("GET", "HEAD") and request.error is None
-                and not request.chunked and not request.content_length and bool(self._mounts)
-                and any(template.text == LIVENESS_PATH for template, _ in self._reserved))
+        return (
+            request.path == LIVENESS_PATH
+            and request.command in ("GET", "HEAD")
+            and request.error is None
+            and not request.chunked
+            and not request.content_length
+            and bool(self._mounts)
+            and any(template.text == LIVENESS_PATH for template, _ in self._reserved)
+        )
 
-    def _call_app(self, prefix: str, app: WsgiApp, environ: dict[str, Any],
-                  start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def _call_app(
+        self, prefix: str, app: WsgiApp, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         if self._too_large(environ):
-            return json_error(413, "request body too large",
-                              max_bytes=self.max_request_body)(environ, start_response)
+            return json_error(413, "request body too large", max_bytes=self.max_request_body)(environ, start_response)
         if prefix:
             environ = dict(environ)
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
-            environ["PATH_INFO"] = environ.get("PATH_INFO", "")[len(prefix):]
+            environ["PATH_INFO"] = environ.get("PATH_INFO", "")[len(prefix) :]
         try:
             return app(environ, start_response)
         except Exception as exc:  # noqa: BLE001
-            _, response = internal_error(f"HTTP {environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}: "
-                                         f"application mounted at {prefix or '/'!r} failed", exc)
+            _, response = internal_error(
+                f"HTTP {environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}: "
+                f"application mounted at {prefix or '/'!r} failed",
+                exc,
+            )
             start_response(response.status, list(response.headers.items()), sys.exc_info())
             return [response.get_data()]
 
@@ -654,8 +712,7 @@ def _server_class() -> type:
 
         def add_task(self, channel: Any) -> None:
             # Called with the channel's requests_lock held: only mark it; Channel.received serves it.
-            if channel.receiving == threading.get_ident() and self.eip_server.serves_on_io_thread(
-                    channel.requests[0]):
+            if channel.receiving == threading.get_ident() and self.eip_server.serves_on_io_thread(channel.requests[0]):
                 channel.serve_now = True
             else:
                 super().add_task(channel)
@@ -672,8 +729,11 @@ def _server_class() -> type:
                 return True
             if not self.overflowing:
                 self.overflowing = True
-                log.warning("HTTP server: %d connections open, the limit (server.connection_limit): closing the "
-                            "longest idle connection for each new one", len(self.active_channels))
+                log.warning(
+                    "HTTP server: %d connections open, the limit (server.connection_limit): closing the "
+                    "longest idle connection for each new one",
+                    len(self.active_channels),
+                )
             return self._longest_idle() is not None  # else every connection is busy: leave new ones queued
 
         def handle_accept(self) -> None:
@@ -710,8 +770,7 @@ def _methods(methods: Iterable[str] | str | None) -> frozenset[str] | None:
     chosen = frozenset(m.strip().upper() for m in methods if m.strip())
     unknown = chosen - set(ALL_METHODS)
     if unknown:
-        raise ConfigurationError(f"unknown HTTP method(s) {', '.join(sorted(unknown))}; "
-                                 f"use {', '.join(ALL_METHODS)}")
+        raise ConfigurationError(f"unknown HTTP method(s) {', '.join(sorted(unknown))}; use {', '.join(ALL_METHODS)}")
     return chosen or None
 
 
@@ -723,5 +782,7 @@ def _describe(registration: HandlerRegistration) -> str:
 def _taken(registration: HandlerRegistration, reserved: PathTemplate, reserved_by: str) -> str:
     template = registration.template
     path = f"'{template.text}'{' and every path below it' if template.prefix else ''}"
-    return (f"HTTP path {path} ({registration.owner or 'a handler'}) would answer '{reserved.text}', "
-            f"which {reserved_by} serves; choose a path that does not overlap it")
+    return (
+        f"HTTP path {path} ({registration.owner or 'a handler'}) would answer '{reserved.text}', "
+        f"which {reserved_by} serves; choose a path that does not overlap it"
+    )

@@ -62,13 +62,16 @@ _LEVEL_AT_START = re.compile(r"\s*\d{1,2}\s")
 
 # -- bodies --------------------------------------------------------------------------------------
 
+
 def open_body(body: Any) -> tuple[BinaryIO, bool]:
     """A binary stream over a message body, and whether the caller must close it."""
     if isinstance(body, (bytes, bytearray, memoryview)):
         return io.BytesIO(body), True
     if isinstance(body, str):
-        raise TypeError("record data is bytes, not str: the body was decoded as text somewhere; "
-                        "send the bytes (or convert_body_to(bytes, charset) with the charset used)")
+        raise TypeError(
+            "record data is bytes, not str: the body was decoded as text somewhere; "
+            "send the bytes (or convert_body_to(bytes, charset) with the charset used)"
+        )
     if isinstance(body, os.PathLike):
         return open(body, "rb"), True
     if callable(getattr(body, "open", None)):  # a lazy file body: a fresh stream of its own
@@ -97,6 +100,7 @@ def _streamed(records: Iterator[dict[str, Any]], stream: BinaryIO, owned: bool) 
 
 
 # -- the shared shape of record formats ------------------------------------------------------------
+
 
 class _RecordDataFormat:
     record_format: str
@@ -138,8 +142,7 @@ class _RecordDataFormat:
         if self.multiple:
             return records
         if len(records) != 1:
-            raise RecordFramingError(f"expected exactly one record (multiple=False), the payload holds "
-                                     f"{len(records)}")
+            raise RecordFramingError(f"expected exactly one record (multiple=False), the payload holds {len(records)}")
         return records[0]
 
     def marshal(self, exchange: Any, value: Any) -> bytes:
@@ -156,11 +159,20 @@ class _RecordDataFormat:
 
 # -- copybook ------------------------------------------------------------------------------------
 
+
 class CopybookDataFormat(_RecordDataFormat):
     """Records of a copybook layout as a data format (see the module docstring)."""
 
-    def __init__(self, layout: Layout, record_format: str = "fixed", *, multiple: bool | None = None,
-                 record_length: int | None = None, rdw_byte_order: str = "big", rdw_adjustment: int = -4) -> None:
+    def __init__(
+        self,
+        layout: Layout,
+        record_format: str = "fixed",
+        *,
+        multiple: bool | None = None,
+        record_length: int | None = None,
+        rdw_byte_order: str = "big",
+        rdw_adjustment: int = -4,
+    ) -> None:
         if record_format not in RECORD_FORMATS:
             raise ValueError(f"record_format is one of {', '.join(RECORD_FORMATS)}, not {record_format!r}")
         if record_length is not None and record_length < layout.record_length and record_format == "fixed":
@@ -183,14 +195,23 @@ class CopybookDataFormat(_RecordDataFormat):
         return None
 
     def _iter(self, stream: BinaryIO) -> Iterator[dict[str, Any]]:
-        return self.layout.iter_records(stream, self.record_format, record_length=self.record_length,
-                                        rdw_byte_order=self.rdw_byte_order, rdw_adjustment=self.rdw_adjustment)
+        return self.layout.iter_records(
+            stream,
+            self.record_format,
+            record_length=self.record_length,
+            rdw_byte_order=self.rdw_byte_order,
+            rdw_adjustment=self.rdw_adjustment,
+        )
 
     def _write(self, out: BinaryIO, records: Iterable[Mapping[str, Any]]) -> None:
-        writer = RecordWriter(out, self.record_format,
-                              record_length=self.record_length if self.record_format == "fixed" else None,
-                              rdw_byte_order=self.rdw_byte_order, rdw_adjustment=self.rdw_adjustment,
-                              pad_byte=self.layout.code_page.space)
+        writer = RecordWriter(
+            out,
+            self.record_format,
+            record_length=self.record_length if self.record_format == "fixed" else None,
+            rdw_byte_order=self.rdw_byte_order,
+            rdw_adjustment=self.rdw_adjustment,
+            pad_byte=self.layout.code_page.space,
+        )
         encode = self.layout.encode
         for number, record in enumerate(records):
             writer.write(encode(dict(record), record_number=number))
@@ -210,8 +231,10 @@ def load_layout(source: Any, code_page: str | None = None, **options: Any) -> La
         if options:
             raise ValueError(f"layout options ({', '.join(options)}) apply when parsing a copybook, not to a Layout")
         if code_page is not None and code_page != source.code_page.name:
-            raise ValueError(f"the layout was parsed for {source.code_page.name}, not {code_page}; "
-                             "parse the copybook with the code page you want")
+            raise ValueError(
+                f"the layout was parsed for {source.code_page.name}, not {code_page}; "
+                "parse the copybook with the code page you want"
+            )
         return source
     page = code_page if code_page is not None else "cp037"
     if isinstance(source, os.PathLike):
@@ -222,15 +245,24 @@ def load_layout(source: Any, code_page: str | None = None, **options: Any) -> La
         if os.path.exists(source):
             return load_copybook(source, page, **options)
         if not _LEVEL_AT_START.match(source):
-            raise FileNotFoundError(f"copybook file {source!r} not found (relative paths are relative to "
-                                    f"{os.getcwd()!r})")
+            raise FileNotFoundError(
+                f"copybook file {source!r} not found (relative paths are relative to {os.getcwd()!r})"
+            )
     return parse_copybook(source, page, **options)
 
 
-def copybook(source: Any, encoding: str | None = None, record_format: str | None = None, *,
-             code_page: str | None = None, multiple: bool | None = None, record_length: int | None = None,
-             rdw_byte_order: str | None = None, rdw_adjustment: int | None = None,
-             **layout_options: Any) -> CopybookDataFormat:
+def copybook(
+    source: Any,
+    encoding: str | None = None,
+    record_format: str | None = None,
+    *,
+    code_page: str | None = None,
+    multiple: bool | None = None,
+    record_length: int | None = None,
+    rdw_byte_order: str | None = None,
+    rdw_adjustment: int | None = None,
+    **layout_options: Any,
+) -> CopybookDataFormat:
     """The copybook data format, for ``unmarshal(...)``/``marshal(...)``.
 
     ``source``: a Layout, copybook text, a copybook file path, or a copybook data format (whose
@@ -246,22 +278,34 @@ def copybook(source: Any, encoding: str | None = None, record_format: str | None
         raise ValueError(f"encoding {encoding!r} and code_page {code_page!r} disagree; give one")
     page = encoding if encoding is not None else code_page
     if isinstance(source, CopybookDataFormat):
-        given = {"record_format": record_format, "multiple": multiple, "record_length": record_length,
-                 "rdw_byte_order": rdw_byte_order, "rdw_adjustment": rdw_adjustment}
-        settings: dict[str, Any] = {name: getattr(source, name) if value is None else value
-                                    for name, value in given.items()}
+        given = {
+            "record_format": record_format,
+            "multiple": multiple,
+            "record_length": record_length,
+            "rdw_byte_order": rdw_byte_order,
+            "rdw_adjustment": rdw_adjustment,
+        }
+        settings: dict[str, Any] = {
+            name: getattr(source, name) if value is None else value for name, value in given.items()
+        }
         load_layout(source.layout, page, **layout_options)  # checks the code page and options
         if all(settings[name] == getattr(source, name) for name in settings):
             return source
         return CopybookDataFormat(source.layout, **settings)
     layout = load_layout(source, page, **layout_options)
-    return CopybookDataFormat(layout, record_format or "fixed", multiple=multiple, record_length=record_length,
-                              rdw_byte_order=rdw_byte_order or "big",
-                              rdw_adjustment=-4 if rdw_adjustment is None else rdw_adjustment)
+    return CopybookDataFormat(
+        layout,
+        record_format or "fixed",
+        multiple=multiple,
+        record_length=record_length,
+        rdw_byte_order=rdw_byte_order or "big",
+        rdw_adjustment=-4 if rdw_adjustment is None else rdw_adjustment,
+    )
 
 
-def copybook_records(source: Any, encoding: str | None = None, record_format: str | None = None,
-                     **options: Any) -> Expression:
+def copybook_records(
+    source: Any, encoding: str | None = None, record_format: str | None = None, **options: Any
+) -> Expression:
     """An expression for ``split(copybook_records(...), streaming=True)``: the body's records,
     decoded one at a time. Takes what ``copybook`` takes, a copybook data format included."""
     fmt = copybook(source, encoding, record_format, **options)
@@ -280,11 +324,11 @@ def _records_expression(fmt: _RecordDataFormat, text: str) -> Expression:
 
 # -- fixed width -----------------------------------------------------------------------------------
 
+
 class FixedWidthDataFormat(_RecordDataFormat):
     """Fixed-width records as a data format; a ``str`` body is taken as the records' text."""
 
-    def __init__(self, layout: FixedWidthLayout, record_format: str = "text", *,
-                 multiple: bool | None = None) -> None:
+    def __init__(self, layout: FixedWidthLayout, record_format: str = "text", *, multiple: bool | None = None) -> None:
         if record_format not in FIXED_WIDTH_FORMATS:
             raise ValueError(f"record_format is one of {', '.join(FIXED_WIDTH_FORMATS)}, not {record_format!r}")
         self.layout = layout
@@ -316,8 +360,13 @@ class FixedWidthDataFormat(_RecordDataFormat):
         return f"fixed_width({self.layout!r}, record_format={self.record_format!r})"
 
 
-def fixed_width(fields: Iterable[Any] | FixedWidthLayout, encoding: str = "utf-8", record_format: str = "text", *,
-                multiple: bool | None = None) -> FixedWidthDataFormat:
+def fixed_width(
+    fields: Iterable[Any] | FixedWidthLayout,
+    encoding: str = "utf-8",
+    record_format: str = "text",
+    *,
+    multiple: bool | None = None,
+) -> FixedWidthDataFormat:
     """The fixed-width data format: ``fields`` as ``FixedWidthLayout`` takes them (or a layout),
     ``record_format`` ``text`` (one record a line) or ``fixed`` (no separator)."""
     layout = fields if isinstance(fields, FixedWidthLayout) else FixedWidthLayout(fields, encoding)
@@ -331,6 +380,12 @@ def fixed_width_records(fields: Any, encoding: str = "utf-8", record_format: str
 
 
 __all__ = [
-    "CopybookDataFormat", "FixedWidthDataFormat", "copybook", "copybook_records", "fixed_width",
-    "fixed_width_records", "load_layout", "open_body",
+    "CopybookDataFormat",
+    "FixedWidthDataFormat",
+    "copybook",
+    "copybook_records",
+    "fixed_width",
+    "fixed_width_records",
+    "load_layout",
+    "open_body",
 ]

@@ -117,8 +117,7 @@ def modules_for(spec: str | Path) -> list[tuple[ModuleType, str]]:
         return [(load_module(path), str(path))]
     if path.is_dir():
         if (path / "__init__.py").is_file():
-            return [(module, getattr(module, "__file__", None) or module.__name__)
-                    for module in _import_package(path)]
+            return [(module, getattr(module, "__file__", None) or module.__name__) for module in _import_package(path)]
         files = sorted(p for p in path.glob("*.py") if not p.name.startswith("_"))
         return [(load_module(file), str(file)) for file in files]
     text = str(spec)
@@ -168,5 +167,6 @@ def instantiate(loaded: LoadedBuilder) -> RouteBuilder:
     try:
         return loaded.cls()
     except TypeError as exc:
-        raise RouteLoadError(f"{loaded.name} ({loaded.source}) cannot be created without arguments: "
-                             f"{exc}; give its parameters defaults") from exc
+        raise RouteLoadError(
+            f"{loaded.name} ({loaded.source}) cannot be created without arguments: {exc}; give its parameters defaults"
+        ) from exc

@@ -93,7 +93,8 @@ class _Formatter(logging.Formatter):
 
     def fields(self, record: logging.LogRecord) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
             .replace("+00:00", "Z"),
             "level": record.levelname.lower(),
             "logger": record.name,
@@ -186,8 +187,9 @@ def resolve_format(fmt: str, stream: Any) -> str:
     return fmt
 
 
-def configure_logging(level: str = "INFO", fmt: str = "auto", *, stream: IO[str] | None = None,
-                      secrets: Iterable[str] = ()) -> logging.Handler:
+def configure_logging(
+    level: str = "INFO", fmt: str = "auto", *, stream: IO[str] | None = None, secrets: Iterable[str] = ()
+) -> logging.Handler:
     """Send every log record to ``stream`` (default stderr) in format ``fmt``, secrets masked.
 
     Replaces the root logger's handlers (like ``basicConfig(force=True)``): this is for the
@@ -216,9 +218,15 @@ class ProgressReporter:
     anything. Reads ``engine.route_stats`` (counters the routes keep anyway): no per-exchange cost.
     """
 
-    def __init__(self, engine: Any, interval: float = 1.0, *, max_routes: int = 4,
-                 emit: Callable[[str], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        interval: float = 1.0,
+        *,
+        max_routes: int = 4,
+        emit: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.engine = engine
         self.interval = interval
         self.max_routes = max_routes
@@ -263,8 +271,11 @@ class ProgressReporter:
 
     def _counts(self, route_id: str) -> tuple[int, int, int]:
         stats = self.engine.route_stats(route_id)
-        return (int(stats.get("exchanges_total", 0)), int(stats.get("exchanges_failed", 0)),
-                int(stats.get("exchanges_in_flight", 0)))
+        return (
+            int(stats.get("exchanges_total", 0)),
+            int(stats.get("exchanges_failed", 0)),
+            int(stats.get("exchanges_in_flight", 0)),
+        )
 
     def tick(self) -> str | None:
         """The progress line for now (None when nothing changed); also what ``start`` schedules."""
@@ -293,7 +304,7 @@ class ProgressReporter:
             self._last_line = ""
             return None
         busy.sort(key=lambda item: -item[0])
-        parts = [part for _, part in busy[:self.max_routes]]
+        parts = [part for _, part in busy[: self.max_routes]]
         if len(busy) > self.max_routes:
             parts.append(f"+{len(busy) - self.max_routes} more route(s)")
         line = " | ".join(parts)
@@ -316,6 +327,7 @@ class ProgressReporter:
                 continue
             done = total - self._first.get(route_id, 0)
             if done > 0:
-                lines.append(f"{route_id}: {done:,} exchange(s) in {seconds:.1f} s "
-                             f"({done / seconds:,.0f}/s), {failed:,} failed")
+                lines.append(
+                    f"{route_id}: {done:,} exchange(s) in {seconds:.1f} s ({done / seconds:,.0f}/s), {failed:,} failed"
+                )
         return lines

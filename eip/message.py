@@ -23,7 +23,8 @@ class Headers(MutableMapping[str, Any]):
 
     def __init__(self, data: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         self._store: dict[str, tuple[str, Any]] = (
-            {key.lower(): (key, value) for key, value in data.items()} if data else {})
+            {key.lower(): (key, value) for key, value in data.items()} if data else {}
+        )
         for key, value in kwargs.items():
             self._store[key.lower()] = (key, value)
 
@@ -73,8 +74,9 @@ class Message:
 
     __slots__ = ("_message_id", "body", "headers")
 
-    def __init__(self, body: Any = None, headers: Mapping[str, Any] | None = None,
-                 message_id: str | None = None) -> None:
+    def __init__(
+        self, body: Any = None, headers: Mapping[str, Any] | None = None, message_id: str | None = None
+    ) -> None:
         self.body = body
         if headers is None:
             store: dict[str, tuple[str, Any]] = {}

@@ -70,8 +70,7 @@ class Option:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"option '{self.name}' expects {self.type}: {exc}") from None
         if self.choices and converted not in self.choices:
-            raise ValueError(f"option '{self.name}' must be one of {', '.join(self.choices)}, "
-                             f"got {converted!r}")
+            raise ValueError(f"option '{self.name}' must be one of {', '.join(self.choices)}, got {converted!r}")
         return converted
 
 
@@ -97,8 +96,7 @@ class OptionSpec:
         for name, value in raw.items():
             option = self.by_name.get(name)
             if option is None:
-                raise EndpointOptionError(f"endpoint '{uri}': unknown option '{name}'"
-                                          f"{suggest(name, self.by_name)}")
+                raise EndpointOptionError(f"endpoint '{uri}': unknown option '{name}'{suggest(name, self.by_name)}")
             try:
                 given[name] = option.convert(value)
             except ValueError as exc:
@@ -115,8 +113,7 @@ class OptionSpec:
             kind = o.type + (f" ({'|'.join(o.choices)})" if o.choices else "")
             rows.append((o.name, kind, "" if o.default is None else repr(o.default), o.doc))
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}"
-                         for r in rows)
+        return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}" for r in rows)
 
 
 def first_unknown(what: str, given: Iterable[str], known: Iterable[str]) -> str | None:

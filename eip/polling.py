@@ -42,26 +42,43 @@ POLLING_OPTIONS: tuple[Option, ...] = (
     Option("initial_delay", "duration", 1.0, "Time before the first poll."),
     Option("max_messages_per_poll", "int", 0, "Most messages one poll takes; 0 means no limit."),
     Option("greedy", "bool", False, "Poll again at once when the previous poll found messages."),
-    Option("backoff_multiplier", "int", 0,
-           "Skip this many polls after the idle or error threshold is reached; 0 disables back-off."),
+    Option(
+        "backoff_multiplier",
+        "int",
+        0,
+        "Skip this many polls after the idle or error threshold is reached; 0 disables back-off.",
+    ),
     Option("backoff_idle_threshold", "int", 0, "Polls in a row that found nothing before backing off."),
     Option("backoff_error_threshold", "int", 0, "Polls in a row that failed before backing off."),
-    Option("send_empty_message_when_idle", "bool", False,
-           "When a poll finds nothing, send one exchange with an empty body through the route."),
+    Option(
+        "send_empty_message_when_idle",
+        "bool",
+        False,
+        "When a poll finds nothing, send one exchange with an empty body through the route.",
+    ),
 )
 
 
 def validate_polling_options(endpoint: Endpoint) -> None:
     """Check the polling options of ``endpoint``; raises EndpointOptionError."""
     values = endpoint.values
-    for name in ("delay", "initial_delay", "max_messages_per_poll", "backoff_multiplier",
-                 "backoff_idle_threshold", "backoff_error_threshold"):
+    for name in (
+        "delay",
+        "initial_delay",
+        "max_messages_per_poll",
+        "backoff_multiplier",
+        "backoff_idle_threshold",
+        "backoff_error_threshold",
+    ):
         if values[name] < 0:
             raise EndpointOptionError(f"endpoint '{endpoint.uri}': {name} must not be negative, got {values[name]}")
-    if values["backoff_multiplier"] > 0 and not (values["backoff_idle_threshold"] > 0
-                                                 or values["backoff_error_threshold"] > 0):
-        raise EndpointOptionError(f"endpoint '{endpoint.uri}': backoff_multiplier needs "
-                                  "backoff_idle_threshold and/or backoff_error_threshold above 0")
+    if values["backoff_multiplier"] > 0 and not (
+        values["backoff_idle_threshold"] > 0 or values["backoff_error_threshold"] > 0
+    ):
+        raise EndpointOptionError(
+            f"endpoint '{endpoint.uri}': backoff_multiplier needs "
+            "backoff_idle_threshold and/or backoff_error_threshold above 0"
+        )
 
 
 class ScheduledPollEndpoint(Endpoint):
@@ -104,8 +121,9 @@ class ScheduledPollingConsumer(Consumer):
             return
         stop_event = threading.Event()
         self._stop_event = stop_event
-        self.thread = threading.Thread(target=self._run, args=(stop_event,), daemon=True,
-                                       name=f"eip-poll-{self.endpoint.key}")
+        self.thread = threading.Thread(
+            target=self._run, args=(stop_event,), daemon=True, name=f"eip-poll-{self.endpoint.key}"
+        )
         self.thread.start()
 
     def stop(self) -> None:
@@ -178,13 +196,22 @@ class ScheduledPollingConsumer(Consumer):
         self.error_counter += 1
         self.last_error = exc
         if self.error_counter == 1:
-            log.warning("%s: poll failed: %s: %s (logged once until a poll succeeds; will retry every "
-                        "%ss)", self.endpoint.uri, type(exc).__name__, exc, self.delay, exc_info=exc)
+            log.warning(
+                "%s: poll failed: %s: %s (logged once until a poll succeeds; will retry every %ss)",
+                self.endpoint.uri,
+                type(exc).__name__,
+                exc,
+                self.delay,
+                exc_info=exc,
+            )
         else:
             log.debug("%s: poll failed again (%d in a row): %s", self.endpoint.uri, self.error_counter, exc)
 
     def describe_state(self) -> dict[str, Any]:
         """Health information: polls so far, the current error streak and its last error."""
-        return {"polls": self.polls, "consecutive_errors": self.error_counter,
-                "last_error": None if self.last_error is None else repr(self.last_error),
-                "backing_off": self.backoff_counter > 0}
+        return {
+            "polls": self.polls,
+            "consecutive_errors": self.error_counter,
+            "last_error": None if self.last_error is None else repr(self.last_error),
+            "backing_off": self.backoff_counter > 0,
+        }

@@ -63,15 +63,16 @@ def check_cache_size(size: Any, ctx: CompileContext, what: str) -> int:
     if size is None:
         return DEFAULT_CACHE_SIZE
     if not isinstance(size, int) or isinstance(size, bool) or (size < 1 and size != -1):
-        raise ctx.error(f"{what}(): cache_size must be a positive integer (or -1 to cache nothing), "
-                        f"got {size!r}")
+        raise ctx.error(f"{what}(): cache_size must be a positive integer (or -1 to cache nothing), got {size!r}")
     return size
 
 
 def _code_rule(scheme: str, what: str, problem: str = "") -> str:
-    return (f"{what}(): '{scheme}:' endpoints run their URI path as code, so no value from the exchange "
-            f"may go into it{problem}; write a fixed statement and pass values as :#name parameters "
-            f"(e.g. sql:SELECT ... WHERE id = :#id, the value from the header or body 'id')")
+    return (
+        f"{what}(): '{scheme}:' endpoints run their URI path as code, so no value from the exchange "
+        f"may go into it{problem}; write a fixed statement and pass values as :#name parameters "
+        f"(e.g. sql:SELECT ... WHERE id = :#id, the value from the header or body 'id')"
+    )
 
 
 class ComputedUri:
@@ -116,9 +117,13 @@ class ComputedUri:
 
     def _path_value(self, value: str) -> str:
         if "?" in value:
-            raise ExpressionError(f"{self.what}(): a value from the exchange put '?' into the endpoint path "
-                                  f"({mask_uri(value)!r}); exchange data may not add endpoint options - "
-                                  f"write the options in the template", route_id=self.route_id, node_id=self.node_id)
+            raise ExpressionError(
+                f"{self.what}(): a value from the exchange put '?' into the endpoint path "
+                f"({mask_uri(value)!r}); exchange data may not add endpoint options - "
+                f"write the options in the template",
+                route_id=self.route_id,
+                node_id=self.node_id,
+            )
         return value
 
     def _fixed_statement(self, ctx: CompileContext, text: str) -> tuple[str, str] | None:
@@ -131,16 +136,20 @@ class ComputedUri:
             return None
         if "${" in parsed.path:
             node = ctx.node
-            raise RouteDefinitionError(_code_rule(parsed.scheme, self.what), route_id=ctx.route_id,
-                                       node_id=node.node_id if node else None,
-                                       location=node.location if node else None)
+            raise RouteDefinitionError(
+                _code_rule(parsed.scheme, self.what),
+                route_id=ctx.route_id,
+                node_id=node.node_id if node else None,
+                location=node.location if node else None,
+            )
         return parsed.scheme, parsed.path
 
     def __call__(self, exchange: Any) -> str:
         uri = self.resolve(exchange)
         if not isinstance(uri, str) or not uri:
-            raise ExpressionError(f"{self.what}(): the URI expression gave {uri!r}",
-                                  route_id=self.route_id, node_id=self.node_id)
+            raise ExpressionError(
+                f"{self.what}(): the URI expression gave {uri!r}", route_id=self.route_id, node_id=self.node_id
+            )
         return uri
 
 
@@ -169,9 +178,17 @@ class Lease:
 class ProducerCache:
     """URI -> lease, LRU-bounded, for one dynamic send node (see the module docstring)."""
 
-    def __init__(self, engine: Engine, route_id: str, node: Any, *, what: str,
-                 size: int = DEFAULT_CACHE_SIZE, opener: Opener = open_producer,
-                 statement: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        route_id: str,
+        node: Any,
+        *,
+        what: str,
+        size: int = DEFAULT_CACHE_SIZE,
+        opener: Opener = open_producer,
+        statement: tuple[str, str] | None = None,
+    ) -> None:
         self.engine = engine
         self.route_id = route_id
         self.node = node  # its id and location name the culprit in resolution errors
@@ -208,10 +225,17 @@ class ProducerCache:
         except ConfigurationError as exc:
             raise type(exc)(exc.detail, route_id=self.route_id, node_id=self.node_id, location=location) from exc
         if code and (parsed.scheme, parsed.path) != self.statement:
-            problem = (" (this URI was computed at run time, statement included)" if self.statement is None
-                       else " (a value in the options changed where the template's statement ends)")
-            raise ConfigurationError(_code_rule(parsed.scheme, self.what, problem), route_id=self.route_id,
-                                     node_id=self.node_id, location=location)
+            problem = (
+                " (this URI was computed at run time, statement included)"
+                if self.statement is None
+                else " (a value in the options changed where the template's statement ends)"
+            )
+            raise ConfigurationError(
+                _code_rule(parsed.scheme, self.what, problem),
+                route_id=self.route_id,
+                node_id=self.node_id,
+                location=location,
+            )
         endpoint = self.engine.acquire_endpoint(uri, route_id=self.route_id, node=self.node)
         try:
             value, service = self.opener(uri, endpoint)
@@ -250,8 +274,7 @@ class ProducerCache:
             if lease.service is not None:
                 lease.service.stop()
         except Exception as exc:  # noqa: BLE001 - an eviction must not fail the send that caused it
-            log.warning("route '%s': producer for %s failed to stop: %s", self.route_id,
-                        mask_uri(lease.uri), exc)
+            log.warning("route '%s': producer for %s failed to stop: %s", self.route_id, mask_uri(lease.uri), exc)
         finally:
             self.engine.release_endpoint(lease.endpoint)
 

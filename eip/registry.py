@@ -29,8 +29,9 @@ class ComponentRegistry:
         from eip.component import Component
 
         if not (isinstance(component_class, type) and issubclass(component_class, Component)):
-            raise ConfigurationError(f"component for scheme '{scheme}' must be a Component subclass, "
-                                     f"got {component_class!r}")
+            raise ConfigurationError(
+                f"component for scheme '{scheme}' must be a Component subclass, got {component_class!r}"
+            )
         self._classes[scheme.lower()] = component_class
 
     def schemes(self) -> list[str]:
@@ -43,8 +44,10 @@ class ComponentRegistry:
             return cls
         ep = self._entry_points.get(scheme)
         if ep is None:
-            raise UnknownComponentError(f"no component for scheme '{scheme}'"
-                                        f"{suggest(scheme, self.schemes()).replace('valid options', 'known schemes')}")
+            raise UnknownComponentError(
+                f"no component for scheme '{scheme}'"
+                f"{suggest(scheme, self.schemes()).replace('valid options', 'known schemes')}"
+            )
         try:
             cls = ep.load()
         except Exception as exc:

@@ -41,8 +41,10 @@ class _RestRoute(RouteDsl):
 
     def _build_route(self, default_id: str) -> m.RouteDefinition:
         if not self._stack[0].steps and len(self._stack) == 1:
-            raise self._error(f"rest {self.rest_verb} has nothing to call: add .to(uri) or .route() steps",
-                              location=self._stack[0].location)
+            raise self._error(
+                f"rest {self.rest_verb} has nothing to call: add .to(uri) or .route() steps",
+                location=self._stack[0].location,
+            )
         return super()._build_route(default_id)
 
 
@@ -117,8 +119,9 @@ class RestDsl:
 
     def _verb_route(self, what: str) -> _RestRoute:
         if self._current is None:
-            raise RouteDefinitionError(f"rest('{self._path}').{what}() needs a verb first: .get(), .post(), ...",
-                                       location=_location())
+            raise RouteDefinitionError(
+                f"rest('{self._path}').{what}() needs a verb first: .get(), .post(), ...", location=_location()
+            )
         return self._current
 
 

@@ -57,7 +57,8 @@ class RouteStats:
                 "mean_processing_time": self.total_time / total if total else 0.0,
                 "min_processing_time": self.min_time or 0.0,
                 "max_processing_time": self.max_time,
-                "last_completed_at": None if self.last_completed_at is None
+                "last_completed_at": None
+                if self.last_completed_at is None
                 else time.time() - (time.perf_counter() - self.last_completed_at),
             }
 
@@ -79,8 +80,14 @@ class RouteEntry:
         "stats",
     )
 
-    def __init__(self, route_id: str, pipeline: Pipeline, keep_original: bool,
-                 on_completions: tuple[tuple[Any, Any], ...] = (), handler: ErrorHandler | None = None) -> None:
+    def __init__(
+        self,
+        route_id: str,
+        pipeline: Pipeline,
+        keep_original: bool,
+        on_completions: tuple[tuple[Any, Any], ...] = (),
+        handler: ErrorHandler | None = None,
+    ) -> None:
         self.route_id = route_id
         self.pipeline = pipeline
         self.stats = RouteStats()
@@ -136,8 +143,9 @@ class RouteEntry:
                     else:
                         listener(self.route_id, exchange)
                 except Exception:  # a listener must not skip the unit of work below
-                    log.exception("route '%s': listener %r failed for exchange %s", self.route_id,
-                                  listener, exchange.exchange_id)
+                    log.exception(
+                        "route '%s': listener %r failed for exchange %s", self.route_id, listener, exchange.exchange_id
+                    )
         if owner:
             if exchange.exception is not None:
                 _log_failure(self.route_id, exchange)
@@ -155,8 +163,9 @@ class RouteEntry:
             try:
                 pipeline.process(copy)
             except Exception as exc:  # noqa: BLE001 - on_completion must not change the outcome
-                log.error("route '%s': on_completion failed for exchange %s: %s", self.route_id,
-                          exchange.exchange_id, exc)
+                log.error(
+                    "route '%s': on_completion failed for exchange %s: %s", self.route_id, exchange.exchange_id, exc
+                )
 
 
 def _log_failure(route_id: str, exchange: Exchange) -> None:
@@ -164,15 +173,22 @@ def _log_failure(route_id: str, exchange: Exchange) -> None:
     exc = exchange.exception
     origin = failure_origin(exc) if exc is not None else None
     where = f" at {origin.describe()}" if origin is not None else ""
-    log.warning("route '%s': exchange %s failed%s: %s: %s", route_id, exchange.exchange_id, where,
-                type(exc).__name__, exc)
+    log.warning(
+        "route '%s': exchange %s failed%s: %s: %s", route_id, exchange.exchange_id, where, type(exc).__name__, exc
+    )
 
 
 class Route:
     """One route of an engine: definition, entry, consumer and the services it owns."""
 
-    def __init__(self, definition: RouteDefinition, endpoint: Endpoint, entry: RouteEntry,
-                 services: list[Any], handler: ErrorHandler | None) -> None:
+    def __init__(
+        self,
+        definition: RouteDefinition,
+        endpoint: Endpoint,
+        entry: RouteEntry,
+        services: list[Any],
+        handler: ErrorHandler | None,
+    ) -> None:
         self.definition = definition
         self.route_id = definition.route_id
         self.endpoint = endpoint
@@ -222,8 +238,9 @@ class Route:
         """Wait until no exchange is in flight; return the ids of those still running."""
         deadline = time.monotonic() + timeout
         consumer = self.consumer
-        while (self.entry.stats.inflight or (consumer is not None and consumer.pending_exchanges())) \
-                and time.monotonic() < deadline:
+        while (
+            self.entry.stats.inflight or (consumer is not None and consumer.pending_exchanges())
+        ) and time.monotonic() < deadline:
             time.sleep(0.01)
         return [ex.exchange_id for ex in list(self.entry.stats.inflight.values())]
 

@@ -37,8 +37,14 @@ def safe_parser() -> etree.XMLParser:
     """This thread's safe parser (lxml parsers must not be used by two threads at once)."""
     parser = getattr(_local, "parser", None)
     if parser is None:
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                                 dtd_validation=False, huge_tree=False, remove_blank_text=False)
+        parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            dtd_validation=False,
+            huge_tree=False,
+            remove_blank_text=False,
+        )
         _local.parser = parser
     return parser
 
@@ -67,8 +73,10 @@ def check_doctype(docinfo: Any) -> None:
     """Raise :class:`UnsafeXmlError` for entity declarations or an external DTD reference."""
     if docinfo.system_url or docinfo.public_id:
         where = docinfo.system_url or docinfo.public_id
-        raise UnsafeXmlError(f"the document refers to an external DTD ({where!r}); external DTDs are "
-                             "never fetched, and documents that need one are not accepted")
+        raise UnsafeXmlError(
+            f"the document refers to an external DTD ({where!r}); external DTDs are "
+            "never fetched, and documents that need one are not accepted"
+        )
     dtd = docinfo.internalDTD
     if dtd is not None:
         for entity in dtd.iterentities():
@@ -76,5 +84,7 @@ def check_doctype(docinfo: Any) -> None:
 
 
 def _entities_refused(name: str) -> str:
-    return (f"the document declares entity {name!r}; entity declarations are not allowed (protection "
-            "against XXE and entity expansion such as billion laughs)")
+    return (
+        f"the document declares entity {name!r}; entity declarations are not allowed (protection "
+        "against XXE and entity expansion such as billion laughs)"
+    )

@@ -66,12 +66,24 @@ SkipListener = Callable[[str, int], None]  # (reason, number of fires skipped)
 # -- schedules -------------------------------------------------------------------------------------
 
 _MACROS = {
-    "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
 }
 _FIELDS = ("second", "minute", "hour", "day", "month", "day_of_week", "year")
-_LABELS = {"second": "second", "minute": "minute", "hour": "hour", "day": "day-of-month",
-           "month": "month", "day_of_week": "day-of-week", "year": "year"}
+_LABELS = {
+    "second": "second",
+    "minute": "minute",
+    "hour": "hour",
+    "day": "day-of-month",
+    "month": "month",
+    "day_of_week": "day-of-week",
+    "year": "year",
+}
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
@@ -85,8 +97,7 @@ def resolve_time_zone(value: str | tzinfo | None) -> tzinfo:
     try:
         return ZoneInfo(str(value))
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Paris' "
-                         "or 'UTC')") from None
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Paris' or 'UTC')") from None
 
 
 class Schedule:
@@ -159,8 +170,9 @@ class FixedDelaySchedule(Schedule):
 
     def __post_init__(self) -> None:
         if self.delay <= 0 or self.initial_delay < 0:
-            raise ValueError(f"delay must be above 0 and initial_delay not negative, got "
-                             f"{self.delay} and {self.initial_delay}")
+            raise ValueError(
+                f"delay must be above 0 and initial_delay not negative, got {self.delay} and {self.initial_delay}"
+            )
 
     def next_fire_time(self, now: datetime) -> datetime | None:
         """The first fire of a job added at ``now``; later ones depend on when runs end."""
@@ -187,9 +199,11 @@ def parse_cron(expression: str, time_zone: str | tzinfo | None = None) -> CronSc
     if len(raw) == 6:
         raw.append("*")
     if len(raw) != 7:
-        raise ValueError(f"cron expression {expression!r} has {len(text.split(' '))} fields; expected 5 "
-                         "(minute hour day-of-month month day-of-week), 6 (seconds first, as Quartz) "
-                         "or 7 (seconds first, year last)")
+        raise ValueError(
+            f"cron expression {expression!r} has {len(text.split(' '))} fields; expected 5 "
+            "(minute hour day-of-month month day-of-week), 6 (seconds first, as Quartz) "
+            "or 7 (seconds first, year last)"
+        )
     original = dict(zip(_FIELDS, raw, strict=True))
     fields = {name: value.lower() for name, value in original.items()}
     day = "*" if fields["day"] == "?" else fields["day"]
@@ -198,15 +212,20 @@ def parse_cron(expression: str, time_zone: str | tzinfo | None = None) -> CronSc
     try:
         weekdays = _weekdays(weekday_field)
     except ValueError as exc:
-        raise ValueError(f"invalid cron expression {expression!r}: day-of-week field "
-                         f"{original['day_of_week']!r}: {exc}") from None
+        raise ValueError(
+            f"invalid cron expression {expression!r}: day-of-week field {original['day_of_week']!r}: {exc}"
+        ) from None
     common = {name: fields[name] for name in ("second", "minute", "hour", "month", "year")}
     try:
         if day.startswith("*") or weekday_field.startswith("*"):
             trigger: Any = CronTrigger(day=day, day_of_week=weekdays, timezone=zone, **common)
         else:  # crontab: a day matching either restricted field fires
-            trigger = OrTrigger([CronTrigger(day=day, day_of_week="*", timezone=zone, **common),
-                                 CronTrigger(day="*", day_of_week=weekdays, timezone=zone, **common)])
+            trigger = OrTrigger(
+                [
+                    CronTrigger(day=day, day_of_week="*", timezone=zone, **common),
+                    CronTrigger(day="*", day_of_week=weekdays, timezone=zone, **common),
+                ]
+            )
     except ValueError as exc:
         culprit = _faulty_field({**common, "day": day}, zone)
         where = f"{_LABELS[culprit]} field {original[culprit]!r}: " if culprit else ""
@@ -265,6 +284,7 @@ def _weekday(text: str) -> int:
 
 
 # -- the scheduler ---------------------------------------------------------------------------------
+
 
 @dataclass
 class _Job:
@@ -326,9 +346,17 @@ class EngineScheduler:
         if aps is not None:
             aps.shutdown(wait=False)
 
-    def add_job(self, job_id: str, func: JobFunction, schedule: Schedule, *, name: str | None = None,
-                misfire_grace_time: float | None = 60.0, coalesce: bool = True,
-                on_skipped: SkipListener | None = None) -> None:
+    def add_job(
+        self,
+        job_id: str,
+        func: JobFunction,
+        schedule: Schedule,
+        *,
+        name: str | None = None,
+        misfire_grace_time: float | None = 60.0,
+        coalesce: bool = True,
+        on_skipped: SkipListener | None = None,
+    ) -> None:
         """Run ``func(due_time)`` on ``schedule`` until ``remove_job(job_id)``.
 
         ``func`` should not raise (an exception is logged). ``misfire_grace_time`` (seconds; None
@@ -337,8 +365,9 @@ class EngineScheduler:
         if misfire_grace_time is not None and misfire_grace_time <= 0:
             raise ValueError(f"misfire_grace_time must be above 0, got {misfire_grace_time}")
         fixed_delay = isinstance(schedule, FixedDelaySchedule)
-        job = _Job(func, schedule, name or job_id, None if fixed_delay else misfire_grace_time,
-                   coalesce, on_skipped, job_id)
+        job = _Job(
+            func, schedule, name or job_id, None if fixed_delay else misfire_grace_time, coalesce, on_skipped, job_id
+        )
         with self._lock:
             if job_id in self._jobs:
                 raise ValueError(f"a job '{job_id}' is already scheduled")
@@ -350,8 +379,17 @@ class EngineScheduler:
                 # An interval starts at its given start, even one in the past (due fires then run
                 # at once, coalesced or not); a cron schedule from now.
                 first = {"next_run_time": schedule.start} if isinstance(schedule, IntervalSchedule) else {}
-                aps.add_job(self._dispatch, schedule._trigger(), args=(job_id,), id=job_id, name=job.name,
-                            max_instances=1, misfire_grace_time=None, coalesce=coalesce, **first)
+                aps.add_job(
+                    self._dispatch,
+                    schedule._trigger(),
+                    args=(job_id,),
+                    id=job_id,
+                    name=job.name,
+                    max_instances=1,
+                    misfire_grace_time=None,
+                    coalesce=coalesce,
+                    **first,
+                )
 
     def remove_job(self, job_id: str) -> bool:
         """Stop firing ``job_id`` at once (a run in progress finishes); False if it was unknown."""
@@ -384,8 +422,9 @@ class EngineScheduler:
         if self._aps is None:
             if _aps_log.level == logging.NOTSET:
                 _aps_log.setLevel(logging.WARNING)
-            aps = BackgroundScheduler(timezone=UTC, executors={"default": _Executor(self, self.max_workers)},
-                                      logger=_aps_log)
+            aps = BackgroundScheduler(
+                timezone=UTC, executors={"default": _Executor(self, self.max_workers)}, logger=_aps_log
+            )
             aps.add_listener(self._on_max_instances, EVENT_JOB_MAX_INSTANCES)
             aps.start()
             self._aps = aps
@@ -397,8 +436,15 @@ class EngineScheduler:
         job.runs += 1
         job.aps_id = f"{job_id}#{job.runs}"
         when = datetime.now(UTC) + timedelta(seconds=delay)
-        aps.add_job(self._dispatch, DateTrigger(when, timezone=UTC), args=(job_id,), id=job.aps_id,
-                    name=job.name, max_instances=1, misfire_grace_time=None)
+        aps.add_job(
+            self._dispatch,
+            DateTrigger(when, timezone=UTC),
+            args=(job_id,),
+            id=job.aps_id,
+            name=job.name,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
 
     def _run(self, job_id: str, run_times: list[datetime]) -> None:
         # The misfire check is ours, not APScheduler's (its grace time is whole seconds only).
@@ -410,8 +456,13 @@ class EngineScheduler:
             if grace is not None:
                 late = datetime.now(UTC) - due
                 if late > timedelta(seconds=grace):
-                    log.warning("%s: fire due at %s skipped: started %.3fs late (misfire_grace_time %ss)",
-                                job.name, due.isoformat(), late.total_seconds(), grace)
+                    log.warning(
+                        "%s: fire due at %s skipped: started %.3fs late (misfire_grace_time %ss)",
+                        job.name,
+                        due.isoformat(),
+                        late.total_seconds(),
+                        grace,
+                    )
                     self._skipped(job_id, SKIPPED_MISSED, 1)
                     continue
             self._dispatch(job_id, due)

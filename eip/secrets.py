@@ -49,17 +49,70 @@ MIN_MASKED_LENGTH = 4
 #: A name with one of these anywhere, even inside a word (``sslpassword``), is secret.
 SECRET_WORDS = frozenset({"password", "passwd", "passphrase", "secret", "credential", "apikey"})
 #: A name whose last word is one of these is secret (unless listed in ``NOT_SECRET``).
-SECRET_LAST_WORDS = frozenset({"key", "token", "pass", "pwd", "sig", "signature", "code", "auth",
-                               "authorization", "cookie"})
+SECRET_LAST_WORDS = frozenset(
+    {"key", "token", "pass", "pwd", "sig", "signature", "code", "auth", "authorization", "cookie"}
+)
 #: Qualifiers that make ``<qualifier>_<last word>`` data rather than a credential.
 NOT_SECRET: Mapping[str, frozenset[str]] = {
-    "key": frozenset({"routing", "partition", "sort", "message", "record", "cache", "primary", "foreign",
-                      "group", "correlation", "idempotent", "idempotency", "dedup", "deduplication",
-                      "shard", "hash", "lookup", "row", "map", "unique", "business", "natural",
-                      "composite", "join", "aggregation", "completion", "object", "header"}),
-    "code": frozenset({"status", "error", "response", "reply", "reason", "return", "exit", "result",
-                       "country", "language", "currency", "http", "char", "op", "operation",
-                       "product", "zip", "postal", "area", "event", "type", "class", "completion"}),
+    "key": frozenset(
+        {
+            "routing",
+            "partition",
+            "sort",
+            "message",
+            "record",
+            "cache",
+            "primary",
+            "foreign",
+            "group",
+            "correlation",
+            "idempotent",
+            "idempotency",
+            "dedup",
+            "deduplication",
+            "shard",
+            "hash",
+            "lookup",
+            "row",
+            "map",
+            "unique",
+            "business",
+            "natural",
+            "composite",
+            "join",
+            "aggregation",
+            "completion",
+            "object",
+            "header",
+        }
+    ),
+    "code": frozenset(
+        {
+            "status",
+            "error",
+            "response",
+            "reply",
+            "reason",
+            "return",
+            "exit",
+            "result",
+            "country",
+            "language",
+            "currency",
+            "http",
+            "char",
+            "op",
+            "operation",
+            "product",
+            "zip",
+            "postal",
+            "area",
+            "event",
+            "type",
+            "class",
+            "completion",
+        }
+    ),
     "token": frozenset({"page", "next", "continuation", "sync"}),
 }
 
@@ -110,8 +163,11 @@ def url_passwords(text: str) -> list[str]:
     """The passwords of the URLs in ``text`` (all of ``p@ss`` in ``amqp://u:p@ss@host/``)."""
     if "@" not in text:
         return []
-    return [password for _, colon, password in (m.group(2).partition(":") for m in _USERINFO.finditer(text))
-            if colon and password]
+    return [
+        password
+        for _, colon, password in (m.group(2).partition(":") for m in _USERINFO.finditer(text))
+        if colon and password
+    ]
 
 
 def mask_uri(text: str, secret_options: Iterable[str] = ()) -> str:

@@ -24,10 +24,22 @@ from eip.errors import ConfigurationError
 from eip.expressions import text_of_file
 
 _TOKEN = re.compile(r"\$\{([^}]*)\}")
-_OPERATORS = ("not contains", "contains", "startsWith", "endsWith", "regex", "not in", "in",
-              "==", "!=", "<=", ">=", "<", ">")
-_OP_PATTERN = re.compile(
-    r"\s+(not contains|contains|startsWith|endsWith|regex|not in|in)\s+|\s*(==|!=|<=|>=|<|>)\s*")
+_OPERATORS = (
+    "not contains",
+    "contains",
+    "startsWith",
+    "endsWith",
+    "regex",
+    "not in",
+    "in",
+    "==",
+    "!=",
+    "<=",
+    ">=",
+    "<",
+    ">",
+)
+_OP_PATTERN = re.compile(r"\s+(not contains|contains|startsWith|endsWith|regex|not in|in)\s+|\s*(==|!=|<=|>=|<|>)\s*")
 
 Getter = Callable[[Any], Any]
 
@@ -52,13 +64,13 @@ def _compile_token(token: str, text: str) -> Getter:
         return lambda ex: _lookup(ex.message.body, keys)
     for prefix in ("in.header.", "in.headers.", "header.", "headers."):
         if token.startswith(prefix):
-            name, *keys = token[len(prefix):].split(".")
+            name, *keys = token[len(prefix) :].split(".")
             if keys:
                 return lambda ex: _lookup(ex.message.headers.get(name), keys)
             return lambda ex: ex.message.headers.get(name)
     for prefix in ("exchangeProperty.", "exchange_property."):
         if token.startswith(prefix):
-            name = token[len(prefix):]
+            name = token[len(prefix) :]
             return lambda ex: ex.properties.get(name)
     if token in ("exchangeId", "exchange_id"):
         return lambda ex: ex.exchange_id
@@ -87,9 +99,9 @@ def compile_template(text: str, quoting: Callable[[str], Callable[[str], str] | 
     pos = 0
     for match in _TOKEN.finditer(text):
         if match.start() > pos:
-            parts.append(text[pos:match.start()])
+            parts.append(text[pos : match.start()])
         getter = _compile_token(match.group(1), text)
-        quote = quoting(text[:match.start()]) if quoting is not None else None
+        quote = quoting(text[: match.start()]) if quoting is not None else None
         parts.append(getter if quote is None else _quoted(getter, quote))
         pos = match.end()
     if pos < len(text):
@@ -119,6 +131,7 @@ def _quoted(getter: Getter, quote: Callable[[str], str]) -> Getter:
     def render(ex: Any) -> str:
         value = text_of_file(getter(ex))
         return quote("" if value is None else str(value))
+
     return render
 
 
@@ -163,8 +176,8 @@ def _compile_comparison(text: str, whole: str) -> Getter:
         getter = _literal_or_template(text, whole)
         return lambda ex: bool(getter(ex))
     op = match.group(1) or match.group(2)
-    left = _literal_or_template(text[:match.start()], whole)
-    right_text = text[match.end():]
+    left = _literal_or_template(text[: match.start()], whole)
+    right_text = text[match.end() :]
     if op in ("in", "not in"):
         items = [item.strip().strip("'\"") for item in right_text.strip().strip("'\"").split(",")]
         negate = op == "not in"
@@ -202,8 +215,7 @@ def _compile_comparison(text: str, whole: str) -> Getter:
 def compile_predicate(text: str) -> Getter:
     """Compile a simple predicate such as ``${header.type} == 'gold' && ${body} != null``."""
     alternatives = [part for part in re.split(r"\s*\|\|\s*", text)]
-    compiled = [[_compile_comparison(term, text) for term in re.split(r"\s*&&\s*", alt)]
-                for alt in alternatives]
+    compiled = [[_compile_comparison(term, text) for term in re.split(r"\s*&&\s*", alt)] for alt in alternatives]
     return lambda ex: any(all(term(ex) for term in terms) for terms in compiled)
 
 

@@ -30,12 +30,12 @@ if TYPE_CHECKING:
 
 Strategy = Callable[["Exchange | None", "Exchange"], "Exchange"]
 
-__all__ = ["Strategy", "concat_bodies", "group_bodies", "group_exchanges", "use_latest",
-           "use_original"]
+__all__ = ["Strategy", "concat_bodies", "group_bodies", "group_exchanges", "use_latest", "use_original"]
 
 
-def check_strategy(strategy: Any, ctx: CompileContext, what: str, shape: str = "(old, new)",
-                   required: bool = False) -> None:
+def check_strategy(
+    strategy: Any, ctx: CompileContext, what: str, shape: str = "(old, new)", required: bool = False
+) -> None:
     """At compile time: raise ``ctx.error`` (naming the route and node) unless ``strategy`` is a
     callable that takes two positional arguments (None is accepted unless ``required``). A
     strategy factory passed uncalled (``concat_bodies``, a strategy class) gets a hint to call it.
@@ -51,8 +51,10 @@ def check_strategy(strategy: Any, ctx: CompileContext, what: str, shape: str = "
     if _accepts(signature, 2):
         return
     name = getattr(strategy, "__name__", None) or type(strategy).__name__
-    shown = signature.replace(parameters=[p.replace(annotation=p.empty) for p in signature.parameters.values()],
-                              return_annotation=signature.empty)
+    shown = signature.replace(
+        parameters=[p.replace(annotation=p.empty) for p in signature.parameters.values()],
+        return_annotation=signature.empty,
+    )
     hint = f"; it makes a strategy: pass {name}() instead" if _accepts(signature, 0) else ""
     raise ctx.error(f"{what}() strategy {name}{shown} cannot be called as {shape} -> exchange{hint}")
 

@@ -152,7 +152,12 @@ class UnitOfWork:
             try:
                 callback(exchange)
             except Exception as exc:
-                log.error("unit of work callback %r failed for exchange %s: %s", callback,
-                          exchange.exchange_id, exc, exc_info=True)
+                log.error(
+                    "unit of work callback %r failed for exchange %s: %s",
+                    callback,
+                    exchange.exchange_id,
+                    exc,
+                    exc_info=True,
+                )
                 if failed_in_completion and exchange.exception is None:
                     exchange.exception = exc

@@ -58,7 +58,7 @@ def parse_uri(text: str) -> Uri:
     path, query = rest, ""
     qpos = rest.rfind("?")
     while qpos >= 0:
-        candidate = rest[qpos + 1:]
+        candidate = rest[qpos + 1 :]
         if candidate == "" or all("=" in part for part in candidate.split("&") if part):
             path, query = rest[:qpos], candidate
             break

@@ -68,8 +68,9 @@ class Xsd:
         """Raise ``SchemaValidationError`` unless ``body`` is valid."""
         problems = self.errors(body)
         if problems:
-            listed = "; ".join(f"line {line}, column {column}: {message}"
-                               for line, column, message in problems[:_MAX_LISTED])
+            listed = "; ".join(
+                f"line {line}, column {column}: {message}" for line, column, message in problems[:_MAX_LISTED]
+            )
             more = f"; and {len(problems) - _MAX_LISTED} more" if len(problems) > _MAX_LISTED else ""
             count = f"{len(problems)} error{'s' if len(problems) != 1 else ''}"
             raise SchemaValidationError(f"xsd({self.name}): {count}: {listed}{more}", errors=problems)

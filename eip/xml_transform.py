@@ -45,8 +45,7 @@ _PARAMETER_TYPES = (str, int, float, decimal.Decimal)
 def trusted_parser() -> etree.XMLParser:
     """For stylesheets and schemas (configuration, not messages): no network, no external DTD,
     internal entities expanded."""
-    return etree.XMLParser(resolve_entities="internal", no_network=True, load_dtd=False,
-                           huge_tree=False)
+    return etree.XMLParser(resolve_entities="internal", no_network=True, load_dtd=False, huge_tree=False)
 
 
 def load_trusted_xml(source: Any, what: str) -> tuple[Any, str]:
@@ -57,16 +56,14 @@ def load_trusted_xml(source: Any, what: str) -> tuple[Any, str]:
         return source.getroottree(), f"inline {what}"
     if isinstance(source, bytes) or (isinstance(source, str) and source.lstrip().startswith("<")):
         try:
-            root = etree.fromstring(source.encode("utf-8") if isinstance(source, str) else source,
-                                    trusted_parser())
+            root = etree.fromstring(source.encode("utf-8") if isinstance(source, str) else source, trusted_parser())
         except etree.XMLSyntaxError as exc:
             raise ConfigurationError(f"inline {what} is not well-formed XML: {exc}") from exc
         return root.getroottree(), f"inline {what}"
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         if not os.path.isfile(path):
-            raise ConfigurationError(f"{what} file {path!r} not found (relative paths are relative to "
-                                     f"{os.getcwd()!r})")
+            raise ConfigurationError(f"{what} file {path!r} not found (relative paths are relative to {os.getcwd()!r})")
         try:
             return etree.parse(path, trusted_parser()), path
         except etree.XMLSyntaxError as exc:
@@ -88,16 +85,21 @@ def document_of(body: Any) -> Any:
         elif hasattr(body, "read"):
             body = body.read()
         else:
-            raise TypeError(f"expected an XML body (str, bytes, a file or an lxml element), got "
-                            f"{type(body).__name__}")
+            raise TypeError(f"expected an XML body (str, bytes, a file or an lxml element), got {type(body).__name__}")
     return parse_xml(body)
 
 
 class Xslt:
     """A compiled stylesheet usable as a processor and as an expression (see the module doc)."""
 
-    def __init__(self, stylesheet: Any, *, parameters: Mapping[str, Any] | None = None,
-                 headers_as_parameters: bool = False, output: str = "str") -> None:
+    def __init__(
+        self,
+        stylesheet: Any,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        headers_as_parameters: bool = False,
+        output: str = "str",
+    ) -> None:
         if output not in _OUTPUTS:
             raise ConfigurationError(f"xslt() output is one of {', '.join(_OUTPUTS)}, not {output!r}")
         self.output = output
@@ -113,14 +115,16 @@ class Xslt:
         self._local.transform = self._compile()  # fails here, at configuration, if it must
 
     def _compile(self) -> Any:
-        access = etree.XSLTAccessControl(read_file=True, write_file=False, create_dir=False,
-                                         read_network=False, write_network=False)
+        access = etree.XSLTAccessControl(
+            read_file=True, write_file=False, create_dir=False, read_network=False, write_network=False
+        )
         with self._compile_lock:  # compiling reads the shared stylesheet tree
             try:
                 return etree.XSLT(self._doc, access_control=access)
             except etree.XSLTParseError as exc:
-                raise ConfigurationError(f"stylesheet {self.name} does not compile: "
-                                         f"{_log_text(exc.error_log) or exc}") from exc
+                raise ConfigurationError(
+                    f"stylesheet {self.name} does not compile: {_log_text(exc.error_log) or exc}"
+                ) from exc
 
     def _transformer(self) -> Any:
         transform = getattr(self._local, "transform", None)
@@ -193,8 +197,13 @@ def _log_text(log: Any) -> str:
     return "; ".join(f"line {e.line}: {e.message}" if e.line else e.message for e in log)
 
 
-def xslt(stylesheet: Any, *, parameters: Mapping[str, Any] | None = None, headers_as_parameters: bool = False,
-         output: str = "str") -> Xslt:
+def xslt(
+    stylesheet: Any,
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    headers_as_parameters: bool = False,
+    output: str = "str",
+) -> Xslt:
     """An XSLT translator: ``.process(xslt("order.xsl", parameters={"id": header("orderId")}))``."""
     return Xslt(stylesheet, parameters=parameters, headers_as_parameters=headers_as_parameters, output=output)
 

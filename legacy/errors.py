@@ -40,16 +40,20 @@ class CopybookError(LegacyFormatError):
         self.line = line
         self.column = column
         self.detail = message
-        where = f"line {line}, column {column}: " if line is not None and column is not None else (
-            f"line {line}: " if line is not None else "")
+        where = (
+            f"line {line}, column {column}: "
+            if line is not None and column is not None
+            else (f"line {line}: " if line is not None else "")
+        )
         super().__init__(f"copybook {where}{message}")
 
 
 class CopybookSyntaxError(CopybookError):
     """The copybook text does not parse; ``expected`` says what the parser was looking for."""
 
-    def __init__(self, message: str, *, line: int, column: int, expected: str | None = None,
-                 found: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, line: int, column: int, expected: str | None = None, found: str | None = None
+    ) -> None:
         self.expected = expected
         self.found = found
         super().__init__(message, line=line, column=column)
@@ -58,8 +62,14 @@ class CopybookSyntaxError(CopybookError):
 class RecordError(LegacyFormatError):
     """One record could not be decoded or encoded."""
 
-    def __init__(self, message: str, *, record_number: int | None = None,
-                 field_path: str | None = None, offset: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        record_number: int | None = None,
+        field_path: str | None = None,
+        offset: int | None = None,
+    ) -> None:
         self.record_number = record_number
         self.field_path = field_path
         self.offset = offset
@@ -76,8 +86,9 @@ class RecordError(LegacyFormatError):
             where.append(f"byte {self.offset}")
         return f"{', '.join(where)}: {self.detail}" if where else self.detail
 
-    def at(self, *, record_number: int | None = None, field_path: str | None = None,
-           offset: int | None = None) -> RecordError:
+    def at(
+        self, *, record_number: int | None = None, field_path: str | None = None, offset: int | None = None
+    ) -> RecordError:
         """Fill in context that was not known where the error was raised; returns ``self``."""
         if record_number is not None and self.record_number is None:
             self.record_number = record_number

@@ -79,8 +79,9 @@ def _field(spec: Any, offset: int) -> FixedField:
         options = dict(spec[3]) if len(spec) == 4 else {}
         base = FixedField(spec[0], spec[1], spec[2] if len(spec) >= 3 else "str", **options)
     else:
-        raise ValueError(f"a fixed-width field is (name, length[, type[, options]]), a dict or a FixedField, "
-                         f"not {spec!r}")
+        raise ValueError(
+            f"a fixed-width field is (name, length[, type[, options]]), a dict or a FixedField, not {spec!r}"
+        )
     label = base.name or "FILLER"
     if not isinstance(base.length, int) or base.length <= 0:
         raise ValueError(f"field {label}: length must be a positive int, not {base.length!r}")
@@ -101,8 +102,7 @@ def _field(spec: Any, offset: int) -> FixedField:
     if base.implied_decimal and base.type != "decimal":
         raise ValueError(f"field {label}: implied_decimal is for decimal fields")
     scale = 0 if base.implied_decimal and base.scale is None else base.scale
-    return FixedField(base.name, base.length, base.type, align, pad, scale, base.implied_decimal,
-                      base.format, offset)
+    return FixedField(base.name, base.length, base.type, align, pad, scale, base.implied_decimal, base.format, offset)
 
 
 class FixedWidthLayout:
@@ -140,16 +140,23 @@ class FixedWidthLayout:
         if len(text) < self.record_length:
             text = text.ljust(self.record_length)
         elif len(text) > self.record_length:
-            raise RecordFramingError(f"the record has {len(text)} characters, the layout {self.record_length}",
-                                     record_number=record_number, offset=self.record_length)
+            raise RecordFramingError(
+                f"the record has {len(text)} characters, the layout {self.record_length}",
+                record_number=record_number,
+                offset=self.record_length,
+            )
         result: dict[str, Any] = {}
         for field in self._named:
-            raw = text[field.offset:field.offset + field.length]
+            raw = text[field.offset : field.offset + field.length]
             try:
                 result[field.name] = _decode_value(field, raw)  # type: ignore[index]
             except (ValueError, decimal.InvalidOperation) as exc:
-                raise InvalidDataError(f"{raw!r} is not a {field.type}: {exc}", record_number=record_number,
-                                       field_path=field.name, offset=field.offset) from None
+                raise InvalidDataError(
+                    f"{raw!r} is not a {field.type}: {exc}",
+                    record_number=record_number,
+                    field_path=field.name,
+                    offset=field.offset,
+                ) from None
         return result
 
     def format(self, record: Mapping[str, Any], *, record_number: int | None = None) -> str:
@@ -165,8 +172,9 @@ class FixedWidthLayout:
             try:
                 parts.append(_encode_value(field, value))
             except (TypeError, ValueError, decimal.InvalidOperation) as exc:
-                raise EncodeError(str(exc), record_number=record_number, field_path=field.name,
-                                  offset=field.offset) from None
+                raise EncodeError(
+                    str(exc), record_number=record_number, field_path=field.name, offset=field.offset
+                ) from None
         return "".join(parts)
 
     def encode(self, record: Mapping[str, Any], *, record_number: int | None = None) -> bytes:
@@ -175,8 +183,11 @@ class FixedWidthLayout:
         try:
             return text.encode(self.encoding)
         except UnicodeEncodeError as exc:
-            raise EncodeError(f"{exc.object[exc.start:exc.end]!r} cannot be written in {self.encoding}",
-                              record_number=record_number, offset=exc.start) from None
+            raise EncodeError(
+                f"{exc.object[exc.start : exc.end]!r} cannot be written in {self.encoding}",
+                record_number=record_number,
+                offset=exc.start,
+            ) from None
 
     def _text(self, record: str | bytes | bytearray, record_number: int | None) -> str:
         if isinstance(record, str):
@@ -184,8 +195,9 @@ class FixedWidthLayout:
         try:
             return bytes(record).decode(self.encoding)
         except UnicodeDecodeError as exc:
-            raise InvalidDataError(f"bytes that are not {self.encoding}: {exc.reason}", record_number=record_number,
-                                   offset=exc.start) from None
+            raise InvalidDataError(
+                f"bytes that are not {self.encoding}: {exc.reason}", record_number=record_number, offset=exc.start
+            ) from None
 
     # -- files -------------------------------------------------------------------------------
 
@@ -212,9 +224,11 @@ class FixedWidthLayout:
                     if not text:
                         return
                     if len(text) < self.record_length:
-                        raise RecordFramingError(f"the file ends {len(text)} characters into a "
-                                                 f"{self.record_length}-character record", record_number=number,
-                                                 offset=len(text))
+                        raise RecordFramingError(
+                            f"the file ends {len(text)} characters into a {self.record_length}-character record",
+                            record_number=number,
+                            offset=len(text),
+                        )
                     yield text
                     number += 1
         except UnicodeDecodeError as exc:
@@ -222,8 +236,9 @@ class FixedWidthLayout:
         finally:
             stream.detach()  # the caller's file stays open
 
-    def write_records(self, fileobj: BinaryIO, records: Iterable[Mapping[str, Any]],
-                      record_format: str = "text") -> int:
+    def write_records(
+        self, fileobj: BinaryIO, records: Iterable[Mapping[str, Any]], record_format: str = "text"
+    ) -> int:
         """Encode records to a binary file (``text``: one line each); returns how many."""
         _check_format(record_format)
         end = b"\n" if record_format == "text" else b""

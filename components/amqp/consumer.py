@@ -94,9 +94,13 @@ class ConsumerSession(Session):
 
     def __init__(self, consumer: AmqpConsumer, index: int) -> None:
         endpoint = consumer.endpoint
-        super().__init__(endpoint.broker_url, name=f"{endpoint.connection_name} consumer {index}", uri=endpoint.uri,
-                         reconnect_delay=endpoint.values["reconnect_delay"],
-                         max_reconnect_delay=endpoint.values["max_reconnect_delay"])
+        super().__init__(
+            endpoint.broker_url,
+            name=f"{endpoint.connection_name} consumer {index}",
+            uri=endpoint.uri,
+            reconnect_delay=endpoint.values["reconnect_delay"],
+            max_reconnect_delay=endpoint.values["max_reconnect_delay"],
+        )
         self.consumer = consumer
         self.endpoint = endpoint
         self.consume_channel: Any = None
@@ -147,8 +151,9 @@ class ConsumerSession(Session):
     def _on_cancelled_by_broker(self, _frame: Any) -> None:
         if self._cancelled:
             return
-        log.warning("%s: the broker cancelled the consumer (queue '%s' deleted?); reconnecting", self.uri,
-                    self.queue_name)
+        log.warning(
+            "%s: the broker cancelled the consumer (queue '%s' deleted?); reconnecting", self.uri, self.queue_name
+        )
         connection = self.connection
         if connection is not None and connection.is_open:
             connection.close()
@@ -247,8 +252,9 @@ class ConsumerSession(Session):
 
     def _settle(self, delivery: _Delivery, exchange: Exchange, ok: bool) -> None:
         if delivery.generation != self.generation or self.consume_channel is None:
-            log.debug("%s: delivery %s came on a connection that is gone; the broker redelivers it",
-                      self.uri, delivery.tag)
+            log.debug(
+                "%s: delivery %s came on a connection that is gone; the broker redelivers it", self.uri, delivery.tag
+            )
             return
         if not ok:
             self._failed(delivery, exchange)
@@ -305,8 +311,14 @@ class ConsumerSession(Session):
             if count < endpoint.values["maximum_redeliveries"]:
                 self._republish(delivery, count + 1)
                 return
-            log.warning("%s: message %s failed %d redeliveries; rejecting it (dead-lettered if the queue "
-                        "has a dead-letter exchange): %s", self.uri, exchange.message.message_id, count, error)
+            log.warning(
+                "%s: message %s failed %d redeliveries; rejecting it (dead-lettered if the queue "
+                "has a dead-letter exchange): %s",
+                self.uri,
+                exchange.message.message_id,
+                count,
+                error,
+            )
         self._reject(delivery, False)
 
     def _reject(self, delivery: _Delivery, requeue: bool) -> None:
@@ -325,18 +337,28 @@ class ConsumerSession(Session):
         headers = dict(original.headers or {})
         headers[c.AMQP_REDELIVERY_COUNT] = count
         properties = pika.BasicProperties(
-            content_type=original.content_type, content_encoding=original.content_encoding, headers=headers,
-            delivery_mode=original.delivery_mode, priority=original.priority,
-            correlation_id=original.correlation_id, reply_to=original.reply_to, expiration=original.expiration,
-            message_id=original.message_id, timestamp=original.timestamp, type=original.type,
-            user_id=original.user_id, app_id=original.app_id)
+            content_type=original.content_type,
+            content_encoding=original.content_encoding,
+            headers=headers,
+            delivery_mode=original.delivery_mode,
+            priority=original.priority,
+            correlation_id=original.correlation_id,
+            reply_to=original.reply_to,
+            expiration=original.expiration,
+            message_id=original.message_id,
+            timestamp=original.timestamp,
+            type=original.type,
+            user_id=original.user_id,
+            app_id=original.app_id,
+        )
 
         def confirmed(error: BaseException | None) -> None:
             if error is None:
                 self._mark(delivery, True)
             else:
-                log.warning("%s: could not requeue message for redelivery (%s); it goes back unchanged",
-                            self.uri, error)
+                log.warning(
+                    "%s: could not requeue message for redelivery (%s); it goes back unchanged", self.uri, error
+                )
                 self._reject(delivery, True)
 
         try:
@@ -382,8 +404,9 @@ class ConsumerSession(Session):
             self.ioloop.call_later(0.01, partial(self._close_when_settled, deadline))
             return
         if self.unsettled > 0:
-            log.warning("%s: closing with %d unsettled deliveries; the broker redelivers them", self.uri,
-                        self.unsettled)
+            log.warning(
+                "%s: closing with %d unsettled deliveries; the broker redelivers them", self.uri, self.unsettled
+            )
         self._flush()
         self._shutdown(time.monotonic())
 

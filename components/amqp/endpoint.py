@@ -25,54 +25,136 @@ if TYPE_CHECKING:
 
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 URL_PROPERTY = "amqp.url"
-_DECLARE_ONLY = ("exchange_type", "durable", "exclusive", "auto_delete", "dead_letter_exchange",
-                 "dead_letter_routing_key", "message_ttl", "arguments")
+_DECLARE_ONLY = (
+    "exchange_type",
+    "durable",
+    "exclusive",
+    "auto_delete",
+    "dead_letter_exchange",
+    "dead_letter_routing_key",
+    "message_ttl",
+    "arguments",
+)
 _INTEGER = re.compile(r"^-?\d+$")
 
-OPTIONS = OptionSpec((
-    Option("url", "str", None, "Broker, amqp://user:password@host:port/vhost (default: the engine property "
-           f"'{URL_PROPERTY}', then {DEFAULT_URL}).", secret=True),
-    Option("routing_key", "str", "", "Exchange endpoints: the routing key to publish with, and to bind the "
-           "consumer's queue with."),
-    Option("queue", "str", None, "Exchange consumers: the queue to bind and consume (default: a server-named, "
-           "exclusive, auto-delete queue)."),
-    Option("declare", "bool", False, "Declare the queue or exchange (and binding) on the broker, again after "
-           "every reconnect; by default the endpoint uses what exists."),
-    Option("exchange_type", "str", "direct", "With declare: the exchange's type.",
-           choices=("direct", "fanout", "topic", "headers")),
-    Option("durable", "bool", True, "With declare: the queue or exchange survives a broker restart."),
-    Option("exclusive", "bool", False, "With declare: the queue belongs to this connection only."),
-    Option("auto_delete", "bool", False, "With declare: delete the queue (exchange) when its last consumer "
-           "(binding) goes."),
-    Option("dead_letter_exchange", "str", None, "With declare: the queue's x-dead-letter-exchange, where the "
-           "broker puts rejected and expired messages."),
-    Option("dead_letter_routing_key", "str", None, "With declare: the queue's x-dead-letter-routing-key."),
-    Option("message_ttl", "duration", None, "With declare: the queue's x-message-ttl (sent in milliseconds)."),
-    Option("arguments", "str", "", "With declare: more queue arguments, name=value,name=value (integers and "
-           "true/false are typed), e.g. x-max-priority=10,x-queue-type=quorum."),
-    Option("prefetch", "int", 100, "Consumer: deliveries in hand per session (basic.qos); also bounds the "
-           "window of unconfirmed downstream publishes."),
-    Option("concurrent_consumers", "int", 1, "Consumer: sessions, each its own connection and thread."),
-    Option("requeue_on_failure", "bool", False, "Consumer: a failed exchange's message goes back to the queue "
-           "(counted in CamelRabbitmqRedeliveryCount) instead of being rejected (dead-lettered)."),
-    Option("maximum_redeliveries", "int", 5, "Consumer with requeue_on_failure: redeliveries before the "
-           "message is rejected (dead-lettered) after all."),
-    Option("disable_reply_to", "bool", False, "Consumer: treat messages with reply_to as InOnly (send no reply)."),
-    Option("body_type", "str", "auto", "Consumer and replies: decode the body by content type (auto: JSON and "
-           "text/*), always as text or json, or keep bytes.", choices=BODY_TYPES),
-    Option("publisher_confirms", "bool", True, "Producer: the source is acknowledged only after the broker "
-           "confirmed the publish."),
-    Option("mandatory", "bool", False, "Producer: a message no queue takes fails with MessageUnroutableError."),
-    Option("persistent", "bool", True, "Producer: delivery mode 2 (persistent), else 1 (transient)."),
-    Option("request_timeout", "duration", 20.0, "Producer: how long an InOut exchange waits for its reply; also "
-           "the longest wait for a confirm or for room in the publisher's window."),
-    Option("reconnect_delay", "duration", 1.0, "First wait before reconnecting; doubles up to "
-           "max_reconnect_delay. Also the pause before a message that failed for want of a connection is "
-           "requeued."),
-    Option("max_reconnect_delay", "duration", 30.0, "Longest wait between reconnect attempts."),
-    Option("connection_name", "str", None, "Connection name the broker shows (default 'eip')."),
-    FORWARD_HEADERS_OPTION,
-))
+OPTIONS = OptionSpec(
+    (
+        Option(
+            "url",
+            "str",
+            None,
+            "Broker, amqp://user:password@host:port/vhost (default: the engine property "
+            f"'{URL_PROPERTY}', then {DEFAULT_URL}).",
+            secret=True,
+        ),
+        Option(
+            "routing_key",
+            "str",
+            "",
+            "Exchange endpoints: the routing key to publish with, and to bind the consumer's queue with.",
+        ),
+        Option(
+            "queue",
+            "str",
+            None,
+            "Exchange consumers: the queue to bind and consume (default: a server-named, "
+            "exclusive, auto-delete queue).",
+        ),
+        Option(
+            "declare",
+            "bool",
+            False,
+            "Declare the queue or exchange (and binding) on the broker, again after "
+            "every reconnect; by default the endpoint uses what exists.",
+        ),
+        Option(
+            "exchange_type",
+            "str",
+            "direct",
+            "With declare: the exchange's type.",
+            choices=("direct", "fanout", "topic", "headers"),
+        ),
+        Option("durable", "bool", True, "With declare: the queue or exchange survives a broker restart."),
+        Option("exclusive", "bool", False, "With declare: the queue belongs to this connection only."),
+        Option(
+            "auto_delete",
+            "bool",
+            False,
+            "With declare: delete the queue (exchange) when its last consumer (binding) goes.",
+        ),
+        Option(
+            "dead_letter_exchange",
+            "str",
+            None,
+            "With declare: the queue's x-dead-letter-exchange, where the broker puts rejected and expired messages.",
+        ),
+        Option("dead_letter_routing_key", "str", None, "With declare: the queue's x-dead-letter-routing-key."),
+        Option("message_ttl", "duration", None, "With declare: the queue's x-message-ttl (sent in milliseconds)."),
+        Option(
+            "arguments",
+            "str",
+            "",
+            "With declare: more queue arguments, name=value,name=value (integers and "
+            "true/false are typed), e.g. x-max-priority=10,x-queue-type=quorum.",
+        ),
+        Option(
+            "prefetch",
+            "int",
+            100,
+            "Consumer: deliveries in hand per session (basic.qos); also bounds the "
+            "window of unconfirmed downstream publishes.",
+        ),
+        Option("concurrent_consumers", "int", 1, "Consumer: sessions, each its own connection and thread."),
+        Option(
+            "requeue_on_failure",
+            "bool",
+            False,
+            "Consumer: a failed exchange's message goes back to the queue "
+            "(counted in CamelRabbitmqRedeliveryCount) instead of being rejected (dead-lettered).",
+        ),
+        Option(
+            "maximum_redeliveries",
+            "int",
+            5,
+            "Consumer with requeue_on_failure: redeliveries before the message is rejected (dead-lettered) after all.",
+        ),
+        Option("disable_reply_to", "bool", False, "Consumer: treat messages with reply_to as InOnly (send no reply)."),
+        Option(
+            "body_type",
+            "str",
+            "auto",
+            "Consumer and replies: decode the body by content type (auto: JSON and "
+            "text/*), always as text or json, or keep bytes.",
+            choices=BODY_TYPES,
+        ),
+        Option(
+            "publisher_confirms",
+            "bool",
+            True,
+            "Producer: the source is acknowledged only after the broker confirmed the publish.",
+        ),
+        Option("mandatory", "bool", False, "Producer: a message no queue takes fails with MessageUnroutableError."),
+        Option("persistent", "bool", True, "Producer: delivery mode 2 (persistent), else 1 (transient)."),
+        Option(
+            "request_timeout",
+            "duration",
+            20.0,
+            "Producer: how long an InOut exchange waits for its reply; also "
+            "the longest wait for a confirm or for room in the publisher's window.",
+        ),
+        Option(
+            "reconnect_delay",
+            "duration",
+            1.0,
+            "First wait before reconnecting; doubles up to "
+            "max_reconnect_delay. Also the pause before a message that failed for want of a connection is "
+            "requeued.",
+        ),
+        Option("max_reconnect_delay", "duration", 30.0, "Longest wait between reconnect attempts."),
+        Option("connection_name", "str", None, "Connection name the broker shows (default 'eip')."),
+        FORWARD_HEADERS_OPTION,
+    )
+)
 
 
 def raw_url(uri: Uri) -> str | None:
@@ -149,14 +231,17 @@ class AmqpEndpoint(Endpoint):
                 raise self._fail("amqp:queue: needs a queue name")
             for name in ("routing_key", "queue"):
                 if name in given:
-                    raise self._fail(f"option '{name}' is for amqp:exchange: endpoints "
-                                     "(a queue endpoint publishes through the default exchange)")
+                    raise self._fail(
+                        f"option '{name}' is for amqp:exchange: endpoints "
+                        "(a queue endpoint publishes through the default exchange)"
+                    )
         declaring = values["declare"]
         server_named = self.kind == "exchange" and not values["queue"]
         for name in _DECLARE_ONLY:
             if name in given and not declaring and not (server_named and name == "arguments"):
-                raise self._fail(f"option '{name}' only applies with declare=true (topology is declared only "
-                                 "when asked)")
+                raise self._fail(
+                    f"option '{name}' only applies with declare=true (topology is declared only when asked)"
+                )
         for name, least in (("prefetch", 0), ("concurrent_consumers", 1), ("maximum_redeliveries", 0)):
             if values[name] < least:
                 raise self._fail(f"{name} must be at least {least}, got {values[name]}")
@@ -171,8 +256,9 @@ class AmqpEndpoint(Endpoint):
             arguments = parse_arguments(values["arguments"])
         except ValueError as exc:
             raise self._fail(f"option 'arguments': {exc}") from None
-        url = (self._url_written if values["url"] else None) or \
-            self.engine.resolve_placeholders("{{" + URL_PROPERTY + ":" + DEFAULT_URL + "}}")
+        url = (self._url_written if values["url"] else None) or self.engine.resolve_placeholders(
+            "{{" + URL_PROPERTY + ":" + DEFAULT_URL + "}}"
+        )
         try:
             pika.URLParameters(url)
         except Exception as exc:  # noqa: BLE001 - pika raises ValueError and friends
@@ -187,21 +273,38 @@ class AmqpEndpoint(Endpoint):
             arguments["x-dead-letter-routing-key"] = values["dead_letter_routing_key"]
         if values["message_ttl"] is not None:
             arguments["x-message-ttl"] = round(values["message_ttl"] * 1000)
-        queue_options = {"durable": values["durable"], "exclusive": values["exclusive"],
-                         "auto_delete": values["auto_delete"], "arguments": tuple(sorted(arguments.items()))}
+        queue_options = {
+            "durable": values["durable"],
+            "exclusive": values["exclusive"],
+            "auto_delete": values["auto_delete"],
+            "arguments": tuple(sorted(arguments.items())),
+        }
         if self.kind == "queue":
             self.exchange_name, self.routing_key = "", self.name
             self.consumer_topology = Topology(queue=self.name, declare_queue=declaring, **queue_options)
             self.producer_topology = self.consumer_topology if declaring else Topology()
         else:
             self.exchange_name, self.routing_key = self.name, values["routing_key"]
-            exchange = Topology(exchange=self.name, exchange_type=values["exchange_type"], durable=values["durable"],
-                                auto_delete=values["auto_delete"]) if declaring else Topology()
+            exchange = (
+                Topology(
+                    exchange=self.name,
+                    exchange_type=values["exchange_type"],
+                    durable=values["durable"],
+                    auto_delete=values["auto_delete"],
+                )
+                if declaring
+                else Topology()
+            )
             self.producer_topology = exchange
             self.consumer_topology = Topology(
-                exchange=exchange.exchange, exchange_type=exchange.exchange_type, queue=values["queue"] or "",
-                declare_queue=declaring or server_named, bind_exchange=self.name,
-                bind_routing_key=values["routing_key"], **queue_options)
+                exchange=exchange.exchange,
+                exchange_type=exchange.exchange_type,
+                queue=values["queue"] or "",
+                declare_queue=declaring or server_named,
+                bind_exchange=self.name,
+                bind_routing_key=values["routing_key"],
+                **queue_options,
+            )
 
     def create_producer(self) -> Producer:
         return AmqpProducer(self)
@@ -247,10 +350,13 @@ class AmqpComponent(Component):
                 entry[1] += 1
                 return entry[0]
             values = endpoint.values
-            session = Session(endpoint.broker_url, name=f"{endpoint.connection_name} publisher",
-                              uri=f"amqp publisher ({mask_uri(endpoint.broker_url)})",
-                              reconnect_delay=values["reconnect_delay"],
-                              max_reconnect_delay=values["max_reconnect_delay"])
+            session = Session(
+                endpoint.broker_url,
+                name=f"{endpoint.connection_name} publisher",
+                uri=f"amqp publisher ({mask_uri(endpoint.broker_url)})",
+                reconnect_delay=values["reconnect_delay"],
+                max_reconnect_delay=values["max_reconnect_delay"],
+            )
             session.start()
             self._publishers[key] = [session, 1]
             return session

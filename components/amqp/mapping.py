@@ -63,17 +63,36 @@ PROPERTY_HEADERS: dict[str, str] = {
     c.AMQP_APP_ID: "app_id",
 }
 #: Set by the consumer, never published (delivery facts, or properties the broker checks).
-CONSUMER_ONLY_HEADERS = (c.AMQP_USER_ID, c.AMQP_DELIVERY_MODE, c.AMQP_EXCHANGE_NAME,
-                         c.AMQP_ROUTING_KEY, c.AMQP_DELIVERY_TAG, c.AMQP_REDELIVERED)
+CONSUMER_ONLY_HEADERS = (
+    c.AMQP_USER_ID,
+    c.AMQP_DELIVERY_MODE,
+    c.AMQP_EXCHANGE_NAME,
+    c.AMQP_ROUTING_KEY,
+    c.AMQP_DELIVERY_TAG,
+    c.AMQP_REDELIVERED,
+)
 
 #: Headers a broker acts on or owns: what another protocol received may never set them
 #: (``eip.header_filter``); ``CC``/``BCC`` route copies to more queues (RabbitMQ sender-selected
 #: distribution), ``x-delay`` holds a message back (delayed-message exchange), the ``x-*death*``
 #: and ``x-delivery-count`` ones are the broker's dead-letter and redelivery records,
 #: ``x-stream-filter-value`` is what stream filters match.
-CONTROL_HEADERS = frozenset({"cc", "bcc", "x-delay", "x-death", "x-first-death-exchange", "x-first-death-queue",
-                             "x-first-death-reason", "x-last-death-exchange", "x-last-death-queue",
-                             "x-last-death-reason", "x-delivery-count", "x-stream-filter-value"})
+CONTROL_HEADERS = frozenset(
+    {
+        "cc",
+        "bcc",
+        "x-delay",
+        "x-death",
+        "x-first-death-exchange",
+        "x-first-death-queue",
+        "x-first-death-reason",
+        "x-last-death-exchange",
+        "x-last-death-queue",
+        "x-last-death-reason",
+        "x-delivery-count",
+        "x-stream-filter-value",
+    }
+)
 #: The protocol name consumers record what they received under (``eip.header_filter.Inbound``).
 PROTOCOL = "amqp"
 
@@ -108,8 +127,10 @@ def encode_body(body: Any) -> tuple[bytes, str | None]:
         return body.encode(_UTF8), _TEXT_TYPE
     if hasattr(body, "__bytes__"):
         return bytes(body), None
-    raise TypeConversionError(f"cannot publish a body of type {cls.__name__}: convert it to bytes, "
-                              "str, dict or list first (convert_body_to, marshal)")
+    raise TypeConversionError(
+        f"cannot publish a body of type {cls.__name__}: convert it to bytes, "
+        "str, dict or list first (convert_body_to, marshal)"
+    )
 
 
 def is_control_header(name: str) -> bool:
@@ -155,8 +176,16 @@ def _coerce_properties(props: dict[str, Any]) -> None:
     for name in ("priority",):
         if name in props:
             props[name] = int(props[name])
-    for name in ("message_id", "correlation_id", "reply_to", "expiration", "type", "app_id",
-                 "content_type", "content_encoding"):
+    for name in (
+        "message_id",
+        "correlation_id",
+        "reply_to",
+        "expiration",
+        "type",
+        "app_id",
+        "content_type",
+        "content_encoding",
+    ):
         value = props.get(name)
         if value is not None and value.__class__ is not str:
             props[name] = str(value)

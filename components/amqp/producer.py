@@ -70,8 +70,9 @@ class AmqpProducer(Producer):
         self._mandatory: bool = values["mandatory"]
         self._confirms: bool = values["publisher_confirms"]
         self._timeout: float = values["request_timeout"]
-        self._crossing = HeaderFilter(values["forward_headers"], protocol=PROTOCOL, uri=endpoint.uri,
-                                      control=is_control_header)
+        self._crossing = HeaderFilter(
+            values["forward_headers"], protocol=PROTOCOL, uri=endpoint.uri, control=is_control_header
+        )
 
     def start(self) -> None:
         if self._session is None:
@@ -100,8 +101,12 @@ class AmqpProducer(Producer):
         confirms = self._confirms
         hold = confirms and uow is not None and uow.has_synchronizations and not uow.finished
         session = current_session()
-        if session is not None and session.can_publish and session.url == self.endpoint.broker_url \
-                and (hold or not confirms):
+        if (
+            session is not None
+            and session.can_publish
+            and session.url == self.endpoint.broker_url
+            and (hold or not confirms)
+        ):
             release = uow.hold() if hold else None  # type: ignore[union-attr]
             try:
                 session.publish(name, routing_key, body, properties, self._mandatory, release)
@@ -128,10 +133,12 @@ class AmqpProducer(Producer):
             properties.correlation_id = uuid.uuid4().hex  # type: ignore[attr-defined]
         name, routing_key = self._target
         reply_properties, reply_body = self._publisher().request(
-            name, routing_key, body, properties, self._mandatory, self._timeout)
+            name, routing_key, body, properties, self._mandatory, self._timeout
+        )
         message = exchange.message
-        message.body = decode_body(reply_body, reply_properties.content_type, reply_properties.content_encoding,
-                                   self.endpoint.body_type)
+        message.body = decode_body(
+            reply_body, reply_properties.content_type, reply_properties.content_encoding, self.endpoint.body_type
+        )
         headers = properties_to_headers(reply_properties)
         message.headers.update(headers)
         exchange.properties[INBOUND_HEADERS] = Inbound(PROTOCOL, headers, inbound_of(exchange.properties))

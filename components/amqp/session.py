@@ -54,15 +54,22 @@ def translate(exc: BaseException, uri: str | None = None) -> EndpointError:
     if isinstance(exc, EndpointError):
         return exc
     if isinstance(exc, px.ChannelClosedByBroker):
-        return AmqpError(f"the broker closed the channel: {exc.reply_code} {exc.reply_text}", uri=uri,
-                         reply_code=exc.reply_code, reply_text=exc.reply_text)
+        return AmqpError(
+            f"the broker closed the channel: {exc.reply_code} {exc.reply_text}",
+            uri=uri,
+            reply_code=exc.reply_code,
+            reply_text=exc.reply_text,
+        )
     if isinstance(exc, px.ProbableAuthenticationError):
         return AmqpError(f"the broker refused the login: {exc}", uri=uri, reply_code=403, reply_text=str(exc))
     if isinstance(exc, px.ProbableAccessDeniedError):
-        return AmqpError(f"the broker refused access to the virtual host: {exc}", uri=uri, reply_code=403,
-                         reply_text=str(exc))
-    if isinstance(exc, (px.AMQPConnectionError, px.ChannelWrongStateError, px.ChannelClosed,
-                        px.ConnectionWrongStateError, OSError)):
+        return AmqpError(
+            f"the broker refused access to the virtual host: {exc}", uri=uri, reply_code=403, reply_text=str(exc)
+        )
+    if isinstance(
+        exc,
+        (px.AMQPConnectionError, px.ChannelWrongStateError, px.ChannelClosed, px.ConnectionWrongStateError, OSError),
+    ):
         return EndpointNotConnectedError(f"not connected to the broker: {type(exc).__name__}: {exc}", uri=uri)
     return AmqpError(f"{type(exc).__name__}: {exc}", uri=uri)
 
@@ -99,8 +106,16 @@ class _Outcome:
 class Session:
     """A connection, its publishing channel and its reconnect loop, all on one thread."""
 
-    def __init__(self, url: str, *, name: str, uri: str, reconnect_delay: float = 1.0,
-                 max_reconnect_delay: float = 30.0, max_unconfirmed: int = 1000) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str,
+        uri: str,
+        reconnect_delay: float = 1.0,
+        max_reconnect_delay: float = 30.0,
+        max_unconfirmed: int = 1000,
+    ) -> None:
         self.url = url
         self.params = pika.URLParameters(url)
         properties = dict(self.params.client_properties or {})
@@ -249,8 +264,12 @@ class Session:
         self._attempt_error = None
         try:
             self.connection = SelectConnection(
-                self.params, on_open_callback=self._on_open, on_open_error_callback=self._on_open_error,
-                on_close_callback=self._on_closed, custom_ioloop=self.ioloop)
+                self.params,
+                on_open_callback=self._on_open,
+                on_open_error_callback=self._on_open_error,
+                on_close_callback=self._on_closed,
+                custom_ioloop=self.ioloop,
+            )
         except Exception as exc:  # noqa: BLE001
             self._lost(exc)
 
@@ -331,8 +350,9 @@ class Session:
         self._established = False
         self.ready.clear()
         error = self._attempt_error or translate(reason, self.uri)
-        lost = EndpointNotConnectedError(f"connection to the broker lost before the outcome was known: {error}",
-                                         uri=self.uri)
+        lost = EndpointNotConnectedError(
+            f"connection to the broker lost before the outcome was known: {error}", uri=self.uri
+        )
         self._fail_pending(lost)
         self._fail_waiters(lost)
         waiters, self._declare_waiters = self._declare_waiters, []
@@ -347,8 +367,14 @@ class Session:
         if not self._failing:
             self._failing = True
             cause = getattr(error, "reply_text", None) or f"{type(reason).__name__}: {reason}"
-            log.warning("%s: no connection to %s (%s); reconnecting every %.1f-%.1fs", self.uri, self.broker,
-                        cause, self.reconnect_delay, self.max_reconnect_delay)
+            log.warning(
+                "%s: no connection to %s (%s); reconnecting every %.1f-%.1fs",
+                self.uri,
+                self.broker,
+                cause,
+                self.reconnect_delay,
+                self.max_reconnect_delay,
+            )
         assert self.ioloop is not None
         self._reconnect_timer = self.ioloop.call_later(self._delay, self._connect)
         self._delay = min(self._delay * 2, self.max_reconnect_delay)
@@ -381,13 +407,15 @@ class Session:
     def can_publish(self) -> bool:
         return self._pub_ready
 
-    def publish(self, exchange: str, routing_key: str, body: bytes, properties: Any, mandatory: bool,
-                on_confirm: Confirm | None) -> None:
+    def publish(
+        self, exchange: str, routing_key: str, body: bytes, properties: Any, mandatory: bool, on_confirm: Confirm | None
+    ) -> None:
         """Publish on this thread; ``on_confirm(error_or_None)`` runs when the broker confirmed
         (or nacked, returned, or the channel died). Raises when it cannot publish at all."""
         if not self._pub_ready:
-            raise EndpointNotConnectedError(f"not connected to the broker {self.broker} ({self.last_error})",
-                                            uri=self.uri)
+            raise EndpointNotConnectedError(
+                f"not connected to the broker {self.broker} ({self.last_error})", uri=self.uri
+            )
         try:
             self.channel.basic_publish(exchange, routing_key, body, properties, mandatory)
         except Exception as exc:
@@ -435,16 +463,28 @@ class Session:
         # unconfirmed mandatory publish with the same exchange, routing key and body is the one.
         for seq in self._order:
             entry = self._details.get(seq)
-            if entry is not None and entry[2] is not None and seq not in self._returned \
-                    and entry[0] == method.exchange \
-                    and entry[1] == method.routing_key and entry[2] == body:
+            if (
+                entry is not None
+                and entry[2] is not None
+                and seq not in self._returned
+                and entry[0] == method.exchange
+                and entry[1] == method.routing_key
+                and entry[2] == body
+            ):
                 self._returned[seq] = MessageUnroutableError(
                     f"the broker returned the message: {method.reply_code} {method.reply_text} "
-                    f"(exchange '{method.exchange}', routing key '{method.routing_key}')", uri=self.uri,
-                    reply_code=method.reply_code, reply_text=method.reply_text)
+                    f"(exchange '{method.exchange}', routing key '{method.routing_key}')",
+                    uri=self.uri,
+                    reply_code=method.reply_code,
+                    reply_text=method.reply_text,
+                )
                 return
-        log.warning("%s: the broker returned a message this session no longer waits for "
-                    "(exchange '%s', routing key '%s')", self.uri, method.exchange, method.routing_key)
+        log.warning(
+            "%s: the broker returned a message this session no longer waits for (exchange '%s', routing key '%s')",
+            self.uri,
+            method.exchange,
+            method.routing_key,
+        )
 
     def _fail_pending(self, error: BaseException) -> None:
         """Report every unconfirmed publish failed. When the broker closed the channel over one
@@ -456,9 +496,15 @@ class Session:
             return
         self._pending, self._order, self._details, self._returned = {}, deque(), {}, {}
         text = error.reply_text if isinstance(error, AmqpError) else None
-        bystander = EndpointNotConnectedError(
-            f"the broker closed the publishing channel before confirming this message, over another "
-            f"publish on it ({text})", uri=self.uri) if text else error
+        bystander = (
+            EndpointNotConnectedError(
+                f"the broker closed the publishing channel before confirming this message, over another "
+                f"publish on it ({text})",
+                uri=self.uri,
+            )
+            if text
+            else error
+        )
         for seq, callback in pending.items():
             detail = details.get(seq)
             mine = text is None or (detail is not None and f"'{detail[0]}'" in text)
@@ -474,19 +520,30 @@ class Session:
             waiter.done(error)
 
     # -- from other threads ----------------------------------------------------------------------------
-    def submit(self, exchange: str, routing_key: str, body: bytes, properties: Any, mandatory: bool,
-               on_confirm: Confirm | None, timeout: float) -> None:
+    def submit(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: bytes,
+        properties: Any,
+        mandatory: bool,
+        on_confirm: Confirm | None,
+        timeout: float,
+    ) -> None:
         """Publish from another thread without waiting for the confirm; ``on_confirm`` runs on
         the session's thread. Blocks while ``max_unconfirmed`` publishes are unconfirmed."""
         if not self.ready.is_set():
-            raise EndpointNotConnectedError(f"not connected to the broker {self.broker} ({self.last_error})",
-                                            uri=self.uri)
+            raise EndpointNotConnectedError(
+                f"not connected to the broker {self.broker} ({self.last_error})", uri=self.uri
+            )
         window = self._window
         with window:
             if self._outstanding >= self.max_unconfirmed and not window.wait_for(
-                    lambda: self._outstanding < self.max_unconfirmed or not self.ready.is_set(), timeout):
-                raise EndpointNotConnectedError(f"{self._outstanding} publishes still unconfirmed after "
-                                                f"{timeout}s", uri=self.uri)
+                lambda: self._outstanding < self.max_unconfirmed or not self.ready.is_set(), timeout
+            ):
+                raise EndpointNotConnectedError(
+                    f"{self._outstanding} publishes still unconfirmed after {timeout}s", uri=self.uri
+                )
             self._outstanding += 1
 
         def confirmed(error: BaseException | None) -> None:
@@ -509,8 +566,9 @@ class Session:
                 self._outstanding -= 1
             raise
 
-    def publish_and_wait(self, exchange: str, routing_key: str, body: bytes, properties: Any,
-                         mandatory: bool, timeout: float) -> None:
+    def publish_and_wait(
+        self, exchange: str, routing_key: str, body: bytes, properties: Any, mandatory: bool, timeout: float
+    ) -> None:
         """Publish from another thread and wait for the broker's confirm; raises its error."""
         outcome = _Outcome()
         self.submit(exchange, routing_key, body, properties, mandatory, outcome.done, timeout)
@@ -519,8 +577,9 @@ class Session:
         if outcome.error is not None:
             raise outcome.error
 
-    def request(self, exchange: str, routing_key: str, body: bytes, properties: Any, mandatory: bool,
-                timeout: float) -> tuple[Any, bytes]:
+    def request(
+        self, exchange: str, routing_key: str, body: bytes, properties: Any, mandatory: bool, timeout: float
+    ) -> tuple[Any, bytes]:
         """Request-reply from another thread: publish with ``reply_to`` set to RabbitMQ's direct
         reply-to and wait up to ``timeout`` for the reply with the same correlation id."""
         correlation_id = properties.correlation_id
@@ -542,13 +601,13 @@ class Session:
                 outcome.done(translate(exc, self.uri))
 
         if not self.ready.is_set():
-            raise EndpointNotConnectedError(f"not connected to the broker {self.broker} ({self.last_error})",
-                                            uri=self.uri)
+            raise EndpointNotConnectedError(
+                f"not connected to the broker {self.broker} ({self.last_error})", uri=self.uri
+            )
         self.run_soon(send)
         if not outcome.event.wait(timeout):
             self._replies.pop(correlation_id, None)
-            raise ExchangeTimedOutError(f"no reply within {timeout}s (correlation id {correlation_id})",
-                                        uri=self.uri)
+            raise ExchangeTimedOutError(f"no reply within {timeout}s (correlation id {correlation_id})", uri=self.uri)
         self._replies.pop(correlation_id, None)
         if outcome.error is not None:
             raise outcome.error
@@ -557,8 +616,9 @@ class Session:
     def _on_reply(self, _channel: Any, _method: Any, properties: Any, body: bytes) -> None:
         outcome = self._replies.pop(properties.correlation_id, None)
         if outcome is None:
-            log.debug("%s: reply for correlation id %s came after its requester gave up", self.uri,
-                      properties.correlation_id)
+            log.debug(
+                "%s: reply for correlation id %s came after its requester gave up", self.uri, properties.correlation_id
+            )
             return
         outcome.reply(properties, body)
 
@@ -586,6 +646,7 @@ class Session:
 
         self.run_soon(run)
         if outcome.event.wait(timeout) and isinstance(outcome.error, AmqpError):
+
             def forget() -> None:  # refused: do not fail every later reconnect with it
                 if topology in self._topologies:
                     self._topologies.remove(topology)

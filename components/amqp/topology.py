@@ -40,19 +40,28 @@ class Topology:
         """Declare on ``channel``, one broker round trip at a time; returns the queue name."""
         if self.exchange is not None:
             yield lambda cb: channel.exchange_declare(
-                exchange=self.exchange, exchange_type=self.exchange_type, durable=self.durable,
-                auto_delete=self.auto_delete, callback=cb)
+                exchange=self.exchange,
+                exchange_type=self.exchange_type,
+                durable=self.durable,
+                auto_delete=self.auto_delete,
+                callback=cb,
+            )
         queue = self.queue
         if self.declare_queue:
             server_named = not queue
             frame = yield lambda cb: channel.queue_declare(
-                queue=queue or "", durable=self.durable and not server_named,
-                exclusive=self.exclusive or server_named, auto_delete=self.auto_delete or server_named,
-                arguments=dict(self.arguments) or None, callback=cb)
+                queue=queue or "",
+                durable=self.durable and not server_named,
+                exclusive=self.exclusive or server_named,
+                auto_delete=self.auto_delete or server_named,
+                arguments=dict(self.arguments) or None,
+                callback=cb,
+            )
             queue = frame.method.queue
         if self.bind_exchange is not None:
-            yield lambda cb: channel.queue_bind(queue=queue, exchange=self.bind_exchange,
-                                                routing_key=self.bind_routing_key, callback=cb)
+            yield lambda cb: channel.queue_bind(
+                queue=queue, exchange=self.bind_exchange, routing_key=self.bind_routing_key, callback=cb
+            )
         return queue
 
 

@@ -17,5 +17,12 @@ from components.file.fileops import move_file
 from components.file.names import FileTemplate, check_relative_name
 from components.file.producer import FileProducer
 
-__all__ = ["FileComponent", "FileConsumer", "FileEndpoint", "FileProducer", "FileTemplate",
-           "check_relative_name", "move_file"]
+__all__ = [
+    "FileComponent",
+    "FileConsumer",
+    "FileEndpoint",
+    "FileProducer",
+    "FileTemplate",
+    "check_relative_name",
+    "move_file",
+]

@@ -114,8 +114,11 @@ class FileConsumer(ScheduledPollingConsumer):
             return 0  # our own exchanges are still running: their files are not orphans
         recovered = 0
         folder = endpoint.folder
-        if endpoint.pre_move is not None and endpoint.pre_move.folder and self._safe_folder(endpoint.pre_move.root,
-                                                                                            endpoint.pre_move.folder):
+        if (
+            endpoint.pre_move is not None
+            and endpoint.pre_move.folder
+            and self._safe_folder(endpoint.pre_move.root, endpoint.pre_move.folder)
+        ):
             base = endpoint.pre_move.folder
             for directory, _dirs, names in os.walk(base):
                 for name in names:
@@ -126,9 +129,13 @@ class FileConsumer(ScheduledPollingConsumer):
                     except FileNotFoundError:
                         continue
                     recovered += 1
-                    log.warning("%s: recovered '%s' from the in-progress folder as '%s' (the previous run "
-                                "stopped while processing it); it will be consumed again",
-                                endpoint.uri, source, moved)
+                    log.warning(
+                        "%s: recovered '%s' from the in-progress folder as '%s' (the previous run "
+                        "stopped while processing it); it will be consumed again",
+                        endpoint.uri,
+                        source,
+                        moved,
+                    )
         if endpoint.values["read_lock"] == "rename" and os.path.isdir(folder):
             for directory, dirs, names in os.walk(folder):
                 dirs[:] = [d for d in dirs if not d.startswith(".")]
@@ -136,7 +143,7 @@ class FileConsumer(ScheduledPollingConsumer):
                     if name.startswith(".") and name.endswith(_RENAME_LOCK):
                         source = os.path.join(directory, name)
                         try:
-                            self._move(source, os.path.join(directory, name[1:-len(_RENAME_LOCK)]), folder)
+                            self._move(source, os.path.join(directory, name[1 : -len(_RENAME_LOCK)]), folder)
                             recovered += 1
                         except FileNotFoundError:
                             continue
@@ -168,7 +175,7 @@ class FileConsumer(ScheduledPollingConsumer):
         for getter, reverse in reversed(endpoint.sort_keys):
             batch.sort(key=getter, reverse=reverse)
         if self.max_messages_per_poll:
-            batch = batch[:self.max_messages_per_poll]
+            batch = batch[: self.max_messages_per_poll]
         processed = 0
         size = len(batch)
         for index, info in enumerate(batch):
@@ -215,12 +222,14 @@ class FileConsumer(ScheduledPollingConsumer):
                     try:
                         if entry.is_symlink():
                             if not follow:
-                                self._skip(entry.path, "is a symbolic link, which is not followed "
-                                           "(follow_symlinks=false)", skipped)
+                                self._skip(
+                                    entry.path,
+                                    "is a symbolic link, which is not followed (follow_symlinks=false)",
+                                    skipped,
+                                )
                                 continue
                             if under(real_root, os.path.realpath(entry.path)) is None:
-                                self._skip(entry.path, "is a symbolic link that leads outside the folder",
-                                           skipped)
+                                self._skip(entry.path, "is a symbolic link that leads outside the folder", skipped)
                                 continue
                         if entry.is_dir():
                             if recursive and entry.path not in skip_dirs:
@@ -299,8 +308,9 @@ class FileConsumer(ScheduledPollingConsumer):
                 except FileNotFoundError:  # another consumer took it, or it was deleted
                     endpoint.release(info.path)
                     return False
-            body = FileBody(path, endpoint.values["charset"], endpoint.uri,
-                            follow_symlinks=endpoint.values["follow_symlinks"])
+            body = FileBody(
+                path, endpoint.values["charset"], endpoint.uri, follow_symlinks=endpoint.values["follow_symlinks"]
+            )
             exchange = self.create_exchange(body, info.headers(path))
             props = exchange.properties
             props[c.BATCH_INDEX] = index
@@ -341,9 +351,12 @@ class FileConsumer(ScheduledPollingConsumer):
                 endpoint.idempotent_repository.add(info.key)
         except Exception as exc:
             self._put_back(info, body)
-            raise FileOperationError(f"file '{current}' was processed but could not be moved or deleted: "
-                                     f"{exc}; it stays to be consumed again", uri=endpoint.uri,
-                                     path=current) from exc
+            raise FileOperationError(
+                f"file '{current}' was processed but could not be moved or deleted: "
+                f"{exc}; it stays to be consumed again",
+                uri=endpoint.uri,
+                path=current,
+            ) from exc
         finally:
             endpoint.release(info.path)
 
@@ -352,15 +365,21 @@ class FileConsumer(ScheduledPollingConsumer):
         current = body.path
         try:
             if endpoint.move_failed is not None and not endpoint.values["noop"]:
-                body.relocate(self._move(current, endpoint.move_failed.target(info, exchange),
-                                         endpoint.move_failed.root))
+                body.relocate(
+                    self._move(current, endpoint.move_failed.target(info, exchange), endpoint.move_failed.root)
+                )
                 if endpoint.done_template is not None:
                     remove_quietly(endpoint.done_file_for(info))
             else:
                 self._put_back(info, body)
         except Exception as exc:  # noqa: BLE001 - a failed move must not lose the file: it stays
-            log.error("%s: file '%s' failed and could not be moved to '%s': %s; it stays to be consumed again",
-                      endpoint.uri, current, endpoint.values["move_failed"], exc)
+            log.error(
+                "%s: file '%s' failed and could not be moved to '%s': %s; it stays to be consumed again",
+                endpoint.uri,
+                current,
+                endpoint.values["move_failed"],
+                exc,
+            )
             self._put_back(info, body)
         finally:
             endpoint.release(info.path)
@@ -372,8 +391,12 @@ class FileConsumer(ScheduledPollingConsumer):
         try:
             body.relocate(self._move(body.path, info.path, self.endpoint.folder))
         except OSError as exc:
-            log.error("%s: could not move '%s' back to the input folder: %s (it is recovered when the "
-                      "consumer starts again)", self.endpoint.uri, body.path, exc)
+            log.error(
+                "%s: could not move '%s' back to the input folder: %s (it is recovered when the consumer starts again)",
+                self.endpoint.uri,
+                body.path,
+                exc,
+            )
 
 
 _RENAME_LOCK = ".eiplock"
@@ -390,7 +413,6 @@ def _rename_probe(path: str) -> bool:
     try:
         os.rename(lock, path)
     except OSError as exc:
-        log.error("could not rename '%s' back to '%s': %s (recovered when the consumer starts again)",
-                  lock, path, exc)
+        log.error("could not rename '%s' back to '%s': %s (recovered when the consumer starts again)", lock, path, exc)
         return False
     return True

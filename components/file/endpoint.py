@@ -33,46 +33,82 @@ FILE_OPTIONS: tuple[Option, ...] = (
     Option("recursive", "bool", False, "Consumer: also consume files in subfolders."),
     Option("include", "str", "", "Consumer: regex the whole file name must match (ignoring case)."),
     Option("exclude", "str", "", "Consumer: regex; files whose name matches are skipped (ignoring case)."),
-    Option("ant_include", "str", "",
-           "Consumer: comma-separated globs (*, ?, ** for folders) the relative path must match."),
+    Option(
+        "ant_include", "str", "", "Consumer: comma-separated globs (*, ?, ** for folders) the relative path must match."
+    ),
     Option("ant_exclude", "str", "", "Consumer: comma-separated globs; matching relative paths are skipped."),
     Option("noop", "bool", False, "Consumer: leave files where they are (implies idempotent)."),
     Option("delete", "bool", False, "Consumer: delete a file once it was processed, instead of moving it."),
-    Option("move", "str", ".done",
-           "Consumer: folder (relative to the input folder) or ${...} path a processed file moves to."),
-    Option("move_failed", "str", ".error",
-           "Consumer: where a file whose exchange failed moves to; empty leaves it to be retried."),
-    Option("pre_move", "str", "",
-           "Consumer: in-progress folder a file moves to before the route runs; recovered on start."),
-    Option("sort_by", "str", "file:name",
-           "Consumer: sort keys file:name|onlyname|ext|length|modified, ';'-separated, each optionally "
-           "prefixed reverse: and/or ignoreCase:."),
-    Option("read_lock", "str", "none", "Consumer: how to tell a file is complete (see the component doc).",
-           choices=READ_LOCKS),
-    Option("read_lock_check_interval", "duration", 1.0,
-           "Consumer, read_lock=changed: how long size and mtime must stay the same."),
-    Option("read_lock_min_age", "duration", 0.0,
-           "Consumer, read_lock=changed: take a file once it is this old instead (0 = use the interval)."),
+    Option(
+        "move",
+        "str",
+        ".done",
+        "Consumer: folder (relative to the input folder) or ${...} path a processed file moves to.",
+    ),
+    Option(
+        "move_failed",
+        "str",
+        ".error",
+        "Consumer: where a file whose exchange failed moves to; empty leaves it to be retried.",
+    ),
+    Option(
+        "pre_move", "str", "", "Consumer: in-progress folder a file moves to before the route runs; recovered on start."
+    ),
+    Option(
+        "sort_by",
+        "str",
+        "file:name",
+        "Consumer: sort keys file:name|onlyname|ext|length|modified, ';'-separated, each optionally "
+        "prefixed reverse: and/or ignoreCase:.",
+    ),
+    Option(
+        "read_lock",
+        "str",
+        "none",
+        "Consumer: how to tell a file is complete (see the component doc).",
+        choices=READ_LOCKS,
+    ),
+    Option(
+        "read_lock_check_interval",
+        "duration",
+        1.0,
+        "Consumer, read_lock=changed: how long size and mtime must stay the same.",
+    ),
+    Option(
+        "read_lock_min_age",
+        "duration",
+        0.0,
+        "Consumer, read_lock=changed: take a file once it is this old instead (0 = use the interval).",
+    ),
     Option("read_lock_min_length", "int", 1, "Consumer, read_lock=changed: smallest size accepted, in bytes."),
-    Option("idempotent", "bool", False,
-           "Consumer: skip a file already consumed (same absolute path, size and mtime)."),
+    Option("idempotent", "bool", False, "Consumer: skip a file already consumed (same absolute path, size and mtime)."),
     Option("idempotent_cache_size", "int", 1000, "Consumer: keys the in-memory idempotent LRU keeps."),
-    Option("done_file_name", "str", "",
-           "Consumer: only take a file when this marker exists next to it (${file:name}.done, ...)."),
+    Option(
+        "done_file_name",
+        "str",
+        "",
+        "Consumer: only take a file when this marker exists next to it (${file:name}.done, ...).",
+    ),
     Option("auto_create", "bool", True, "Consumer: create the input folder when it does not exist."),
     # both
     Option("charset", "str", "utf-8", "Charset to decode the body (consumer) and encode str bodies (producer)."),
-    Option("follow_symlinks", "bool", False,
-           "Follow symbolic links that stay inside the folder; by default the consumer skips links "
-           "(one warning each) and the producer refuses to write through one."),
+    Option(
+        "follow_symlinks",
+        "bool",
+        False,
+        "Follow symbolic links that stay inside the folder; by default the consumer skips links "
+        "(one warning each) and the producer refuses to write through one.",
+    ),
     # producer
-    Option("file_name", "str", "",
-           "Producer: name template (${header.order_id}.json); default: the CamelFileName header."),
+    Option(
+        "file_name", "str", "", "Producer: name template (${header.order_id}.json); default: the CamelFileName header."
+    ),
     Option("file_exist", "str", "override", "Producer: what to do when the file exists.", choices=FILE_EXIST),
     Option("mkdirs", "bool", True, "Producer: create missing folders before writing."),
     Option("force_writes", "bool", True, "Producer: fsync each file before it is renamed into place."),
     Option("allow_null_body", "bool", False, "Producer: write an empty file for a None body instead of failing."),
 )
+
 
 class FileEndpoint(ScheduledPollEndpoint):
     """``file:FOLDER`` (relative to the working directory, or absolute: ``file:/data/in``)."""
@@ -105,8 +141,7 @@ class FileEndpoint(ScheduledPollEndpoint):
             raise bad("noop=true leaves files where they are: drop move/pre_move, or noop")
         if values["delete"] and "move" in given:
             raise bad("delete=true and move are exclusive: a processed file is either deleted or moved")
-        for name in ("read_lock_check_interval", "read_lock_min_age", "read_lock_min_length",
-                     "idempotent_cache_size"):
+        for name in ("read_lock_check_interval", "read_lock_min_age", "read_lock_min_length", "idempotent_cache_size"):
             if values[name] < 0 or (name == "idempotent_cache_size" and values[name] < 1):
                 raise bad(f"{name} must not be {'negative' if values[name] < 0 else 'zero'}, got {values[name]}")
         try:
@@ -122,8 +157,9 @@ class FileEndpoint(ScheduledPollEndpoint):
             raise bad(f"sort_by: {exc}") from None
         try:
             self.move = Destination(values["move"] or ".done", self.folder, "move")
-            self.move_failed = (Destination(values["move_failed"], self.folder, "move_failed")
-                                if values["move_failed"] else None)
+            self.move_failed = (
+                Destination(values["move_failed"], self.folder, "move_failed") if values["move_failed"] else None
+            )
             if values["pre_move"] and "${" in values["pre_move"]:
                 raise bad("pre_move must be a folder, not a template (its files are recovered on start)")
             self.pre_move = Destination(values["pre_move"], self.folder, "pre_move") if values["pre_move"] else None
@@ -137,11 +173,14 @@ class FileEndpoint(ScheduledPollEndpoint):
                 raise
             raise bad(exc.detail) from None
         if self.done_template is not None and any(k == "simple" for k, _ in self.done_template.parts):
-            raise bad("done_file_name supports only ${file:name}, ${file:name.noext}, ${file:onlyname} "
-                      "and ${file:onlyname.noext}")
+            raise bad(
+                "done_file_name supports only ${file:name}, ${file:name.noext}, ${file:onlyname} "
+                "and ${file:onlyname.noext}"
+            )
         self.done_regex = done_file_regex(done) if done else None
-        self.skip_dirs = {d.folder for d in (self.move, self.move_failed, self.pre_move)
-                          if d is not None and d.folder is not None}
+        self.skip_dirs = {
+            d.folder for d in (self.move, self.move_failed, self.pre_move) if d is not None and d.folder is not None
+        }
         self.idempotent = values["idempotent"] or values["noop"]
 
     @property
@@ -172,13 +211,15 @@ class FileEndpoint(ScheduledPollEndpoint):
         if os.path.exists(self.folder):
             raise FileOperationError(f"'{self.folder}' is not a folder", uri=self.uri, path=self.folder)
         if not self.values["auto_create"]:
-            raise FileOperationError(f"input folder '{self.folder}' does not exist (auto_create=false)",
-                                     uri=self.uri, path=self.folder)
+            raise FileOperationError(
+                f"input folder '{self.folder}' does not exist (auto_create=false)", uri=self.uri, path=self.folder
+            )
         try:
             os.makedirs(self.folder, exist_ok=True)
         except OSError as exc:
-            raise FileOperationError(f"cannot create input folder '{self.folder}': {exc.strerror or exc}",
-                                     uri=self.uri, path=self.folder) from exc
+            raise FileOperationError(
+                f"cannot create input folder '{self.folder}': {exc.strerror or exc}", uri=self.uri, path=self.folder
+            ) from exc
 
     # -- files whose exchange is running --------------------------------------------------------
     def claim(self, path: str) -> bool:
@@ -204,9 +245,14 @@ class FileEndpoint(ScheduledPollEndpoint):
         headers = exchange.message.headers
         if self.file_name is not None:
             produced = headers.get(c.FILE_NAME)
-            attributes = {"name": produced, "onlyname": None if produced is None else os.path.basename(str(produced)),
-                          "parent": headers.get(c.FILE_PARENT), "path": headers.get(c.FILE_ABSOLUTE_PATH),
-                          "length": headers.get(c.FILE_LENGTH), "modified": headers.get(c.FILE_LAST_MODIFIED)}
+            attributes = {
+                "name": produced,
+                "onlyname": None if produced is None else os.path.basename(str(produced)),
+                "parent": headers.get(c.FILE_PARENT),
+                "path": headers.get(c.FILE_ABSOLUTE_PATH),
+                "length": headers.get(c.FILE_LENGTH),
+                "modified": headers.get(c.FILE_LAST_MODIFIED),
+            }
             source = f"file_name template {self.file_name.text!r}"
             try:
                 return self.file_name.render(exchange, attributes), source

@@ -32,14 +32,26 @@ class FileInfo:
     def attributes(self, path: str | None = None) -> dict[str, Any]:
         """What ``${file:...}`` tokens read."""
         path = path or self.path
-        return {"name": self.relative, "onlyname": self.name, "parent": os.path.dirname(path),
-                "path": path, "length": self.size, "modified": self.mtime_ns // 1_000_000}
+        return {
+            "name": self.relative,
+            "onlyname": self.name,
+            "parent": os.path.dirname(path),
+            "path": path,
+            "length": self.size,
+            "modified": self.mtime_ns // 1_000_000,
+        }
 
     def headers(self, path: str) -> dict[str, Any]:
-        return {c.FILE_NAME: self.relative, c.FILE_NAME_ONLY: self.name, c.FILE_NAME_CONSUMED: self.relative,
-                c.FILE_RELATIVE_PATH: self.relative, c.FILE_ABSOLUTE_PATH: path,
-                c.FILE_PARENT: os.path.dirname(path), c.FILE_LENGTH: self.size,
-                c.FILE_LAST_MODIFIED: self.mtime_ns // 1_000_000}
+        return {
+            c.FILE_NAME: self.relative,
+            c.FILE_NAME_ONLY: self.name,
+            c.FILE_NAME_CONSUMED: self.relative,
+            c.FILE_RELATIVE_PATH: self.relative,
+            c.FILE_ABSOLUTE_PATH: path,
+            c.FILE_PARENT: os.path.dirname(path),
+            c.FILE_LENGTH: self.size,
+            c.FILE_LAST_MODIFIED: self.mtime_ns // 1_000_000,
+        }
 
 
 _SORT_KEYS: dict[str, Callable[[FileInfo], Any]] = {
@@ -66,8 +78,10 @@ def parse_sort(text: str) -> list[tuple[Callable[[FileInfo], Any], bool]]:
         name = group.removeprefix("file:")
         getter = _SORT_KEYS.get(name)
         if getter is None:
-            raise ValueError(f"unknown sort key {group!r} (use file:name, file:onlyname, file:ext, "
-                             "file:length or file:modified, optionally prefixed reverse: and ignoreCase:)")
+            raise ValueError(
+                f"unknown sort key {group!r} (use file:name, file:onlyname, file:ext, "
+                "file:length or file:modified, optionally prefixed reverse: and ignoreCase:)"
+            )
         if ignore_case:
             getter = partial(lambda g, f: str(g(f)).lower(), getter)
         keys.append((getter, reverse))
@@ -87,7 +101,7 @@ class Destination:
         self.folder = None if self.template else os.path.normpath(os.path.join(folder, spec))
         self.base = folder
         self.option = option
-        fixed = self.folder or os.path.normpath(os.path.join(folder, os.path.dirname(spec[:spec.index("${")])))
+        fixed = self.folder or os.path.normpath(os.path.join(folder, os.path.dirname(spec[: spec.index("${")])))
         self.confine = fixed
         self.root = folder if under(folder, fixed) is not None else fixed
 

@@ -41,8 +41,9 @@ def resolve_under(root: str, path: str, *, uri: str | None) -> tuple[str, list[s
     real_root = os.path.realpath(root)
     parts = under(real_root, os.path.realpath(path))
     if parts is None:
-        raise UnsafeFileNameError(f"'{path}' resolves outside the folder '{root}' through a symbolic link",
-                                  uri=uri, path=path)
+        raise UnsafeFileNameError(
+            f"'{path}' resolves outside the folder '{root}' through a symbolic link", uri=uri, path=path
+        )
     return real_root, parts
 
 
@@ -92,9 +93,8 @@ def _open_child(fd: int, root: str, parts: Sequence[str], index: int, uri: str |
         return os.open(part, os.O_RDONLY | _DIRECTORY | NOFOLLOW, dir_fd=fd)
     except OSError as exc:
         if exc.errno in (errno.ENOTDIR, errno.ELOOP) and is_link_at(fd, part):
-            path = os.path.join(root, *parts[:index + 1])
-            raise UnsafeFileNameError(f"'{path}' is a symbolic link; {FOLLOW_HINT}", uri=uri,
-                                      path=path) from None
+            path = os.path.join(root, *parts[: index + 1])
+            raise UnsafeFileNameError(f"'{path}' is a symbolic link; {FOLLOW_HINT}", uri=uri, path=path) from None
         raise
 
 
@@ -103,8 +103,9 @@ def _suffixed(leaf: str, n: int) -> str:
     return f"{stem}-{n}{ext}"
 
 
-def move_file(source: str, target: str, root: str | None = None, *, follow_symlinks: bool = False,
-              uri: str | None = None) -> str:
+def move_file(
+    source: str, target: str, root: str | None = None, *, follow_symlinks: bool = False, uri: str | None = None
+) -> str:
     """Move ``source`` to ``target`` without overwriting: a taken target gets a ``-N`` suffix.
 
     ``target`` must lie below ``root`` (default: its own folder), and no folder between them
@@ -118,8 +119,9 @@ def move_file(source: str, target: str, root: str | None = None, *, follow_symli
     root = os.path.dirname(target) if root is None else root
     parts = under(root, target)
     if not parts:
-        raise UnsafeFileNameError(f"cannot move '{source}' to '{target}': it is not inside '{root}'",
-                                  uri=uri, path=target)
+        raise UnsafeFileNameError(
+            f"cannot move '{source}' to '{target}': it is not inside '{root}'", uri=uri, path=target
+        )
     leaf = parts.pop()
     if follow_symlinks:
         root, parts = resolve_under(root, os.path.join(root, *parts), uri=uri)

@@ -74,13 +74,16 @@ class FileTemplate:
         pos = 0
         for match in _ANY_TOKEN.finditer(text):
             if match.start() > pos:
-                self.parts.append(("text", text[pos:match.start()]))
+                self.parts.append(("text", text[pos : match.start()]))
             token = match.group(1).strip()
             if token.startswith("file:"):
                 getter = file_tokens.get(token[5:])
                 if getter is None:
-                    raise ConfigurationError(f"template {text!r}: unknown token ${{{token}}} (known: "
-                                             + ", ".join(f"${{file:{k}}}" for k in file_tokens) + ")")
+                    raise ConfigurationError(
+                        f"template {text!r}: unknown token ${{{token}}} (known: "
+                        + ", ".join(f"${{file:{k}}}" for k in file_tokens)
+                        + ")"
+                    )
                 self.parts.append(("file", (match.group(0), getter)))
             else:
                 self.parts.append(("simple", (match.group(0), compile_template(match.group(0)))))
@@ -147,9 +150,13 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
 def check_relative_name(name: Any, *, uri: str, folder: str, source: str) -> str:
     """``name`` as a safe relative path inside ``folder`` (with ``/`` separators), or raise
     UnsafeFileNameError naming the endpoint, the name and where it came from."""
+
     def unsafe(why: str) -> UnsafeFileNameError:
-        return UnsafeFileNameError(f"unsafe file name {name!r} (from {source}): {why}; it must stay "
-                                   f"inside the folder '{folder}'", uri=uri, path=str(name))
+        return UnsafeFileNameError(
+            f"unsafe file name {name!r} (from {source}): {why}; it must stay inside the folder '{folder}'",
+            uri=uri,
+            path=str(name),
+        )
 
     if not isinstance(name, str):
         name = str(name)

@@ -61,18 +61,26 @@ class FileProducer(Producer):
             leaf = parts.pop()
             folder = open_folder(root, parts, create=endpoint.values["mkdirs"], uri=None)
         except UnsafeFileNameError as exc:
-            raise UnsafeFileNameError(f"unsafe file name {name!r} (from {source}): {exc}", uri=endpoint.uri,
-                                      path=target) from None
+            raise UnsafeFileNameError(
+                f"unsafe file name {name!r} (from {source}): {exc}", uri=endpoint.uri, path=target
+            ) from None
         except FileNotFoundError:
-            raise FileOperationError(f"folder '{os.path.dirname(target)}' does not exist (mkdirs=false)",
-                                     uri=endpoint.uri, path=target) from None
+            raise FileOperationError(
+                f"folder '{os.path.dirname(target)}' does not exist (mkdirs=false)", uri=endpoint.uri, path=target
+            ) from None
         except OSError as exc:
-            raise FileOperationError(f"cannot create or open folder '{os.path.dirname(target)}': "
-                                     f"{exc.strerror or exc}", uri=endpoint.uri, path=target) from exc
+            raise FileOperationError(
+                f"cannot create or open folder '{os.path.dirname(target)}': {exc.strerror or exc}",
+                uri=endpoint.uri,
+                path=target,
+            ) from exc
         try:
             if is_link_at(folder, leaf):
-                raise UnsafeFileNameError(f"unsafe file name {name!r} (from {source}): '{target}' is a symbolic "
-                                          f"link; {FOLLOW_HINT}", uri=endpoint.uri, path=target)
+                raise UnsafeFileNameError(
+                    f"unsafe file name {name!r} (from {source}): '{target}' is a symbolic link; {FOLLOW_HINT}",
+                    uri=endpoint.uri,
+                    path=target,
+                )
             if self._write_in(folder, leaf, target, exchange.message.body):
                 exchange.message.headers[c.FILE_NAME_PRODUCED] = target
         finally:
@@ -102,8 +110,9 @@ class FileProducer(Producer):
                 return False
             raise _exists(endpoint, target) from None
         except OSError as exc:
-            raise FileOperationError(f"cannot write file '{target}': {exc.strerror or exc}", uri=endpoint.uri,
-                                     path=target) from exc
+            raise FileOperationError(
+                f"cannot write file '{target}': {exc.strerror or exc}", uri=endpoint.uri, path=target
+            ) from exc
         return True
 
     def _write_atomically(self, folder: int, leaf: str, target: str, body: Any, mode: str) -> None:
@@ -142,15 +151,21 @@ class FileProducer(Producer):
             body.copy_to(f)
         elif body is None:
             if not endpoint.values["allow_null_body"]:
-                raise FileOperationError(f"cannot write a None body to '{target}' (set allow_null_body=true "
-                                         "to write an empty file)", uri=endpoint.uri, path=target)
+                raise FileOperationError(
+                    f"cannot write a None body to '{target}' (set allow_null_body=true to write an empty file)",
+                    uri=endpoint.uri,
+                    path=target,
+                )
         elif hasattr(body, "read"):
             shutil.copyfileobj(body, _BytesSink(f, charset), 1 << 20)
         elif isinstance(body, (int, float)) and not isinstance(body, bool):
             f.write(str(body).encode(charset))
         else:
-            raise FileOperationError(f"cannot write a body of type {type(body).__name__} to '{target}' "
-                                     "(convert it to str or bytes first)", uri=endpoint.uri, path=target)
+            raise FileOperationError(
+                f"cannot write a body of type {type(body).__name__} to '{target}' (convert it to str or bytes first)",
+                uri=endpoint.uri,
+                path=target,
+            )
         if endpoint.values["force_writes"]:
             f.flush()
             os.fsync(f.fileno())

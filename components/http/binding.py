@@ -50,10 +50,23 @@ APPLICATION_XML = "application/xml"
 FORM = "application/x-www-form-urlencoded"
 
 #: Never copied between a message and HTTP: connection-level headers and what the body decides.
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-    "te", "trailer", "trailers", "transfer-encoding", "upgrade", "content-length", "host", "expect",
-})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "host",
+        "expect",
+    }
+)
 
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _JSON = JsonDataFormat()
@@ -143,8 +156,10 @@ def encode_body(body: Any, content_type: str | None) -> tuple[bytes | None, str 
         except (TypeError, ValueError) as exc:
             raise TypeError(f"the body cannot be written as JSON: {exc}") from None
         return data, content_type if is_json(mimetype) else APPLICATION_JSON
-    raise TypeError(f"a {type(body).__name__} body cannot be sent over HTTP; use str, bytes, a dict or "
-                    "list (JSON) or an lxml element (XML)")
+    raise TypeError(
+        f"a {type(body).__name__} body cannot be sent over HTTP; use str, bytes, a dict or "
+        "list (JSON) or an lxml element (XML)"
+    )
 
 
 def _is_xml_node(value: Any) -> bool:
@@ -173,8 +188,9 @@ def header_values(value: Any) -> list[str]:
     return [text]
 
 
-def outbound_headers(headers: Mapping[str, Any], inbound: Inbound | None,
-                     skip: frozenset[str]) -> Iterator[tuple[str, str]]:
+def outbound_headers(
+    headers: Mapping[str, Any], inbound: Inbound | None, skip: frozenset[str]
+) -> Iterator[tuple[str, str]]:
     """``(name, value)`` pairs of the message headers to put on HTTP: not ``Camel*``, not in
     ``skip``, not unchanged from the inbound request, with a value HTTP can carry."""
     for name, value in headers.items():

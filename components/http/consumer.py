@@ -71,8 +71,13 @@ class HttpConsumer(ServedConsumer):
     endpoint: HttpEndpoint
 
     def register(self, server: HttpServer) -> HandlerRegistration:
-        return server.add_handler(self.endpoint.methods, self.endpoint.parsed.path, self.handle,
-                                  match_prefix=self.endpoint.values["match_on_uri_prefix"], owner=self.endpoint.uri)
+        return server.add_handler(
+            self.endpoint.methods,
+            self.endpoint.parsed.path,
+            self.handle,
+            match_prefix=self.endpoint.values["match_on_uri_prefix"],
+            owner=self.endpoint.uri,
+        )
 
     # -- one request ------------------------------------------------------------------------------
     def handle(self, request: Any, path_params: dict[str, str]) -> Any:
@@ -94,14 +99,20 @@ class HttpConsumer(ServedConsumer):
             invalid = find_cause(failure, ValidationError)
             if invalid is not None:
                 return json_error(400, "invalid request", message=str(invalid))
-            return internal_error(f"HTTP {request.method} {request.path}: route '{exchange.from_route_id}' "
-                                  f"failed for exchange {exchange.exchange_id}", failure)[1]
+            return internal_error(
+                f"HTTP {request.method} {request.path}: route '{exchange.from_route_id}' "
+                f"failed for exchange {exchange.exchange_id}",
+                failure,
+            )[1]
         try:
             return _reply(exchange)
         except Exception as exc:  # noqa: BLE001 - a body HTTP cannot carry, a bad status header
-            return internal_error(f"HTTP {request.method} {request.path}: the reply of route "
-                                  f"'{exchange.from_route_id}' (exchange {exchange.exchange_id}) "
-                                  f"cannot be sent", exc)[1]
+            return internal_error(
+                f"HTTP {request.method} {request.path}: the reply of route "
+                f"'{exchange.from_route_id}' (exchange {exchange.exchange_id}) "
+                f"cannot be sent",
+                exc,
+            )[1]
 
 
 def _request_headers(request: Any, path_params: dict[str, str]) -> Headers:
@@ -157,4 +168,3 @@ class _Reply(Response):
     """A Response without werkzeug's default ``text/plain`` content type."""
 
     default_mimetype = None
-

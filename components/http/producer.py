@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from components.http.endpoint import HttpEndpoint
     from eip.exchange import Exchange
 
+
 def _control(headers: Any, name: str, inbound: Inbound | None) -> Any:
     """Control header ``name`` (``CamelHttpMethod``, ``CamelHttpQuery``), unless a broker's consumer
     received it (an AMQP headers table or MQ property never steers an HTTP call). Set by the route
@@ -79,8 +80,9 @@ class HttpProducer(Producer):
     def __init__(self, endpoint: HttpEndpoint) -> None:
         super().__init__(endpoint)
         values = endpoint.values
-        self._crossing = HeaderFilter(values["forward_headers"], protocol="http", uri=endpoint.uri,
-                                      forward_all=values["forward_request_headers"])
+        self._crossing = HeaderFilter(
+            values["forward_headers"], protocol="http", uri=endpoint.uri, forward_all=values["forward_request_headers"]
+        )
 
     def process(self, exchange: Exchange) -> None:
         import requests
@@ -106,9 +108,14 @@ class HttpProducer(Producer):
                 send_headers["Content-Type"] = content_type
         connect, read = values["connect_timeout"], values["read_timeout"]
         try:
-            response = endpoint.session().request(method, url, data=data, headers=send_headers,
-                                                  timeout=(connect, read),
-                                                  allow_redirects=values["follow_redirects"])
+            response = endpoint.session().request(
+                method,
+                url,
+                data=data,
+                headers=send_headers,
+                timeout=(connect, read),
+                allow_redirects=values["follow_redirects"],
+            )
         except requests.exceptions.RequestException as exc:
             raise request_error(exc, method, "server", endpoint.uri, (connect, read)) from exc
         try:
@@ -124,8 +131,7 @@ class HttpProducer(Producer):
         if header is not None:
             method = str(header).strip().upper()
             if method not in ALL_METHODS:
-                raise EndpointError(f"header {c.HTTP_METHOD} is {header!r}, not an HTTP method",
-                                    uri=self.endpoint.uri)
+                raise EndpointError(f"header {c.HTTP_METHOD} is {header!r}, not an HTTP method", uri=self.endpoint.uri)
             return method
         return "GET" if body is None else "POST"
 
@@ -133,8 +139,10 @@ class HttpProducer(Producer):
         endpoint = self.endpoint
         status = response.status_code
         content = response.content
-        if not any(low <= status <= high for low, high in endpoint.ok_ranges) and \
-                endpoint.values["throw_exception_on_failure"]:
+        if (
+            not any(low <= status <= high for low, high in endpoint.ok_ranges)
+            and endpoint.values["throw_exception_on_failure"]
+        ):
             _, charset = parse_content_type(response.headers.get("Content-Type"))
             try:
                 text = content.decode(charset or "utf-8", "replace")
@@ -142,9 +150,13 @@ class HttpProducer(Producer):
                 text = content.decode("utf-8", "replace")
             raise HttpOperationFailedError(
                 f"HTTP operation failed with status {status} {response.reason or ''}".rstrip(),
-                uri=endpoint.uri, status_code=status, reason=response.reason or "", response_body=text,
+                uri=endpoint.uri,
+                status_code=status,
+                reason=response.reason or "",
+                response_body=text,
                 response_headers=dict(response.headers),
-                redirect_location=response.headers.get("Location") if 300 <= status < 400 else None)
+                redirect_location=response.headers.get("Location") if 300 <= status < 400 else None,
+            )
         try:
             body = decode_body(content, response.headers.get("Content-Type"), endpoint.values["parse_body"])
         except BodyParseError as exc:
@@ -159,4 +171,3 @@ class HttpProducer(Producer):
         headers[c.HTTP_RESPONSE_CODE] = status
         headers[c.HTTP_RESPONSE_TEXT] = response.reason or ""
         message.body = body
-

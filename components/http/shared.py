@@ -103,15 +103,17 @@ class ServedConsumer(Consumer):
             self._registration.paused = True
 
     def resume(self) -> None:
-        if self._registration is not None and self._server is not None \
-                and self._registration in self._server.handlers():
+        if (
+            self._registration is not None
+            and self._server is not None
+            and self._registration in self._server.handlers()
+        ):
             self._registration.paused = False
         else:
             self.start()
 
 
-def request_error(exc: BaseException, what: str, peer: str, uri: str,
-                  timeouts: tuple[Any, Any]) -> EndpointError:
+def request_error(exc: BaseException, what: str, peer: str, uri: str, timeouts: tuple[Any, Any]) -> EndpointError:
     """The engine's error for a ``requests`` failure of ``what`` (a method, an operation) sent to
     ``peer`` ("server", "service"): a connect timeout or refused connection is
     ``EndpointNotConnectedError`` and a read timeout ``ExchangeTimedOutError`` (both redeliverable),

@@ -33,24 +33,27 @@ INSTALL_HINT = (
     "install the IBM MQ redistributable client, which provides libmqm_r.so (the "
     "'IBM MQ C redistributable client' for Linux x86-64, IBM-MQC-Redist-LinuxX64, from IBM Fix Central "
     "or the MQ developer downloads: unpack it and add its lib64 folder to LD_LIBRARY_PATH, or install "
-    "the MQ client packages into /opt/mqm), then `pip install ibmmq` (the engine's 'mq' extra)")
+    "the MQ client packages into /opt/mqm), then `pip install ibmmq` (the engine's 'mq' extra)"
+)
 
 #: Reasons after which the connection is unusable or the queue manager out of reach: reconnect.
-BROKEN_REASONS = frozenset({
-    2009,  # MQRC_CONNECTION_BROKEN
-    2018,  # MQRC_HCONN_ERROR
-    2019,  # MQRC_HOBJ_ERROR (a handle from before a reconnect)
-    2059,  # MQRC_Q_MGR_NOT_AVAILABLE
-    2161,  # MQRC_Q_MGR_QUIESCING
-    2162,  # MQRC_Q_MGR_STOPPING
-    2195,  # MQRC_UNEXPECTED_ERROR
-    2202,  # MQRC_CONNECTION_QUIESCING
-    2203,  # MQRC_CONNECTION_STOPPING
-    2273,  # MQRC_CONNECTION_ERROR
-    2537,  # MQRC_CHANNEL_NOT_AVAILABLE
-    2538,  # MQRC_HOST_NOT_AVAILABLE
-    2548,  # MQRC_RECONNECT_FAILED
-})
+BROKEN_REASONS = frozenset(
+    {
+        2009,  # MQRC_CONNECTION_BROKEN
+        2018,  # MQRC_HCONN_ERROR
+        2019,  # MQRC_HOBJ_ERROR (a handle from before a reconnect)
+        2059,  # MQRC_Q_MGR_NOT_AVAILABLE
+        2161,  # MQRC_Q_MGR_QUIESCING
+        2162,  # MQRC_Q_MGR_STOPPING
+        2195,  # MQRC_UNEXPECTED_ERROR
+        2202,  # MQRC_CONNECTION_QUIESCING
+        2203,  # MQRC_CONNECTION_STOPPING
+        2273,  # MQRC_CONNECTION_ERROR
+        2537,  # MQRC_CHANNEL_NOT_AVAILABLE
+        2538,  # MQRC_HOST_NOT_AVAILABLE
+        2548,  # MQRC_RECONNECT_FAILED
+    }
+)
 NO_MSG_AVAILABLE = 2033
 
 
@@ -66,8 +69,8 @@ def load_mqi() -> Any:
         finally:
             sys.path[:] = [entry for entry in sys.path if entry in before]
     raise MqClientNotInstalledError(
-        f"ibmmq: the IBM MQ client is not available ({'; '.join(problems)}). To use ibmmq: endpoints, "
-        f"{INSTALL_HINT}.")
+        f"ibmmq: the IBM MQ client is not available ({'; '.join(problems)}). To use ibmmq: endpoints, {INSTALL_HINT}."
+    )
 
 
 def _describe_import_error(exc: BaseException) -> str:
@@ -87,8 +90,13 @@ def translate(mq: Any, exc: BaseException, uri: str, what: str) -> MqError:
     if isinstance(exc, mq.MQMIError) and reason is not None:
         name = reason_name(mq, reason)
         cls = MqConnectionError if reason in BROKEN_REASONS else MqError
-        return cls(f"{what} failed: reason {reason} {name} (completion code {comp})", uri=uri, comp=comp,
-                   reason=reason, reason_name=name)
+        return cls(
+            f"{what} failed: reason {reason} {name} (completion code {comp})",
+            uri=uri,
+            comp=comp,
+            reason=reason,
+            reason_name=name,
+        )
     return MqError(f"{what} failed: {exc}", uri=uri)
 
 
@@ -233,7 +241,9 @@ class MqConnection:
             self._outputs[key] = queue
         return queue
 
-    def put(self, name: str, qmgr_name: str, data: bytes, md: Any, *, syncpoint: bool, new_msg_id: bool = False) -> None:
+    def put(
+        self, name: str, qmgr_name: str, data: bytes, md: Any, *, syncpoint: bool, new_msg_id: bool = False
+    ) -> None:
         """MQPUT ``data`` with ``md`` (updated in place: MsgId...), in the unit of work or not."""
         CMQC = self.mq.CMQC
         options = CMQC.MQPMO_FAIL_IF_QUIESCING | (CMQC.MQPMO_SYNCPOINT if syncpoint else CMQC.MQPMO_NO_SYNCPOINT)

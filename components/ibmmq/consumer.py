@@ -111,8 +111,12 @@ class Worker:
         self.backout_queue = ""
         values = endpoint.values
         CMQC = self.mq.CMQC
-        self.get_options = CMQC.MQGMO_WAIT | CMQC.MQGMO_SYNCPOINT | CMQC.MQGMO_FAIL_IF_QUIESCING | (
-            CMQC.MQGMO_PROPERTIES_FORCE_MQRFH2 if values["properties"] == "rfh2" else CMQC.MQGMO_NO_PROPERTIES)
+        self.get_options = (
+            CMQC.MQGMO_WAIT
+            | CMQC.MQGMO_SYNCPOINT
+            | CMQC.MQGMO_FAIL_IF_QUIESCING
+            | (CMQC.MQGMO_PROPERTIES_FORCE_MQRFH2 if values["properties"] == "rfh2" else CMQC.MQGMO_NO_PROPERTIES)
+        )
         if values["convert"]:
             self.get_options |= CMQC.MQGMO_CONVERT
         self.wait_ms = max(1, round(values["wait_interval"] * 1000))
@@ -170,12 +174,18 @@ class Worker:
         try:
             option = self.endpoint.values["backout_threshold"]
             try:
-                attributes = connection.inquire_queue(queue, [CMQC.MQIA_BACKOUT_THRESHOLD, CMQC.MQCA_BACKOUT_REQ_Q_NAME])
+                attributes = connection.inquire_queue(
+                    queue, [CMQC.MQIA_BACKOUT_THRESHOLD, CMQC.MQCA_BACKOUT_REQ_Q_NAME]
+                )
             except MqError as exc:
                 if exc.reason != NOT_AUTHORIZED:
                     raise
-                log.warning("%s: no authority to inquire queue '%s' (BOTHRESH, BOQNAME); poison messages go to "
-                            "dead_letter_queue or the queue manager's dead-letter queue", self.uri, queue)
+                log.warning(
+                    "%s: no authority to inquire queue '%s' (BOTHRESH, BOQNAME); poison messages go to "
+                    "dead_letter_queue or the queue manager's dead-letter queue",
+                    self.uri,
+                    queue,
+                )
                 connection.input_queue(queue, inquire=False)
                 attributes = {}
             queue_threshold = int(attributes.get(CMQC.MQIA_BACKOUT_THRESHOLD) or 0)
@@ -217,9 +227,12 @@ class Worker:
         consumer = self.consumer
         CMQC = self.mq.CMQC
         body, headers = from_mq(md, data, endpoint.values["body_type"], self.uri)
-        request = (md.MsgType == CMQC.MQMT_REQUEST and bool(mq_text(md.ReplyToQ))
-                   and not endpoint.values["disable_reply_to"])
-        exchange = consumer.create_exchange(body, headers, ExchangePattern.IN_OUT if request else ExchangePattern.IN_ONLY)
+        request = (
+            md.MsgType == CMQC.MQMT_REQUEST and bool(mq_text(md.ReplyToQ)) and not endpoint.values["disable_reply_to"]
+        )
+        exchange = consumer.create_exchange(
+            body, headers, ExchangePattern.IN_OUT if request else ExchangePattern.IN_ONLY
+        )
         exchange.message.message_id = id_text(md.MsgId)
         outcome = _Outcome()
         uow = exchange.unit_of_work
@@ -237,8 +250,12 @@ class Worker:
         finally:
             _local.worker = None
         if not outcome.event.wait(endpoint.values["commit_timeout"]):
-            log.error("%s: message %s: confirmations downstream did not arrive within %.1fs; backing it out",
-                      self.uri, exchange.message.message_id, endpoint.values["commit_timeout"])
+            log.error(
+                "%s: message %s: confirmations downstream did not arrive within %.1fs; backing it out",
+                self.uri,
+                exchange.message.message_id,
+                endpoint.values["commit_timeout"],
+            )
             connection.backout()
             return
         if not outcome.ok:
@@ -252,8 +269,13 @@ class Worker:
             except MqConnectionError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the request is done again (or goes to the backout queue)
-                log.error("%s: reply to message %s could not be put on '%s' (%s); backing the request out",
-                          self.uri, exchange.message.message_id, mq_text(md.ReplyToQ), exc)
+                log.error(
+                    "%s: reply to message %s could not be put on '%s' (%s); backing the request out",
+                    self.uri,
+                    exchange.message.message_id,
+                    mq_text(md.ReplyToQ),
+                    exc,
+                )
                 connection.backout()
                 return
         connection.commit()
@@ -263,8 +285,13 @@ class Worker:
         CMQC = mq.CMQC
         message = exchange.message
         headers = self.consumer.crossing.apply(message.headers, inbound_of(exchange.properties))
-        fields, data = to_mq(message.body, headers, self.endpoint.producer_defaults(),
-                             self.endpoint.values["properties"], mqmd_headers=False)
+        fields, data = to_mq(
+            message.body,
+            headers,
+            self.endpoint.producer_defaults(),
+            self.endpoint.values["properties"],
+            mqmd_headers=False,
+        )
         md = mq.MD(**fields)
         md.MsgType = CMQC.MQMT_REPLY
         md.Persistence = request.Persistence
@@ -272,8 +299,9 @@ class Worker:
         keep_id = bool(request.Report & CMQC.MQRO_PASS_MSG_ID)
         if keep_id:
             md.MsgId = request.MsgId
-        connection.put(mq_text(request.ReplyToQ), mq_text(request.ReplyToQMgr), data, md, syncpoint=True,
-                       new_msg_id=not keep_id)
+        connection.put(
+            mq_text(request.ReplyToQ), mq_text(request.ReplyToQMgr), data, md, syncpoint=True, new_msg_id=not keep_id
+        )
 
     def _remove_poison(self, connection: MqConnection, md: Any, data: bytes) -> None:
         """Move a message over the backout threshold off the queue, in the unit of work of its get."""
@@ -281,17 +309,28 @@ class Worker:
         count = md.BackoutCount
         target, dead_letter = self._poison_target(connection)
         if target is None:
-            log.error("%s: message %s was backed out %d times (threshold %d) but there is nowhere to move it: "
-                      "the queue has no backout queue (BOQNAME), dead_letter_queue is not set and the queue "
-                      "manager has no dead-letter queue; it stays on the queue", self.uri, message_id, count,
-                      self.threshold)
+            log.error(
+                "%s: message %s was backed out %d times (threshold %d) but there is nowhere to move it: "
+                "the queue has no backout queue (BOQNAME), dead_letter_queue is not set and the queue "
+                "manager has no dead-letter queue; it stays on the queue",
+                self.uri,
+                message_id,
+                count,
+                self.threshold,
+            )
             connection.backout()
             self.stopping.wait(self.endpoint.values["max_reconnect_delay"])
             return
         if dead_letter:
-            header = DeadLetterHeader(REASON_BACKOUT_THRESHOLD_REACHED, self.endpoint.queue,
-                                      self._qmgr_name(connection), format_name(md.Format), md.Encoding,
-                                      md.CodedCharSetId, put_appl_name="eip ibmmq")
+            header = DeadLetterHeader(
+                REASON_BACKOUT_THRESHOLD_REACHED,
+                self.endpoint.queue,
+                self._qmgr_name(connection),
+                format_name(md.Format),
+                md.Encoding,
+                md.CodedCharSetId,
+                put_appl_name="eip ibmmq",
+            )
             data = header.pack(md.Encoding) + data
             md.Format = format_field(DEAD_LETTER_HEADER)
             md.CodedCharSetId = CCSID_UTF8  # the MQDLH's own text; its ccsid field keeps the data's
@@ -301,13 +340,26 @@ class Worker:
         except MqConnectionError:
             raise
         except MqError as exc:
-            log.error("%s: message %s was backed out %d times but could not be moved to '%s' (%s); it stays "
-                      "on the queue", self.uri, message_id, count, target, exc)
+            log.error(
+                "%s: message %s was backed out %d times but could not be moved to '%s' (%s); it stays on the queue",
+                self.uri,
+                message_id,
+                count,
+                target,
+                exc,
+            )
             connection.backout()
             self.stopping.wait(self.delay)
             return
-        log.warning("%s: message %s was backed out %d times (threshold %d); moved to '%s'%s", self.uri, message_id,
-                    count, self.threshold, target, " with an MQDLH" if dead_letter else "")
+        log.warning(
+            "%s: message %s was backed out %d times (threshold %d); moved to '%s'%s",
+            self.uri,
+            message_id,
+            count,
+            self.threshold,
+            target,
+            " with an MQDLH" if dead_letter else "",
+        )
 
     def _poison_target(self, connection: MqConnection) -> tuple[str | None, bool]:
         if self.backout_queue:
@@ -352,7 +404,9 @@ class IbmMqConsumer(Consumer):
             return
         self.mq = load_mqi()
         stopping = threading.Event()
-        workers = [Worker(self, index, stopping) for index in range(1, self.endpoint.values["concurrent_consumers"] + 1)]
+        workers = [
+            Worker(self, index, stopping) for index in range(1, self.endpoint.values["concurrent_consumers"] + 1)
+        ]
         for worker in workers:
             worker.thread.start()
         deadline = time.monotonic() + START_WAIT

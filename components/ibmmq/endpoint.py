@@ -21,64 +21,174 @@ if TYPE_CHECKING:
 PERSISTENCE = {"persistent": 1, "not_persistent": 0, "as_queue": 2}
 MAX_NAME = 48
 
-OPTIONS = OptionSpec((
-    Option("queue_manager", "str", "", "Queue manager name (empty: the default queue manager, or whichever "
-           "answers on conn_name)."),
-    Option("channel", "str", None, "Server-connection channel, e.g. DEV.APP.SVRCONN (client mode, with "
-           "conn_name; without both: local bindings)."),
-    Option("conn_name", "str", None, "Where the queue manager listens: host(port), or a comma-separated list "
-           "of them."),
-    Option("user", "str", None, "User id sent in the MQCSP for authentication."),
-    Option("password", "str", None, "Password for user; write {{name}} to take it from the config or the "
-           "environment. Masked in logs.", secret=True),
-    Option("cipher_spec", "str", None, "TLS CipherSpec of the channel (MQCD SSLCipherSpec), e.g. "
-           "ANY_TLS12_OR_HIGHER; needs key_repository (or MQSSLKEYR)."),
-    Option("key_repository", "str", None, "TLS key repository stem (MQSCO KeyRepository), e.g. "
-           "/var/mqm/ssl/key for key.kdb/key.p12."),
-    Option("certificate_label", "str", None, "Label of this client's certificate in the key repository."),
-    Option("ssl_peer_name", "str", None, "Distinguished-name pattern the queue manager's certificate must "
-           "match, e.g. CN=QM1*."),
-    Option("wait_interval", "duration", 1.0, "Consumer: how long one MQGET waits for a message; also how "
-           "long a stop may wait for a waiting MQGET."),
-    Option("concurrent_consumers", "int", 1, "Consumer: threads getting from the queue, each with its own "
-           "connection (MQ connection handles and units of work belong to one thread)."),
-    Option("backout_threshold", "int", None, "Consumer: a message backed out this many times goes to the "
-           "backout queue (default: the queue's BOTHRESH; 5 when the queue has none; 0: never, it is "
-           "delivered again forever)."),
-    Option("dead_letter_queue", "str", None, "Consumer: where a message over the threshold goes, with an MQDLH "
-           "header, when the queue has no backout queue (BOQNAME); default: the queue manager's dead-letter "
-           "queue."),
-    Option("commit_timeout", "duration", 60.0, "Consumer: longest wait, after the route finished, for "
-           "confirmations downstream (an amqp publisher confirm) before the message is backed out."),
-    Option("body_type", "str", "auto", "Consumer and replies: decode MQSTR bodies to str by their CCSID "
-           "(auto), always decode (text) or keep bytes.", choices=BODY_TYPES),
-    Option("convert", "bool", False, "Consumer: ask the queue manager to convert MQSTR messages to ccsid "
-           "(MQGMO_CONVERT)."),
-    Option("disable_reply_to", "bool", False, "Consumer: treat request messages (MsgType 1 with a ReplyToQ) "
-           "as InOnly: send no reply."),
-    Option("properties", "str", "rfh2", "Headers other than JMS_IBM_MQMD_* travel as RFH2 <usr> properties "
-           "(rfh2), or not at all (none: for applications that cannot read RFH2).", choices=PROPERTY_MODES),
-    Option("ccsid", "int", 1208, "Producer: CCSID text bodies are encoded in (1208 UTF-8, 37/500/1047 EBCDIC...); "
-           "consumer with convert: the CCSID asked for."),
-    Option("persistence", "str", "persistent", "Producer: message persistence (as_queue: the queue's DEFPSIST).",
-           choices=tuple(PERSISTENCE)),
-    Option("priority", "int", None, "Producer: message priority 0-9 (default: the queue's DEFPRTY)."),
-    Option("expiry", "duration", None, "Producer: message lifetime (default: unlimited)."),
-    Option("reply_to", "str", None, "Producer, InOut exchanges: the queue replies come to (a shared queue; "
-           "replies are matched by correlation id)."),
-    Option("reply_to_queue_manager", "str", None, "Producer, InOut: the queue manager of reply_to, when "
-           "another one."),
-    Option("request_timeout", "duration", 20.0, "Producer: how long an InOut exchange waits for its reply; "
-           "also the longest wait for a free producer connection."),
-    Option("join_unit_of_work", "bool", True, "Producer on an ibmmq consumer's thread, same queue manager: put "
-           "inside the consumer's unit of work (committed or backed out with its get)."),
-    Option("producer_connections", "int", 1, "Producer elsewhere: connections (each owned by a thread of its "
-           "own) that puts and requests are handed to; shared by the endpoints of one queue manager."),
-    Option("reconnect_delay", "duration", 1.0, "First wait before reconnecting; doubles up to "
-           "max_reconnect_delay. Also the pause after a backout caused by an unreachable system."),
-    Option("max_reconnect_delay", "duration", 30.0, "Longest wait between reconnect attempts."),
-    FORWARD_HEADERS_OPTION,
-))
+OPTIONS = OptionSpec(
+    (
+        Option(
+            "queue_manager",
+            "str",
+            "",
+            "Queue manager name (empty: the default queue manager, or whichever answers on conn_name).",
+        ),
+        Option(
+            "channel",
+            "str",
+            None,
+            "Server-connection channel, e.g. DEV.APP.SVRCONN (client mode, with "
+            "conn_name; without both: local bindings).",
+        ),
+        Option(
+            "conn_name", "str", None, "Where the queue manager listens: host(port), or a comma-separated list of them."
+        ),
+        Option("user", "str", None, "User id sent in the MQCSP for authentication."),
+        Option(
+            "password",
+            "str",
+            None,
+            "Password for user; write {{name}} to take it from the config or the environment. Masked in logs.",
+            secret=True,
+        ),
+        Option(
+            "cipher_spec",
+            "str",
+            None,
+            "TLS CipherSpec of the channel (MQCD SSLCipherSpec), e.g. "
+            "ANY_TLS12_OR_HIGHER; needs key_repository (or MQSSLKEYR).",
+        ),
+        Option(
+            "key_repository",
+            "str",
+            None,
+            "TLS key repository stem (MQSCO KeyRepository), e.g. /var/mqm/ssl/key for key.kdb/key.p12.",
+        ),
+        Option("certificate_label", "str", None, "Label of this client's certificate in the key repository."),
+        Option(
+            "ssl_peer_name",
+            "str",
+            None,
+            "Distinguished-name pattern the queue manager's certificate must match, e.g. CN=QM1*.",
+        ),
+        Option(
+            "wait_interval",
+            "duration",
+            1.0,
+            "Consumer: how long one MQGET waits for a message; also how long a stop may wait for a waiting MQGET.",
+        ),
+        Option(
+            "concurrent_consumers",
+            "int",
+            1,
+            "Consumer: threads getting from the queue, each with its own "
+            "connection (MQ connection handles and units of work belong to one thread).",
+        ),
+        Option(
+            "backout_threshold",
+            "int",
+            None,
+            "Consumer: a message backed out this many times goes to the "
+            "backout queue (default: the queue's BOTHRESH; 5 when the queue has none; 0: never, it is "
+            "delivered again forever).",
+        ),
+        Option(
+            "dead_letter_queue",
+            "str",
+            None,
+            "Consumer: where a message over the threshold goes, with an MQDLH "
+            "header, when the queue has no backout queue (BOQNAME); default: the queue manager's dead-letter "
+            "queue.",
+        ),
+        Option(
+            "commit_timeout",
+            "duration",
+            60.0,
+            "Consumer: longest wait, after the route finished, for "
+            "confirmations downstream (an amqp publisher confirm) before the message is backed out.",
+        ),
+        Option(
+            "body_type",
+            "str",
+            "auto",
+            "Consumer and replies: decode MQSTR bodies to str by their CCSID "
+            "(auto), always decode (text) or keep bytes.",
+            choices=BODY_TYPES,
+        ),
+        Option(
+            "convert",
+            "bool",
+            False,
+            "Consumer: ask the queue manager to convert MQSTR messages to ccsid (MQGMO_CONVERT).",
+        ),
+        Option(
+            "disable_reply_to",
+            "bool",
+            False,
+            "Consumer: treat request messages (MsgType 1 with a ReplyToQ) as InOnly: send no reply.",
+        ),
+        Option(
+            "properties",
+            "str",
+            "rfh2",
+            "Headers other than JMS_IBM_MQMD_* travel as RFH2 <usr> properties "
+            "(rfh2), or not at all (none: for applications that cannot read RFH2).",
+            choices=PROPERTY_MODES,
+        ),
+        Option(
+            "ccsid",
+            "int",
+            1208,
+            "Producer: CCSID text bodies are encoded in (1208 UTF-8, 37/500/1047 EBCDIC...); "
+            "consumer with convert: the CCSID asked for.",
+        ),
+        Option(
+            "persistence",
+            "str",
+            "persistent",
+            "Producer: message persistence (as_queue: the queue's DEFPSIST).",
+            choices=tuple(PERSISTENCE),
+        ),
+        Option("priority", "int", None, "Producer: message priority 0-9 (default: the queue's DEFPRTY)."),
+        Option("expiry", "duration", None, "Producer: message lifetime (default: unlimited)."),
+        Option(
+            "reply_to",
+            "str",
+            None,
+            "Producer, InOut exchanges: the queue replies come to (a shared queue; "
+            "replies are matched by correlation id).",
+        ),
+        Option(
+            "reply_to_queue_manager", "str", None, "Producer, InOut: the queue manager of reply_to, when another one."
+        ),
+        Option(
+            "request_timeout",
+            "duration",
+            20.0,
+            "Producer: how long an InOut exchange waits for its reply; "
+            "also the longest wait for a free producer connection.",
+        ),
+        Option(
+            "join_unit_of_work",
+            "bool",
+            True,
+            "Producer on an ibmmq consumer's thread, same queue manager: put "
+            "inside the consumer's unit of work (committed or backed out with its get).",
+        ),
+        Option(
+            "producer_connections",
+            "int",
+            1,
+            "Producer elsewhere: connections (each owned by a thread of its "
+            "own) that puts and requests are handed to; shared by the endpoints of one queue manager.",
+        ),
+        Option(
+            "reconnect_delay",
+            "duration",
+            1.0,
+            "First wait before reconnecting; doubles up to "
+            "max_reconnect_delay. Also the pause after a backout caused by an unreachable system.",
+        ),
+        Option("max_reconnect_delay", "duration", 30.0, "Longest wait between reconnect attempts."),
+        FORWARD_HEADERS_OPTION,
+    )
+)
 
 
 class IbmMqEndpoint(Endpoint):
@@ -104,8 +214,9 @@ class IbmMqEndpoint(Endpoint):
         if len(self.queue) > MAX_NAME:
             raise self._fail(f"queue name '{self.queue}' is longer than {MAX_NAME} characters")
         if bool(values["channel"]) != bool(values["conn_name"]):
-            raise self._fail("channel and conn_name go together (client mode); give both, or neither for "
-                             "local bindings")
+            raise self._fail(
+                "channel and conn_name go together (client mode); give both, or neither for local bindings"
+            )
         if not values["channel"]:
             for name in ("cipher_spec", "key_repository", "certificate_label", "ssl_peer_name"):
                 if values[name]:
@@ -132,16 +243,27 @@ class IbmMqEndpoint(Endpoint):
         except MqHeaderError:
             raise self._fail(f"ccsid {values['ccsid']} has no codec here") from None
         self.params = ConnectionParams(
-            values["queue_manager"], values["channel"], values["conn_name"], values["user"], values["password"],
-            values["cipher_spec"], values["key_repository"], values["certificate_label"], values["ssl_peer_name"])
+            values["queue_manager"],
+            values["channel"],
+            values["conn_name"],
+            values["user"],
+            values["password"],
+            values["cipher_spec"],
+            values["key_repository"],
+            values["certificate_label"],
+            values["ssl_peer_name"],
+        )
 
     def producer_defaults(self) -> dict[str, Any]:
         """The MQMD values a producer starts from (headers override them)."""
         values = self.values
         expiry = values["expiry"]
-        return {"ccsid": values["ccsid"], "Persistence": PERSISTENCE[values["persistence"]],
-                "Priority": -1 if values["priority"] is None else values["priority"],
-                "Expiry": -1 if expiry is None else max(1, round(expiry * 10))}
+        return {
+            "ccsid": values["ccsid"],
+            "Persistence": PERSISTENCE[values["persistence"]],
+            "Priority": -1 if values["priority"] is None else values["priority"],
+            "Expiry": -1 if expiry is None else max(1, round(expiry * 10)),
+        }
 
     def create_producer(self) -> Producer:
         return IbmMqProducer(self)
@@ -185,8 +307,12 @@ class IbmMqComponent(Component):
             if entry is not None:
                 entry[1] += 1
                 return entry[0]  # type: ignore[no-any-return]
-            pool = SessionPool(mq, endpoint.params, endpoint.values["producer_connections"],
-                               f"ibmmq producer ({endpoint.params.describe()})")
+            pool = SessionPool(
+                mq,
+                endpoint.params,
+                endpoint.values["producer_connections"],
+                f"ibmmq producer ({endpoint.params.describe()})",
+            )
             self._pools[endpoint.params] = [pool, 1]
             return pool
 

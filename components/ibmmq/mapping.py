@@ -63,21 +63,33 @@ log = logging.getLogger("components.ibmmq")
 PROTOCOL = "ibmmq"
 #: Header -> MQMD field, for the fields a producer writes.
 WRITABLE_FIELDS: dict[str, str] = {
-    c.IBMMQ_MSG_ID: "MsgId", c.IBMMQ_CORREL_ID: "CorrelId", c.IBMMQ_FORMAT: "Format",
-    c.IBMMQ_CODED_CHARSET_ID: "CodedCharSetId", c.IBMMQ_ENCODING: "Encoding",
-    c.IBMMQ_PERSISTENCE: "Persistence", c.IBMMQ_PRIORITY: "Priority", c.IBMMQ_EXPIRY: "Expiry",
-    c.IBMMQ_MSG_TYPE: "MsgType", c.IBMMQ_REPORT: "Report", c.IBMMQ_FEEDBACK: "Feedback",
-    c.IBMMQ_REPLY_TO_Q: "ReplyToQ", c.IBMMQ_REPLY_TO_Q_MGR: "ReplyToQMgr",
+    c.IBMMQ_MSG_ID: "MsgId",
+    c.IBMMQ_CORREL_ID: "CorrelId",
+    c.IBMMQ_FORMAT: "Format",
+    c.IBMMQ_CODED_CHARSET_ID: "CodedCharSetId",
+    c.IBMMQ_ENCODING: "Encoding",
+    c.IBMMQ_PERSISTENCE: "Persistence",
+    c.IBMMQ_PRIORITY: "Priority",
+    c.IBMMQ_EXPIRY: "Expiry",
+    c.IBMMQ_MSG_TYPE: "MsgType",
+    c.IBMMQ_REPORT: "Report",
+    c.IBMMQ_FEEDBACK: "Feedback",
+    c.IBMMQ_REPLY_TO_Q: "ReplyToQ",
+    c.IBMMQ_REPLY_TO_Q_MGR: "ReplyToQMgr",
 }
 #: Header -> MQMD field, for the fields the queue manager sets (read only).
 CONTEXT_FIELDS: dict[str, str] = {
-    c.IBMMQ_BACKOUT_COUNT: "BackoutCount", c.IBMMQ_PUT_DATE: "PutDate", c.IBMMQ_PUT_TIME: "PutTime",
-    c.IBMMQ_PUT_APPL_NAME: "PutApplName", c.IBMMQ_USER_IDENTIFIER: "UserIdentifier",
+    c.IBMMQ_BACKOUT_COUNT: "BackoutCount",
+    c.IBMMQ_PUT_DATE: "PutDate",
+    c.IBMMQ_PUT_TIME: "PutTime",
+    c.IBMMQ_PUT_APPL_NAME: "PutApplName",
+    c.IBMMQ_USER_IDENTIFIER: "UserIdentifier",
 }
 _WRITABLE = {name.lower(): field_name for name, field_name in WRITABLE_FIELDS.items()}
 _MQMD_HEADERS = frozenset(name.lower() for name in (*WRITABLE_FIELDS, *CONTEXT_FIELDS))
-_INTEGER_FIELDS = frozenset(("CodedCharSetId", "Encoding", "Persistence", "Priority", "Expiry", "MsgType", "Report",
-                             "Feedback"))
+_INTEGER_FIELDS = frozenset(
+    ("CodedCharSetId", "Encoding", "Persistence", "Priority", "Expiry", "MsgType", "Report", "Feedback")
+)
 _TEXT_FIELDS = ("ReplyToQ", "ReplyToQMgr", "PutDate", "PutTime", "PutApplName", "UserIdentifier")
 _JSON = JsonDataFormat()
 BODY_TYPES = ("auto", "bytes", "text")
@@ -105,8 +117,10 @@ def encode_body(body: Any, ccsid: int) -> tuple[bytes, str | None]:
         return _encode_text(text, ccsid), STRING
     if hasattr(body, "__bytes__"):
         return bytes(body), None
-    raise TypeConversionError(f"cannot put a body of type {cls.__name__} on an MQ queue: convert it to bytes, "
-                              "str, dict or list first (convert_body_to, marshal)")
+    raise TypeConversionError(
+        f"cannot put a body of type {cls.__name__} on an MQ queue: convert it to bytes, "
+        "str, dict or list first (convert_body_to, marshal)"
+    )
 
 
 def _encode_text(text: str, ccsid: int) -> bytes:
@@ -114,8 +128,9 @@ def _encode_text(text: str, ccsid: int) -> bytes:
     try:
         return text.encode(codec)
     except UnicodeEncodeError as exc:
-        raise TypeConversionError(f"the body has characters CCSID {ccsid} ({codec}) cannot hold: "
-                                  f"{exc.object[exc.start:exc.end]!r}") from exc
+        raise TypeConversionError(
+            f"the body has characters CCSID {ccsid} ({codec}) cannot hold: {exc.object[exc.start : exc.end]!r}"
+        ) from exc
 
 
 def is_control_header(name: str) -> bool:
@@ -123,13 +138,17 @@ def is_control_header(name: str) -> bool:
     return name[:8].lower() == "jms_ibm_"
 
 
-def to_mq(body: Any, headers: Mapping[str, Any], defaults: dict[str, Any], properties: str, *,
-          mqmd_headers: bool = True) -> tuple[dict[str, Any], bytes]:
+def to_mq(
+    body: Any, headers: Mapping[str, Any], defaults: dict[str, Any], properties: str, *, mqmd_headers: bool = True
+) -> tuple[dict[str, Any], bytes]:
     """``(MQMD fields, data)`` for a message (see the module doc). ``defaults`` holds the
     endpoint's ``ccsid``, ``Persistence``, ``Priority`` and ``Expiry``; ``mqmd_headers=False``
     ignores the id, type and reply-to headers (a reply gets those from its request)."""
-    fields: dict[str, Any] = {"Persistence": defaults["Persistence"], "Priority": defaults["Priority"],
-                              "Expiry": defaults["Expiry"]}
+    fields: dict[str, Any] = {
+        "Persistence": defaults["Persistence"],
+        "Priority": defaults["Priority"],
+        "Expiry": defaults["Expiry"],
+    }
     props: dict[str, Any] = {}
     for name, value in headers.items():
         lowered = name.lower()
@@ -180,13 +199,17 @@ def from_mq(md: Any, data: bytes, body_type: str, uri: str) -> tuple[Any, dict[s
         try:
             unwrapped = unwrap(data, fmt, encoding, ccsid)
         except MqHeaderError as exc:
-            log.warning("%s: message %s has an RFH2 that does not parse (%s); delivering it with the RFH2 in "
-                        "the body", uri, bytes(md.MsgId).hex(), exc)
+            log.warning(
+                "%s: message %s has an RFH2 that does not parse (%s); delivering it with the RFH2 in the body",
+                uri,
+                bytes(md.MsgId).hex(),
+                exc,
+            )
         else:
             headers.update(unwrapped.properties)
             text_message = unwrapped.folder("mcd").get("Msd") == "jms_text"
             fmt, encoding, ccsid = unwrapped.format, unwrapped.encoding, unwrapped.ccsid
-            data = data[unwrapped.offset:]
+            data = data[unwrapped.offset :]
     headers[c.IBMMQ_MSG_ID] = bytes(md.MsgId)
     headers[c.IBMMQ_CORREL_ID] = bytes(md.CorrelId)
     headers[c.IBMMQ_FORMAT] = fmt
@@ -196,8 +219,11 @@ def from_mq(md: Any, data: bytes, body_type: str, uri: str) -> tuple[Any, dict[s
         headers["JMS_IBM_MQMD_" + name] = int(getattr(md, name))
     for name in _TEXT_FIELDS:
         value = getattr(md, name)
-        headers["JMS_IBM_MQMD_" + name] = value.split(b"\0", 1)[0].decode("utf-8", "replace").strip() \
-            if isinstance(value, bytes) else str(value).strip()
+        headers["JMS_IBM_MQMD_" + name] = (
+            value.split(b"\0", 1)[0].decode("utf-8", "replace").strip()
+            if isinstance(value, bytes)
+            else str(value).strip()
+        )
     body: Any = data
     if body_type == "text" or (body_type == "auto" and (fmt == STRING or text_message)):
         try:

@@ -86,15 +86,17 @@ class SessionPool:
             return future.result(timeout)
         except FutureTimeout:
             if future.cancel():
-                raise ExchangeTimedOutError(f"no producer connection was free within {timeout}s",
-                                            uri=self.name) from None
+                raise ExchangeTimedOutError(
+                    f"no producer connection was free within {timeout}s", uri=self.name
+                ) from None
             return future.result()  # started meanwhile: it ends within its own MQ wait
 
     def _start_threads(self) -> None:
         with self._lock:
             while len(self._threads) < self.size and not self._stopped:
-                thread = threading.Thread(target=self._loop, name=f"ibmmq-producer-{len(self._threads) + 1}",
-                                          daemon=True)
+                thread = threading.Thread(
+                    target=self._loop, name=f"ibmmq-producer-{len(self._threads) + 1}", daemon=True
+                )
                 thread.start()
                 self._threads.append(thread)
 
@@ -118,7 +120,9 @@ class SessionPool:
             if connection is not None:
                 connection.close()
 
-    def _attempt(self, fn: Callable[[MqConnection], Any], connection: MqConnection | None) -> tuple[Any, MqConnection | None]:
+    def _attempt(
+        self, fn: Callable[[MqConnection], Any], connection: MqConnection | None
+    ) -> tuple[Any, MqConnection | None]:
         """``fn`` on the thread's connection; once more on a new one if the connection broke."""
         for attempt in (1, 2):
             try:
@@ -164,8 +168,9 @@ class IbmMqProducer(Producer):
         self._properties: str = values["properties"]
         self._join: bool = values["join_unit_of_work"]
         self._timeout: float = values["request_timeout"]
-        self._crossing = HeaderFilter(values["forward_headers"], protocol=PROTOCOL, uri=endpoint.uri,
-                                      control=is_control_header)
+        self._crossing = HeaderFilter(
+            values["forward_headers"], protocol=PROTOCOL, uri=endpoint.uri, control=is_control_header
+        )
 
     def start(self) -> None:
         if self._pool is None:
@@ -186,13 +191,15 @@ class IbmMqProducer(Producer):
         local = worker.connection if worker is not None and worker.params == endpoint.params else None
         if exchange.pattern is _IN_OUT:
             if endpoint.values["reply_to"] is None:
-                raise EndpointError("an InOut exchange needs the reply_to option (the queue replies come to); "
-                                    "send it InOnly to just put it", uri=endpoint.uri)
+                raise EndpointError(
+                    "an InOut exchange needs the reply_to option (the queue replies come to); "
+                    "send it InOnly to just put it",
+                    uri=endpoint.uri,
+                )
             if local is not None:  # outside syncpoint, on the consumer's connection: no hand-off
                 reply_md, reply = self._request(local, fields, data)
             else:
-                reply_md, reply = self._pool_run(lambda conn: self._request(conn, fields, data),
-                                                 self._timeout * 2 + 5)
+                reply_md, reply = self._pool_run(lambda conn: self._request(conn, fields, data), self._timeout * 2 + 5)
             body, headers = from_mq(reply_md, reply, endpoint.values["body_type"], endpoint.uri)
             message.body = body
             message.headers.update(headers)
@@ -201,8 +208,9 @@ class IbmMqProducer(Producer):
         if local is not None and self._join:
             local.put(endpoint.queue, "", data, self._mq.MD(**fields), syncpoint=True)
             return
-        self._pool_run(lambda conn: conn.put(endpoint.queue, "", data, self._mq.MD(**fields), syncpoint=False),
-                       self._timeout)
+        self._pool_run(
+            lambda conn: conn.put(endpoint.queue, "", data, self._mq.MD(**fields), syncpoint=False), self._timeout
+        )
 
     def _pool_run(self, fn: Callable[[MqConnection], Any], timeout: float) -> Any:
         pool = self._pool
@@ -221,16 +229,26 @@ class IbmMqProducer(Producer):
         md.ReplyToQMgr = (values["reply_to_queue_manager"] or "").encode()
         pass_correl = bool(md.Report & CMQC.MQRO_PASS_CORREL_ID)
         if pass_correl and not md.CorrelId.strip(b"\0"):
-            raise EndpointError("a request with MQRO_PASS_CORREL_ID needs a JMS_IBM_MQMD_CorrelId header "
-                                        "to match its reply by", uri=self.endpoint.uri)
+            raise EndpointError(
+                "a request with MQRO_PASS_CORREL_ID needs a JMS_IBM_MQMD_CorrelId header to match its reply by",
+                uri=self.endpoint.uri,
+            )
         connection.put(self.endpoint.queue, "", data, md, syncpoint=False, new_msg_id=True)
         reply_md = mq.MD(CorrelId=md.CorrelId if pass_correl else md.MsgId)
-        options = CMQC.MQGMO_WAIT | CMQC.MQGMO_NO_SYNCPOINT | CMQC.MQGMO_FAIL_IF_QUIESCING | (
-            CMQC.MQGMO_PROPERTIES_FORCE_MQRFH2 if self._properties == "rfh2" else CMQC.MQGMO_NO_PROPERTIES)
-        gmo = mq.GMO(Options=options, WaitInterval=max(1, round(self._timeout * 1000)),
-                     MatchOptions=CMQC.MQMO_MATCH_CORREL_ID)
+        options = (
+            CMQC.MQGMO_WAIT
+            | CMQC.MQGMO_NO_SYNCPOINT
+            | CMQC.MQGMO_FAIL_IF_QUIESCING
+            | (CMQC.MQGMO_PROPERTIES_FORCE_MQRFH2 if self._properties == "rfh2" else CMQC.MQGMO_NO_PROPERTIES)
+        )
+        gmo = mq.GMO(
+            Options=options, WaitInterval=max(1, round(self._timeout * 1000)), MatchOptions=CMQC.MQMO_MATCH_CORREL_ID
+        )
         reply = connection.get(reply_to, reply_md, gmo)
         if reply is None:
-            raise ExchangeTimedOutError(f"no reply on queue '{reply_to}' within {self._timeout}s (correlation id "
-                                        f"{bytes(reply_md.CorrelId).hex()})", uri=self.endpoint.uri)
+            raise ExchangeTimedOutError(
+                f"no reply on queue '{reply_to}' within {self._timeout}s (correlation id "
+                f"{bytes(reply_md.CorrelId).hex()})",
+                uri=self.endpoint.uri,
+            )
         return reply_md, reply

@@ -76,8 +76,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("components.soap")
 
 _MAX_LISTED = 5
-_NEXT = {"http://schemas.xmlsoap.org/soap/actor/next", "http://www.w3.org/2003/05/soap-envelope/role/next",
-         "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver"}
+_NEXT = {
+    "http://schemas.xmlsoap.org/soap/actor/next",
+    "http://www.w3.org/2003/05/soap-envelope/role/next",
+    "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver",
+}
 
 
 class Fault(Exception):
@@ -133,8 +136,9 @@ class Service:
         try:
             client = zeep.Client(self.documents.location, transport=_Preloaded(self.documents, Transport()))
         except Exception as exc:
-            raise EndpointOptionError(f"endpoint '{endpoint.uri}': the WSDL {location!r} cannot be used: "
-                                      f"{type(exc).__name__}: {exc}") from exc
+            raise EndpointOptionError(
+                f"endpoint '{endpoint.uri}': the WSDL {location!r} cannot be used: {type(exc).__name__}: {exc}"
+            ) from exc
         self.client = client
         chosen = choose_ports(client.wsdl, values["service"], values["port"], values["soap_version"], endpoint.uri)
         self.ports = [(service.name, port.name) for service, port in chosen]
@@ -192,8 +196,9 @@ class SoapConsumer(ServedConsumer):
         except Fault as fault:
             return self._fault_response(fault.version or version, fault)
         except Exception as exc:  # noqa: BLE001 - a reply that does not fit, a zeep surprise
-            error_id, _ = internal_error(f"SOAP {self.endpoint.parsed.path}: the request or its reply could "
-                                         "not be processed", exc)
+            error_id, _ = internal_error(
+                f"SOAP {self.endpoint.parsed.path}: the request or its reply could not be processed", exc
+            )
             return self._fault_response(version, Fault("Server", f"internal error (error id {error_id})"))
         return Response(content, status=200, content_type=CONTENT_TYPE[version])
 
@@ -220,8 +225,10 @@ class SoapConsumer(ServedConsumer):
         envelope_version = VERSION_OF.get(name.namespace or "")
         if envelope_version is None or envelope_version not in service.versions:
             speaks = " and ".join(f"SOAP {v}" for v in sorted(service.versions))
-            raise Fault("VersionMismatch", f"envelope namespace {name.namespace!r} is not served here "
-                                           f"(this service speaks {speaks})")
+            raise Fault(
+                "VersionMismatch",
+                f"envelope namespace {name.namespace!r} is not served here (this service speaks {speaks})",
+            )
         try:
             return self._operation_request(request, service, root, envelope_version)
         except Fault as fault:
@@ -237,8 +244,11 @@ class SoapConsumer(ServedConsumer):
         action = _action(request, version)
         operation = _dispatch(service.versions[version], body, action)
         if action and operation.soapaction and action != operation.soapaction:
-            raise Fault("Client", f"SOAPAction {action!r} does not match operation {operation.name!r} "
-                                  f"(expected {operation.soapaction!r})")
+            raise Fault(
+                "Client",
+                f"SOAPAction {action!r} does not match operation {operation.name!r} "
+                f"(expected {operation.soapaction!r})",
+            )
         if header is not None:
             _check_must_understand(header, ns, operation)
         if service.validate:
@@ -246,8 +256,9 @@ class SoapConsumer(ServedConsumer):
             if not schema.validate(root):
                 problems = [f"line {e.line}: {e.message}" for e in schema.error_log]
                 more = f"; and {len(problems) - _MAX_LISTED} more" if len(problems) > _MAX_LISTED else ""
-                raise Fault("Client", "the request does not match the WSDL's schema: "
-                                      f"{'; '.join(problems[:_MAX_LISTED])}{more}")
+                raise Fault(
+                    "Client", f"the request does not match the WSDL's schema: {'; '.join(problems[:_MAX_LISTED])}{more}"
+                )
         body_value, header_values = _deserialize(operation, body, header)
         headers: dict[str, Any] = {c.SOAP_OPERATION: operation.name, c.SOAP_VERSION: version}
         if action:
@@ -266,16 +277,19 @@ class SoapConsumer(ServedConsumer):
         invalid = find_cause(failure, ValidationError)
         if invalid is not None:
             return Fault("Client", str(invalid))
-        error_id, _ = internal_error(f"SOAP {self.endpoint.parsed.path} {operation.name}: route "
-                                     f"'{exchange.from_route_id}' failed for exchange {exchange.exchange_id}",
-                                     failure)
+        error_id, _ = internal_error(
+            f"SOAP {self.endpoint.parsed.path} {operation.name}: route "
+            f"'{exchange.from_route_id}' failed for exchange {exchange.exchange_id}",
+            failure,
+        )
         return Fault("Server", f"internal error (error id {error_id})")
 
     def _fault_response(self, version: str, fault: Fault) -> Any:
         service = self.service
         namespace = service.versions[version].namespace if service and version in service.versions else None
-        content = fault_envelope(version, fault.code, fault.string, actor=fault.actor, detail=fault.detail,
-                                 subcode_namespace=namespace)
+        content = fault_envelope(
+            version, fault.code, fault.string, actor=fault.actor, detail=fault.detail, subcode_namespace=namespace
+        )
         return Response(content, status=fault_status(version, fault.code), content_type=CONTENT_TYPE[version])
 
     def _document(self, request: Any, service: Service) -> Any:
@@ -319,8 +333,10 @@ def _operation(name: str, zeep_op: Any, version: str) -> Operation:
     headers: frozenset[str] = frozenset()
     message = zeep_op.input
     if message is not None and message.header is not None:
-        headers = frozenset(element.qname.text if hasattr(element.qname, "text") else str(element.qname)
-                            for _, element in message.header.type.elements)
+        headers = frozenset(
+            element.qname.text if hasattr(element.qname, "text") else str(element.qname)
+            for _, element in message.header.type.elements
+        )
     output = zeep_op.output
     one_way = output is None  # no wsdl:output (an output message without parts is an empty reply)
     fields: tuple[str, ...] | None = None
@@ -382,8 +398,10 @@ def _check_must_understand(header: Any, ns: str, operation: Operation) -> None:
         if target and target not in _NEXT:
             continue
         if block.tag not in operation.header_qnames:
-            raise Fault("MustUnderstand", f"header {block.tag!r} is marked mustUnderstand but is not "
-                                          f"understood by operation {operation.name!r}")
+            raise Fault(
+                "MustUnderstand",
+                f"header {block.tag!r} is marked mustUnderstand but is not understood by operation {operation.name!r}",
+            )
 
 
 def _deserialize(operation: Operation, body: Any, header: Any) -> tuple[Any, Any]:
@@ -424,15 +442,15 @@ def _serialize(operation: Operation, exchange: Any) -> bytes:
     elif len(fields) == 1:
         kwargs = {fields[0]: body}  # by keyword: zeep then checks a dict's keys against the type
     else:
-        raise ValueError(f"the reply of {operation.name!r} must be a dict of {', '.join(fields)}; got "
-                         f"{type(body).__name__}" + (f" with keys {sorted(map(str, body))}"
-                                                     if isinstance(body, Mapping) else ""))
+        raise ValueError(
+            f"the reply of {operation.name!r} must be a dict of {', '.join(fields)}; got "
+            f"{type(body).__name__}" + (f" with keys {sorted(map(str, body))}" if isinstance(body, Mapping) else "")
+        )
     reply_headers = exchange.message.headers.get(c.SOAP_RESPONSE_HEADERS)
     if reply_headers is not None:
         kwargs["_soapheaders"] = reply_headers
     serialized = operation.zeep.output.serialize(*args, **kwargs)
     return etree.tostring(serialized.content, xml_declaration=True, encoding="UTF-8")
-
 
 
 def _short(exc: BaseException) -> str:

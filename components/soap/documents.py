@@ -51,8 +51,7 @@ _ENVELOPE_SCHEMA = """<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xml
   </xs:sequence><xs:anyAttribute namespace="##other" processContents="lax"/></xs:complexType></xs:element>
 </xs:schema>"""
 _ENVELOPES = {
-    "http://schemas.xmlsoap.org/soap/envelope/":
-        '<xs:any namespace="##other" processContents="lax" minOccurs="0" maxOccurs="unbounded"/>',
+    "http://schemas.xmlsoap.org/soap/envelope/": '<xs:any namespace="##other" processContents="lax" minOccurs="0" maxOccurs="unbounded"/>',
     "http://www.w3.org/2003/05/soap-envelope": "",
 }
 
@@ -134,8 +133,9 @@ class WsdlDocuments:
         if root.tag == f"{{{XSD_NS}}}schema":
             kind = "xsd"  # wsdl:import may name a schema
         elif root.tag != f"{{{WSDL_NS}}}definitions":
-            raise ConfigurationError(f"{location!r} is neither a WSDL 1.1 document nor an XML schema "
-                                     f"(its root is {root.tag!r})")
+            raise ConfigurationError(
+                f"{location!r} is neither a WSDL 1.1 document nor an XML schema (its root is {root.tag!r})"
+            )
         key = ""
         if self.documents or kind != "wsdl":
             self._counts[kind] += 1
@@ -200,8 +200,7 @@ class WsdlDocuments:
                 copied = _standalone(schema)
                 for element in copied:
                     if element.tag in _REFERENCES and element.get("schemaLocation"):
-                        element.set("schemaLocation", as_url(absolute(element.get("schemaLocation"),
-                                                                       doc.location)))
+                        element.set("schemaLocation", as_url(absolute(element.get("schemaLocation"), doc.location)))
                 sources[url] = copied
                 by_namespace.setdefault(schema.get("targetNamespace"), []).append(url)
         hubs: dict[str | None, str] = {}
@@ -241,8 +240,10 @@ class WsdlDocuments:
         try:
             return etree.XMLSchema(document)
         except etree.XMLSchemaParseError as exc:
-            raise ConfigurationError(f"the schema of WSDL {self.location!r} does not compile for validation "
-                                     f"({exc}); set validate=false to serve it without schema validation") from exc
+            raise ConfigurationError(
+                f"the schema of WSDL {self.location!r} does not compile for validation "
+                f"({exc}); set validate=false to serve it without schema validation"
+            ) from exc
 
 
 class _InMemory(etree.Resolver):
@@ -253,7 +254,7 @@ class _InMemory(etree.Resolver):
         self.sources = sources
         for url in list(sources):
             if url.startswith("file://"):
-                sources.setdefault(url[len("file://"):], sources[url])
+                sources.setdefault(url[len("file://") :], sources[url])
 
     def resolve(self, url: str, pubid: str, context: Any) -> Any:
         data = self.sources.get(url)

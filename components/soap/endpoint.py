@@ -26,58 +26,125 @@ if TYPE_CHECKING:
 SOAP_VERSIONS = ("1.1", "1.2")
 
 CONSUMER_OPTIONS = frozenset({"max_request_body"})
-PRODUCER_OPTIONS = frozenset({
-    "connect_timeout", "read_timeout", "cache", "cache_timeout", "username", "password", "wsse_username",
-    "wsse_password", "wsse_digest", "ssl_verify", "ca_bundle", "cert_file", "key_file", "keep_envelope",
-    "strict", "redeliver_faults", "max_connections"})
+PRODUCER_OPTIONS = frozenset(
+    {
+        "connect_timeout",
+        "read_timeout",
+        "cache",
+        "cache_timeout",
+        "username",
+        "password",
+        "wsse_username",
+        "wsse_password",
+        "wsse_digest",
+        "ssl_verify",
+        "ca_bundle",
+        "cert_file",
+        "key_file",
+        "keep_envelope",
+        "strict",
+        "redeliver_faults",
+        "max_connections",
+    }
+)
 
 
 class SoapEndpoint(Endpoint):
     """``soap:OPERATION?wsdl=...`` (producer) or ``soap:/path?wsdl=...`` (consumer)."""
 
-    options = OptionSpec((
-        Option("wsdl", "str", None, "The WSDL: a file path (relative to the working directory) or an "
-                                    "http(s) URL. Required."),
-        Option("service", "str", None, "The wsdl:service to use (its name); default the first."),
-        Option("port", "str", None, "The wsdl:port to use (its name); default the first SOAP port "
-                                    "(of soap_version, if given). A consumer given no port serves every "
-                                    "SOAP port of the service (1.1 and 1.2)."),
-        Option("soap_version", "str", None, "Only ports of this SOAP version.", choices=SOAP_VERSIONS),
-        Option("address", "str", None, "Producer: the service URL to call instead of the WSDL's "
-                                       "soap:address. Consumer: the URL the served WSDL advertises "
-                                       "(default: the URL the client used)."),
-        Option("connect_timeout", "duration", 10.0, "Producer: seconds to establish a connection."),
-        Option("read_timeout", "duration", 30.0, "Producer: seconds to wait for the response (and for "
-                                                 "each read of the WSDL)."),
-        Option("cache", "str", "memory", "Producer: cache of WSDL and schema documents fetched by URL.",
-               choices=("memory", "sqlite", "none")),
-        Option("cache_timeout", "duration", 3600.0, "Producer: how long a cached document stays valid."),
-        Option("username", "str", None, "Producer: HTTP basic authentication user."),
-        Option("password", "str", None, "Producer: HTTP basic authentication password.", secret=True),
-        Option("wsse_username", "str", None, "Producer: WS-Security UsernameToken user."),
-        Option("wsse_password", "str", None, "Producer: WS-Security UsernameToken password.", secret=True),
-        Option("wsse_digest", "bool", False, "Producer: send the UsernameToken password as a digest "
-                                             "(with nonce and created) instead of plain text."),
-        Option("ssl_verify", "bool", True, "Producer: verify the server's TLS certificate."),
-        Option("ca_bundle", "str", None, "Producer: a CA bundle file to verify TLS certificates with."),
-        Option("cert_file", "str", None, "Producer: TLS client certificate (PEM; may hold the key too)."),
-        Option("key_file", "str", None, "Producer: the TLS client certificate's private key (PEM, "
-                                        "unencrypted)."),
-        Option("keep_envelope", "bool", False, "Producer: keep the raw request and response envelopes "
-                                               "(bytes) in headers CamelSoapRequestEnvelope and "
-                                               "CamelSoapResponseEnvelope."),
-        Option("strict", "bool", True, "Producer: parse responses strictly (false: zeep's recover mode "
-                                       "for servers that answer sloppy XML)."),
-        Option("redeliver_faults", "str", "never", "Producer: which SOAP Faults an error handler's "
-                                                   "general redelivery policy may repeat.",
-               choices=("never", "server", "always")),
-        Option("max_connections", "int", 10, "Producer: pooled HTTP connections kept to the service."),
-        Option("validate", "bool", True, "Validate each request against the WSDL's schema: a consumer "
-                                         "answers a Client fault listing what is wrong; a producer raises "
-                                         "ValidationError naming the element before anything is sent."),
-        Option("max_request_body", "str", "1MB", "Consumer: largest request body (bytes, or 512KB, 10MB); "
-                                                 "a larger one gets a Client fault."),
-    ))
+    options = OptionSpec(
+        (
+            Option(
+                "wsdl",
+                "str",
+                None,
+                "The WSDL: a file path (relative to the working directory) or an http(s) URL. Required.",
+            ),
+            Option("service", "str", None, "The wsdl:service to use (its name); default the first."),
+            Option(
+                "port",
+                "str",
+                None,
+                "The wsdl:port to use (its name); default the first SOAP port "
+                "(of soap_version, if given). A consumer given no port serves every "
+                "SOAP port of the service (1.1 and 1.2).",
+            ),
+            Option("soap_version", "str", None, "Only ports of this SOAP version.", choices=SOAP_VERSIONS),
+            Option(
+                "address",
+                "str",
+                None,
+                "Producer: the service URL to call instead of the WSDL's "
+                "soap:address. Consumer: the URL the served WSDL advertises "
+                "(default: the URL the client used).",
+            ),
+            Option("connect_timeout", "duration", 10.0, "Producer: seconds to establish a connection."),
+            Option(
+                "read_timeout",
+                "duration",
+                30.0,
+                "Producer: seconds to wait for the response (and for each read of the WSDL).",
+            ),
+            Option(
+                "cache",
+                "str",
+                "memory",
+                "Producer: cache of WSDL and schema documents fetched by URL.",
+                choices=("memory", "sqlite", "none"),
+            ),
+            Option("cache_timeout", "duration", 3600.0, "Producer: how long a cached document stays valid."),
+            Option("username", "str", None, "Producer: HTTP basic authentication user."),
+            Option("password", "str", None, "Producer: HTTP basic authentication password.", secret=True),
+            Option("wsse_username", "str", None, "Producer: WS-Security UsernameToken user."),
+            Option("wsse_password", "str", None, "Producer: WS-Security UsernameToken password.", secret=True),
+            Option(
+                "wsse_digest",
+                "bool",
+                False,
+                "Producer: send the UsernameToken password as a digest (with nonce and created) instead of plain text.",
+            ),
+            Option("ssl_verify", "bool", True, "Producer: verify the server's TLS certificate."),
+            Option("ca_bundle", "str", None, "Producer: a CA bundle file to verify TLS certificates with."),
+            Option("cert_file", "str", None, "Producer: TLS client certificate (PEM; may hold the key too)."),
+            Option("key_file", "str", None, "Producer: the TLS client certificate's private key (PEM, unencrypted)."),
+            Option(
+                "keep_envelope",
+                "bool",
+                False,
+                "Producer: keep the raw request and response envelopes "
+                "(bytes) in headers CamelSoapRequestEnvelope and "
+                "CamelSoapResponseEnvelope.",
+            ),
+            Option(
+                "strict",
+                "bool",
+                True,
+                "Producer: parse responses strictly (false: zeep's recover mode for servers that answer sloppy XML).",
+            ),
+            Option(
+                "redeliver_faults",
+                "str",
+                "never",
+                "Producer: which SOAP Faults an error handler's general redelivery policy may repeat.",
+                choices=("never", "server", "always"),
+            ),
+            Option("max_connections", "int", 10, "Producer: pooled HTTP connections kept to the service."),
+            Option(
+                "validate",
+                "bool",
+                True,
+                "Validate each request against the WSDL's schema: a consumer "
+                "answers a Client fault listing what is wrong; a producer raises "
+                "ValidationError naming the element before anything is sent.",
+            ),
+            Option(
+                "max_request_body",
+                "str",
+                "1MB",
+                "Consumer: largest request body (bytes, or 512KB, 10MB); a larger one gets a Client fault.",
+            ),
+        )
+    )
 
     def __init__(self, component: Component, uri: Uri, values: dict[str, Any], given: dict[str, Any]) -> None:
         super().__init__(component, uri, values, given)
@@ -94,8 +161,9 @@ class SoapEndpoint(Endpoint):
         if not wsdl:
             raise EndpointOptionError(f"endpoint '{self.uri}' needs option wsdl (a file path or an http(s) URL)")
         if urlparse(wsdl).scheme not in ("http", "https") and not os.path.isfile(_local_path(wsdl)):
-            raise EndpointOptionError(f"endpoint '{self.uri}': WSDL file {wsdl!r} not found (relative paths are "
-                                      f"relative to {os.getcwd()!r})")
+            raise EndpointOptionError(
+                f"endpoint '{self.uri}': WSDL file {wsdl!r} not found (relative paths are relative to {os.getcwd()!r})"
+            )
         given = set(self.given)
         if self.serving:
             refuse_options(self.uri, given, PRODUCER_OPTIONS, "a producer (soap:OPERATION)")
@@ -108,13 +176,14 @@ class SoapEndpoint(Endpoint):
             return
         refuse_options(self.uri, given, CONSUMER_OPTIONS, "a consumer (soap:/path)")
         if not self.operation or "/" in self.operation:
-            raise EndpointOptionError(f"endpoint '{self.uri}': name the operation to call (soap:GetQuote?wsdl=...), "
-                                      "or a path starting with '/' to serve the WSDL (soap:/quotes?wsdl=...)")
+            raise EndpointOptionError(
+                f"endpoint '{self.uri}': name the operation to call (soap:GetQuote?wsdl=...), "
+                "or a path starting with '/' to serve the WSDL (soap:/quotes?wsdl=...)"
+            )
         if self.values["max_connections"] < 1:
             raise EndpointOptionError(f"endpoint '{self.uri}': max_connections must be at least 1")
         if (self.values["wsse_username"] is None) != (self.values["wsse_password"] is None):
-            raise EndpointOptionError(f"endpoint '{self.uri}': WS-Security needs both wsse_username and "
-                                      "wsse_password")
+            raise EndpointOptionError(f"endpoint '{self.uri}': WS-Security needs both wsse_username and wsse_password")
         if self.values["key_file"] is not None and self.values["cert_file"] is None:
             raise EndpointOptionError(f"endpoint '{self.uri}': key_file needs cert_file")
         for name in ("ca_bundle", "cert_file", "key_file"):
@@ -138,16 +207,18 @@ class SoapEndpoint(Endpoint):
 
     def create_producer(self) -> Producer:
         if self.serving:
-            raise EndpointOptionError(f"endpoint '{self.uri}' serves a WSDL; to call an operation write "
-                                      "soap:OPERATION?wsdl=...")
+            raise EndpointOptionError(
+                f"endpoint '{self.uri}' serves a WSDL; to call an operation write soap:OPERATION?wsdl=..."
+            )
         from components.soap.producer import SoapProducer
 
         return SoapProducer(self)
 
     def create_consumer(self, processor: Processor) -> Consumer:
         if not self.serving:
-            raise EndpointOptionError(f"endpoint '{self.uri}': consume with soap:/path?wsdl=... (served on the "
-                                      "engine's HTTP server)")
+            raise EndpointOptionError(
+                f"endpoint '{self.uri}': consume with soap:/path?wsdl=... (served on the engine's HTTP server)"
+            )
         from components.soap.consumer import SoapConsumer
 
         return SoapConsumer(self, processor)
@@ -161,8 +232,9 @@ def _local_path(location: str) -> str:
     return os.path.expanduser(location)
 
 
-def choose_ports(wsdl: Any, service_name: str | None, port_name: str | None, version: str | None,
-                 where: str) -> list[tuple[Any, Any]]:
+def choose_ports(
+    wsdl: Any, service_name: str | None, port_name: str | None, version: str | None, where: str
+) -> list[tuple[Any, Any]]:
     """``(service, port)`` pairs of a zeep WSDL document that an endpoint uses: the named port, or
     every SOAP port of the service (of ``version``, when given). Raises EndpointOptionError."""
     from zeep.wsdl.bindings.soap import Soap11Binding, Soap12Binding, SoapBinding
@@ -173,24 +245,29 @@ def choose_ports(wsdl: Any, service_name: str | None, port_name: str | None, ver
     if service_name is not None:
         service = services.get(service_name)
         if service is None:
-            raise EndpointOptionError(f"endpoint '{where}': the WSDL has no service {service_name!r}"
-                                      f"{_closest(service_name, services)}")
+            raise EndpointOptionError(
+                f"endpoint '{where}': the WSDL has no service {service_name!r}{_closest(service_name, services)}"
+            )
     else:
         service = next(iter(services.values()))
     kinds = {"1.1": Soap11Binding, "1.2": Soap12Binding, None: SoapBinding}
     if port_name is not None:
         port = service.ports.get(port_name)
         if port is None:
-            raise EndpointOptionError(f"endpoint '{where}': service {service.name!r} has no port {port_name!r}"
-                                      f"{_closest(port_name, service.ports)}")
+            raise EndpointOptionError(
+                f"endpoint '{where}': service {service.name!r} has no port {port_name!r}"
+                f"{_closest(port_name, service.ports)}"
+            )
         if not isinstance(port.binding, kinds[version]):
-            raise EndpointOptionError(f"endpoint '{where}': port {port_name!r} is not a SOAP "
-                                      f"{version or ''} port".replace("  ", " "))
+            raise EndpointOptionError(
+                f"endpoint '{where}': port {port_name!r} is not a SOAP {version or ''} port".replace("  ", " ")
+            )
         return [(service, port)]
     ports = [(service, port) for port in service.ports.values() if isinstance(port.binding, kinds[version])]
     if not ports:
-        raise EndpointOptionError(f"endpoint '{where}': service {service.name!r} has no SOAP {version or ''} "
-                                  "port".replace("  ", " "))
+        raise EndpointOptionError(
+            f"endpoint '{where}': service {service.name!r} has no SOAP {version or ''} port".replace("  ", " ")
+        )
     return ports
 
 

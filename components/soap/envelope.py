@@ -17,8 +17,13 @@ CONTENT_TYPE = {"1.1": "text/xml; charset=utf-8", "1.2": "application/soap+xml; 
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 
 # SOAP 1.1 code -> SOAP 1.2 code, and back.
-_TO_12 = {"Client": "Sender", "Server": "Receiver", "VersionMismatch": "VersionMismatch",
-          "MustUnderstand": "MustUnderstand", "DataEncodingUnknown": "DataEncodingUnknown"}
+_TO_12 = {
+    "Client": "Sender",
+    "Server": "Receiver",
+    "VersionMismatch": "VersionMismatch",
+    "MustUnderstand": "MustUnderstand",
+    "DataEncodingUnknown": "DataEncodingUnknown",
+}
 _TO_11 = {"Sender": "Client", "Receiver": "Server"}
 
 
@@ -45,8 +50,15 @@ def fault_status(version: str, code: str) -> int:
     return 500
 
 
-def fault_envelope(version: str, code: str, string: str, *, actor: str | None = None, detail: Any = None,
-                   subcode_namespace: str | None = None) -> bytes:
+def fault_envelope(
+    version: str,
+    code: str,
+    string: str,
+    *,
+    actor: str | None = None,
+    detail: Any = None,
+    subcode_namespace: str | None = None,
+) -> bytes:
     """A complete Fault envelope for ``version`` (``1.1`` or ``1.2``) as UTF-8 bytes.
 
     ``code`` is a local code such as ``Client``, ``Server.Database`` or ``Sender`` (mapped to the
@@ -73,8 +85,9 @@ def fault_envelope(version: str, code: str, string: str, *, actor: str | None = 
         parent = code_el
         for name in (part for part in rest.split(".") if part):
             parent = etree.SubElement(parent, f"{{{ns}}}Subcode")
-            value = etree.SubElement(parent, f"{{{ns}}}Value",
-                                     nsmap={"sub": subcode_namespace} if subcode_namespace else None)
+            value = etree.SubElement(
+                parent, f"{{{ns}}}Value", nsmap={"sub": subcode_namespace} if subcode_namespace else None
+            )
             value.text = f"sub:{name}" if subcode_namespace else name
         reason = etree.SubElement(fault, f"{{{ns}}}Reason")
         text = etree.SubElement(reason, f"{{{ns}}}Text")
@@ -127,8 +140,11 @@ def _element_name(name: str) -> str:
 
 def _xml_text(value: str) -> str:
     """``value`` without the characters XML 1.0 cannot carry (a message may hold any text)."""
-    return "".join(ch for ch in str(value) if ch in "\t\n\r" or (" " <= ch <= "\ud7ff")
-                   or ("\ue000" <= ch <= "\ufffd") or ch > "\uffff")
+    return "".join(
+        ch
+        for ch in str(value)
+        if ch in "\t\n\r" or (" " <= ch <= "\ud7ff") or ("\ue000" <= ch <= "\ufffd") or ch > "\uffff"
+    )
 
 
 def plain(value: Any) -> Any:

@@ -88,12 +88,15 @@ class RequestValidator:
     def egress(self, envelope: Any, http_headers: Any, operation: Any, binding_options: Any) -> tuple[Any, Any]:
         schema = self.documents.validator()
         if not schema.validate(envelope):
-            problems = [f"{_element_path(e.path)}: {_ELEMENT_PREFIX.sub('', e.message).rstrip('.')}"
-                        for e in schema.error_log]
+            problems = [
+                f"{_element_path(e.path)}: {_ELEMENT_PREFIX.sub('', e.message).rstrip('.')}" for e in schema.error_log
+            ]
             more = f"; and {len(problems) - _MAX_LISTED} more" if len(problems) > _MAX_LISTED else ""
             # No URI in the text: an http consumer answers a ValidationError's message to its client.
-            raise ValidationError(f"the body does not fit {operation.name}({self.signature(operation.name)}), "
-                                  f"nothing was sent: {'; '.join(problems[:_MAX_LISTED])}{more}")
+            raise ValidationError(
+                f"the body does not fit {operation.name}({self.signature(operation.name)}), "
+                f"nothing was sent: {'; '.join(problems[:_MAX_LISTED])}{more}"
+            )
         return envelope, http_headers
 
 
@@ -163,34 +166,40 @@ class SoapClient:
         except requests.exceptions.HTTPError as exc:
             session.close()
             status = exc.response.status_code if exc.response is not None else 0
-            raise HttpOperationFailedError(f"cannot load the WSDL {_mask(wsdl)}: HTTP status {status}",
-                                           uri=self.uri, status_code=status) from exc
+            raise HttpOperationFailedError(
+                f"cannot load the WSDL {_mask(wsdl)}: HTTP status {status}", uri=self.uri, status_code=status
+            ) from exc
         except requests.exceptions.RequestException as exc:
             session.close()
-            raise EndpointNotConnectedError(f"cannot load the WSDL {_mask(wsdl)}: {failure_reason(exc)}",
-                                            uri=self.uri) from exc
+            raise EndpointNotConnectedError(
+                f"cannot load the WSDL {_mask(wsdl)}: {failure_reason(exc)}", uri=self.uri
+            ) from exc
         except Exception as exc:
             session.close()
-            raise EndpointOptionError(f"endpoint '{self.uri}': the WSDL {_mask(wsdl)} cannot be used: "
-                                      f"{type(exc).__name__}: {exc}") from exc
+            raise EndpointOptionError(
+                f"endpoint '{self.uri}': the WSDL {_mask(wsdl)} cannot be used: {type(exc).__name__}: {exc}"
+            ) from exc
         try:
-            _, port = choose_ports(client.wsdl, values["service"], values["port"], values["soap_version"],
-                                         self.uri)[0]
+            _, port = choose_ports(client.wsdl, values["service"], values["port"], values["soap_version"], self.uri)[0]
             binding = port.binding
             try:
                 self.operation = binding.get(endpoint.operation)
             except ValueError:
                 from components.soap.endpoint import _closest
 
-                raise EndpointOptionError(f"endpoint '{self.uri}': port {port.name!r} has no operation "
-                                          f"{endpoint.operation!r}{_closest(endpoint.operation, binding.all())}") from None
+                raise EndpointOptionError(
+                    f"endpoint '{self.uri}': port {port.name!r} has no operation "
+                    f"{endpoint.operation!r}{_closest(endpoint.operation, binding.all())}"
+                ) from None
             self.address = values["address"] or port.binding_options.get("address")
             if not self.address:
-                raise EndpointOptionError(f"endpoint '{self.uri}': port {port.name!r} has no soap:address; set "
-                                          "option address")
+                raise EndpointOptionError(
+                    f"endpoint '{self.uri}': port {port.name!r} has no soap:address; set option address"
+                )
             if values["validate"]:
-                client.plugins.append(RequestValidator(self._documents(wsdl, transport, values["read_timeout"]),
-                                                       self._signature))
+                client.plugins.append(
+                    RequestValidator(self._documents(wsdl, transport, values["read_timeout"]), self._signature)
+                )
         except Exception:
             session.close()
             raise
@@ -208,9 +217,11 @@ class SoapClient:
             documents.validator()
         except ConfigurationError as exc:
             cause = exc.__cause__ or exc
-            raise EndpointOptionError(f"endpoint '{self.uri}': the schema of the WSDL {_mask(wsdl)} cannot be "
-                                      f"used to check requests ({cause}); set validate=false to send them "
-                                      "unchecked") from exc
+            raise EndpointOptionError(
+                f"endpoint '{self.uri}': the schema of the WSDL {_mask(wsdl)} cannot be "
+                f"used to check requests ({cause}); set validate=false to send them "
+                "unchecked"
+            ) from exc
         return documents
 
     def _signature(self, operation: str) -> str:
@@ -267,23 +278,35 @@ class SoapProducer(Producer):
                 raise self._http_failure(response) from None
             raise EndpointError(f"{endpoint.operation}: the response is not XML", uri=endpoint.uri) from None
         except (zx.Error, ValueError, TypeError, AttributeError) as exc:
-            raise EndpointError(f"{endpoint.operation}: the response does not fit the WSDL's output: "
-                                f"{type(exc).__name__}: {exc}", uri=endpoint.uri) from exc
+            raise EndpointError(
+                f"{endpoint.operation}: the response does not fit the WSDL's output: {type(exc).__name__}: {exc}",
+                uri=endpoint.uri,
+            ) from exc
         message.body = plain(result)
 
     def _http_failure(self, response: Any) -> HttpOperationFailedError:
         status = response.status_code
         return HttpOperationFailedError(
             f"{self.endpoint.operation}: HTTP status {status} {response.reason or ''}".rstrip() + " without a SOAP "
-            "Fault", uri=self.endpoint.uri, status_code=status, reason=response.reason or "",
-            response_body=response.text, response_headers=dict(response.headers))
+            "Fault",
+            uri=self.endpoint.uri,
+            status_code=status,
+            reason=response.reason or "",
+            response_body=response.text,
+            response_headers=dict(response.headers),
+        )
 
     def _fault(self, fault: Any) -> SoapFault:
         code = local_code(fault.code)
-        error = SoapFault(fault.message or "", code=code, actor=fault.actor, detail=detail_value(fault.detail),
-                          subcodes=tuple(local_code(s) for s in (fault.subcodes or ())),
-                          detail_element=fault.detail if not isinstance(fault.detail, str) else None,
-                          uri=self.endpoint.uri)
+        error = SoapFault(
+            fault.message or "",
+            code=code,
+            actor=fault.actor,
+            detail=detail_value(fault.detail),
+            subcodes=tuple(local_code(s) for s in (fault.subcodes or ())),
+            detail_element=fault.detail if not isinstance(fault.detail, str) else None,
+            uri=self.endpoint.uri,
+        )
         redeliver = self.endpoint.values["redeliver_faults"]
         if redeliver == "always" or (redeliver == "server" and not is_client_code(code)):
             error.retryable = True  # type: ignore[misc]
@@ -304,4 +327,3 @@ def _arguments(body: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
 
 def _mask(location: str) -> str:
     return repr(mask_uri(location))
-

@@ -27,5 +27,14 @@ from components.sql.producer import SqlProducer
 from components.sql.statement import Param, Statement
 from components.sql.stream import RowStream
 
-__all__ = ["Param", "RowStream", "SqlComponent", "SqlConsumer", "SqlEndpoint", "SqlProducer",
-           "Statement", "sql_error", "translate_error"]
+__all__ = [
+    "Param",
+    "RowStream",
+    "SqlComponent",
+    "SqlConsumer",
+    "SqlEndpoint",
+    "SqlProducer",
+    "Statement",
+    "sql_error",
+    "translate_error",
+]

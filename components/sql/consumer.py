@@ -60,8 +60,9 @@ log = logging.getLogger("components.sql")
 
 #: Dialects whose SELECT accepts ``FOR UPDATE SKIP LOCKED``.
 SKIP_LOCKED_DIALECTS = frozenset({"postgresql", "mysql", "mariadb", "oracle"})
-_LOCKING_CLAUSE = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE|KEY\s+SHARE)\b|\bLOCK\s+IN\s+SHARE\s+MODE\b",
-                             re.IGNORECASE)
+_LOCKING_CLAUSE = re.compile(
+    r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE|KEY\s+SHARE)\b|\bLOCK\s+IN\s+SHARE\s+MODE\b", re.IGNORECASE
+)
 #: How long a poll waits, after its last row, for outcomes that arrive asynchronously (a
 #: publisher confirm downstream) before it commits without marking those rows.
 OUTCOME_WAIT = 60.0
@@ -92,13 +93,15 @@ class SqlConsumer(ScheduledPollingConsumer):
         if names:
             raise EndpointOptionError(
                 f"endpoint '{endpoint.uri}': a consumer's SELECT cannot bind :#{names[0]} (there is no "
-                "message to take it from); use a {{property}} placeholder or :#${...}")
+                "message to take it from); use a {{property}} placeholder or :#${...}"
+            )
         self.datasource = datasource
-        self.locking = bool(endpoint.values["skip_locked"]) and \
-            datasource.dialect_name in SKIP_LOCKED_DIALECTS and \
-            not _LOCKING_CLAUSE.search(endpoint.statement.source)
-        self.select = endpoint.statement.with_suffix("FOR UPDATE SKIP LOCKED") if self.locking \
-            else endpoint.statement
+        self.locking = (
+            bool(endpoint.values["skip_locked"])
+            and datasource.dialect_name in SKIP_LOCKED_DIALECTS
+            and not _LOCKING_CLAUSE.search(endpoint.statement.source)
+        )
+        self.select = endpoint.statement.with_suffix("FOR UPDATE SKIP LOCKED") if self.locking else endpoint.statement
 
     # -- polling --------------------------------------------------------------------------------
     def poll(self) -> int:
@@ -123,8 +126,10 @@ class SqlConsumer(ScheduledPollingConsumer):
             assert self.datasource is not None
             error = translate_error(exc, self.datasource.name, self.select.source, self.endpoint.uri)
             if self.locking and not isinstance(error, SqlConnectionError):
-                error.add_note("the poll appended FOR UPDATE SKIP LOCKED to the SELECT; set "
-                               "skip_locked=false if the query cannot take a locking clause")
+                error.add_note(
+                    "the poll appended FOR UPDATE SKIP LOCKED to the SELECT; set "
+                    "skip_locked=false if the query cannot take a locking clause"
+                )
             raise error from exc
         return keys, rows
 
@@ -180,8 +185,10 @@ class SqlConsumer(ScheduledPollingConsumer):
         count = conn.execute(statement.clause, statement.values(exchange, row, "the row")).rowcount
         expected = self.endpoint.values["expected_update_count"]
         if expected >= 0 and count != expected:
-            raise SqlError(f"expected update count {expected} but was {count} [statement: "
-                           f"{statement.source}]", statement=statement.source)
+            raise SqlError(
+                f"expected update count {expected} but was {count} [statement: {statement.source}]",
+                statement=statement.source,
+            )
 
     def _poll_locked(self, datasource: DataSource) -> int:
         outcomes: queue.SimpleQueue[tuple[bool, dict[str, Any], Exchange]] = queue.SimpleQueue()
@@ -208,9 +215,13 @@ class SqlConsumer(ScheduledPollingConsumer):
             while pending and time.monotonic() < deadline:
                 pending -= self._apply_marks(conn, outcomes, 0.1)
             if pending:
-                log.warning("%s: %d row(s) still waiting for their exchange to complete after %ss; "
-                            "committing without marking them (a later poll takes them again)",
-                            self.endpoint.uri, pending, OUTCOME_WAIT)
+                log.warning(
+                    "%s: %d row(s) still waiting for their exchange to complete after %ss; "
+                    "committing without marking them (a later poll takes them again)",
+                    self.endpoint.uri,
+                    pending,
+                    OUTCOME_WAIT,
+                )
             if processed and self.endpoint.batch_complete is not None:
                 conn.execute(self.endpoint.batch_complete.clause, {})
             transaction.commit()
@@ -221,8 +232,7 @@ class SqlConsumer(ScheduledPollingConsumer):
         applied = 0
         while True:
             try:
-                completed, row, exchange = outcomes.get(timeout=wait) if wait and not applied \
-                    else outcomes.get_nowait()
+                completed, row, exchange = outcomes.get(timeout=wait) if wait and not applied else outcomes.get_nowait()
             except queue.Empty:
                 return applied
             applied += 1
@@ -237,11 +247,13 @@ class SqlConsumer(ScheduledPollingConsumer):
                 error = translate_error(exc, datasource, statement.source, self.endpoint.uri)
                 if isinstance(error, SqlConnectionError):
                     raise error from exc  # the poll's transaction is gone: roll the poll back
-                log.error("%s: marking row %s failed (it will be polled again): %s",
-                          self.endpoint.uri, _row_id(row), error)
+                log.error(
+                    "%s: marking row %s failed (it will be polled again): %s", self.endpoint.uri, _row_id(row), error
+                )
             except SqlError as exc:
-                log.error("%s: marking row %s failed (it will be polled again): %s",
-                          self.endpoint.uri, _row_id(row), exc)
+                log.error(
+                    "%s: marking row %s failed (it will be polled again): %s", self.endpoint.uri, _row_id(row), exc
+                )
 
 
 def _put_outcome(outcomes: queue.SimpleQueue[Any], completed: bool, row: dict[str, Any], exchange: Exchange) -> None:
@@ -253,4 +265,3 @@ def _row_id(row: Mapping[str, Any]) -> str:
         if key in row:
             return f"id={row[key]!r}"
     return "(" + ", ".join(f"{k}" for k in list(row)[:5]) + ")"
-

@@ -11,11 +11,16 @@ from eip.datasources import describe_sql_error
 from eip.errors import SqlError
 
 
-def sql_error(datasource: str, detail: str, statement: str, uri: str | None = None,
-              cls: type[SqlError] = SqlError) -> SqlError:
+def sql_error(
+    datasource: str, detail: str, statement: str, uri: str | None = None, cls: type[SqlError] = SqlError
+) -> SqlError:
     """A ``SqlError`` whose message names the datasource and the statement."""
-    return cls(f"datasource '{datasource}': {detail} [statement: {statement}]", uri=uri,
-               datasource=datasource, statement=statement)
+    return cls(
+        f"datasource '{datasource}': {detail} [statement: {statement}]",
+        uri=uri,
+        datasource=datasource,
+        statement=statement,
+    )
 
 
 def translate_error(exc: BaseException, datasource: str, statement: str, uri: str | None = None) -> SqlError:
@@ -25,4 +30,3 @@ def translate_error(exc: BaseException, datasource: str, statement: str, uri: st
         return exc
     cls, detail = describe_sql_error(exc, "statement failed")
     return sql_error(datasource, detail, statement, uri, cls)
-

@@ -82,8 +82,12 @@ class SqlProducer(Producer):
             return
         if values["output_type"] == "select_one":
             if len(rows) > 1:
-                raise sql_error(datasource.name, f"output_type=select_one but the query returned "
-                                f"{len(rows)} rows", statement.source, endpoint.uri)
+                raise sql_error(
+                    datasource.name,
+                    f"output_type=select_one but the query returned {len(rows)} rows",
+                    statement.source,
+                    endpoint.uri,
+                )
             result_value: Any = None
             if rows:
                 row = rows[0]
@@ -97,13 +101,20 @@ class SqlProducer(Producer):
     def _batch(self, exchange: Exchange, datasource: DataSource, statement: Statement) -> None:
         body = exchange.message.body
         if body is None or isinstance(body, (str, bytes, Mapping)) or not hasattr(body, "__iter__"):
-            raise sql_error(datasource.name, f"batch=true needs a list of mappings as the body, got "
-                            f"{type(body).__name__}", statement.source, self.endpoint.uri)
+            raise sql_error(
+                datasource.name,
+                f"batch=true needs a list of mappings as the body, got {type(body).__name__}",
+                statement.source,
+                self.endpoint.uri,
+            )
         names = statement.plain_names
         values = statement.values
-        params = [item if names is not None and type(item) is dict and names <= item.keys()
-                  else values(exchange, item, f"item {index} of the batch")
-                  for index, item in enumerate(body)]
+        params = [
+            item
+            if names is not None and type(item) is dict and names <= item.keys()
+            else values(exchange, item, f"item {index} of the batch")
+            for index, item in enumerate(body)
+        ]
         count = 0
         if params:
             with datasource.engine.begin() as conn:
@@ -116,4 +127,3 @@ class SqlProducer(Producer):
             exchange.message.headers[header] = value
         else:
             exchange.message.body = value
-

@@ -50,8 +50,8 @@ class Statement:
         # Only ":#name" parameters bound under their own name: a dict holding every name can be
         # passed to the driver as it is (the batch fast path; extra keys are ignored).
         self.plain_names: frozenset[str] | None = (
-            frozenset(p.name for p in params)
-            if all(p.kind == "name" and p.bind == p.name for p in params) else None)
+            frozenset(p.name for p in params) if all(p.kind == "name" and p.bind == p.name for p in params) else None
+        )
         clause = text(sql)
         expanding: list[Any] = [bindparam(p.bind, expanding=True) for p in params if p.kind == "in"]
         self.clause = clause.bindparams(*expanding) if expanding else clause
@@ -77,8 +77,10 @@ class Statement:
                 raise SqlError(_missing(name, first, where), statement=self.source)
             if param.kind == "in":
                 if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-                    raise SqlError(f"parameter ':#in:{name}' needs a list or tuple, got "
-                                   f"{type(value).__name__}", statement=self.source)
+                    raise SqlError(
+                        f"parameter ':#in:{name}' needs a list or tuple, got {type(value).__name__}",
+                        statement=self.source,
+                    )
                 value = list(value)
             values[param.bind] = value
         return values
@@ -117,7 +119,7 @@ def _translate(source: str) -> tuple[str, tuple[Param, ...]]:
                         continue
                     break
                 end += 1
-            out.append(_escape_colons(source[i:end + 1]))
+            out.append(_escape_colons(source[i : end + 1]))
             i = end + 1
             continue
         if source.startswith("--", i) or source.startswith("/*", i):
@@ -136,7 +138,7 @@ def _translate(source: str) -> tuple[str, tuple[Param, ...]]:
                 name = match.group(0)
                 param = params.setdefault(f"in:{name}", Param(f"in_{name}", "in", name))
                 # Written as Camel does, "IN (:#in:ids)": SQLAlchemy adds the parentheses itself.
-                tail = re.match(r"\s*\)", source[match.end():])
+                tail = re.match(r"\s*\)", source[match.end() :])
                 if tail and out and "".join(out).rstrip().endswith("("):
                     text_so_far = "".join(out).rstrip()
                     out = [text_so_far[:-1]]
@@ -147,17 +149,19 @@ def _translate(source: str) -> tuple[str, tuple[Param, ...]]:
                 end = source.find("}", start)
                 if end < 0:
                     raise ConfigurationError(f"statement {source!r}: ':#${{' has no closing '}}'")
-                expression = source[start:end + 1]
+                expression = source[start : end + 1]
                 key = f"expr:{expression}"
-                param = params.get(key) or Param(f"expr_{len(params)}", "expr", expression,
-                                                 compile_template(expression))
+                param = params.get(key) or Param(
+                    f"expr_{len(params)}", "expr", expression, compile_template(expression)
+                )
                 params[key] = param
                 i = end + 1
             else:
                 match = _NAME.match(source, start)
                 if not match:
-                    raise ConfigurationError(f"statement {source!r}: ':#' must be followed by a name, "
-                                             "'${expression}' or 'in:name'")
+                    raise ConfigurationError(
+                        f"statement {source!r}: ':#' must be followed by a name, '${{expression}}' or 'in:name'"
+                    )
                 name = match.group(0)
                 param = params.setdefault(name, Param(name, "name", name))
                 i = match.end()
@@ -188,4 +192,3 @@ def _escape_colons(text: str) -> str:
 def decode_statement(path: str) -> str:
     """The statement an endpoint's path holds: ``%26`` is an ``&``."""
     return path.replace("%26", "&").strip()
-

@@ -24,8 +24,9 @@ class RowStream(Iterator[dict[str, Any]]):
     until the rows are exhausted, ``close()`` is called or the stream is garbage collected. Use
     it once, from one thread at a time (the splitter does both)."""
 
-    def __init__(self, datasource: DataSource, statement: Statement, values: dict[str, Any],
-                 uri: str | None = None) -> None:
+    def __init__(
+        self, datasource: DataSource, statement: Statement, values: dict[str, Any], uri: str | None = None
+    ) -> None:
         self.datasource = datasource
         self.statement = statement
         self.values = values
@@ -56,12 +57,15 @@ class RowStream(Iterator[dict[str, Any]]):
 
     def _open(self) -> None:
         self._conn = self.datasource.engine.connect()
-        result = self._conn.execute(self.statement.clause, self.values,
-                                    execution_options={"stream_results": True})
+        result = self._conn.execute(self.statement.clause, self.values, execution_options={"stream_results": True})
         if not result.returns_rows:
             self.close()
-            raise sql_error(self.datasource.name, "output_type=stream needs a statement that returns rows",
-                            self.statement.source, self.uri)
+            raise sql_error(
+                self.datasource.name,
+                "output_type=stream needs a statement that returns rows",
+                self.statement.source,
+                self.uri,
+            )
         self._keys = list(result.keys())
         self._rows = iter(result)
 
@@ -88,4 +92,3 @@ class RowStream(Iterator[dict[str, Any]]):
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open" if self._conn is not None else "not started"
         return f"RowStream({self.datasource.name!r}, {self.statement.source!r}, {state})"
-

@@ -40,9 +40,23 @@ from eip.graph.mermaid import to_mermaid
 from eip.graph.model import Cluster, DEdge, Diagram, DNode
 
 __all__ = [
-    "BINARY_FORMATS", "FORMATS", "MAX_LINE", "SUFFIXES", "Cluster", "DEdge", "DNode", "Diagram",
-    "GraphvizMissingError", "build_diagram", "find_dot", "format_for", "render", "to_graphviz", "to_mermaid",
-    "uri_text", "value_text",
+    "BINARY_FORMATS",
+    "FORMATS",
+    "MAX_LINE",
+    "SUFFIXES",
+    "Cluster",
+    "DEdge",
+    "DNode",
+    "Diagram",
+    "GraphvizMissingError",
+    "build_diagram",
+    "find_dot",
+    "format_for",
+    "render",
+    "to_graphviz",
+    "to_mermaid",
+    "uri_text",
+    "value_text",
 ]
 
 FORMATS = ("svg", "png", "mermaid", "dot")
@@ -70,6 +84,8 @@ def format_for(path: str | None, fmt: str | None) -> str:
         suffix = Path(path).suffix.lower()
         if suffix in SUFFIXES:
             return SUFFIXES[suffix]
-        raise ConfigurationError(f"cannot tell the format from {path!r}: give --format "
-                                 f"({', '.join(FORMATS)}) or a suffix ({', '.join(SUFFIXES)})")
+        raise ConfigurationError(
+            f"cannot tell the format from {path!r}: give --format "
+            f"({', '.join(FORMATS)}) or a suffix ({', '.join(SUFFIXES)})"
+        )
     return "mermaid"

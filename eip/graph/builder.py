@@ -74,8 +74,9 @@ class _Builder:
 
     def on_exception(self, parent: Cluster, clause: m.OnException, start: str) -> None:
         names = ", ".join(e.__name__ for e in clause.exceptions)
-        flags = [word for word, on in (("handled", clause.handled is True), ("continued", clause.continued is True))
-                 if on]
+        flags = [
+            word for word, on in (("handled", clause.handled is True), ("continued", clause.continued is True)) if on
+        ]
         block = self.cluster(parent, f"on exception {names}" + (f" ({', '.join(flags)})" if flags else ""), "error")
         entry = self._count()
         self.steps(block, clause.steps, [])
@@ -221,8 +222,11 @@ def _fan_out(b: _Builder, cluster: Cluster, node: m.Multicast | m.LoadBalance, p
     head = b.symbol(block, node)
     b.connect(ports, head)
     strategy = getattr(node, "strategy", None)
-    join = (b.node(block, "aggregator", ["aggregate replies", value_text(strategy)]) if strategy is not None
-            else b.node(block, "join", []))
+    join = (
+        b.node(block, "aggregator", ["aggregate replies", value_text(strategy)])
+        if strategy is not None
+        else b.node(block, "join", [])
+    )
     for step in node.steps:
         b.connect(b.step(block, step, [(head, "")]), join)
     return [(join, "")]
@@ -295,4 +299,3 @@ def build_diagram(definitions: Iterable[m.RouteDefinition]) -> Diagram:
         builder.route(definition)
     builder.link_routes()
     return Diagram(builder.root, builder.edges)
-

@@ -57,8 +57,15 @@ def to_graphviz(diagram: Diagram) -> Any:
 
     graph = graphviz.Digraph(
         "routes",
-        graph_attr={"rankdir": "TB", "fontname": "Helvetica", "fontsize": "11", "nodesep": "0.3",
-                    "ranksep": "0.35", "newrank": "true", "labeljust": "l"},
+        graph_attr={
+            "rankdir": "TB",
+            "fontname": "Helvetica",
+            "fontsize": "11",
+            "nodesep": "0.3",
+            "ranksep": "0.35",
+            "newrank": "true",
+            "labeljust": "l",
+        },
         node_attr={"fontname": "Helvetica", "fontsize": "10", "style": "filled", "margin": "0.12,0.05"},
         edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#424242", "arrowsize": "0.7"},
     )
@@ -99,7 +106,8 @@ def render_graphviz(diagram: Diagram, fmt: str) -> bytes | str:
         raise GraphvizMissingError(
             f"--format {fmt} needs Graphviz's 'dot' program, which is not installed: install the "
             f"graphviz package (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz), "
-            f"or use --format mermaid or --format dot, which need nothing else")
+            f"or use --format mermaid or --format dot, which need nothing else"
+        )
     import graphviz
 
     graph = to_graphviz(diagram)

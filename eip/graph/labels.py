@@ -55,7 +55,7 @@ def value_text(value: Any) -> str:
     text = getattr(value, "text", None)
     if isinstance(text, str):
         if text.startswith("constant(") and text.endswith(")"):
-            return text[len("constant("):-1]
+            return text[len("constant(") : -1]
         return "lambda" if text == "<lambda>" else _unparen(text)
     if isinstance(value, str):
         return value
@@ -100,7 +100,10 @@ def _flags(node: Any, *names: str) -> str:
 
 #: Per leaf step kind: its node kind and label lines.
 LEAVES: dict[str, Callable[[Any], tuple[str, list[str]]]] = {
-    "to": lambda n: ("endpoint", [uri_text(n.uri)] + ([str(getattr(n.pattern, "value", n.pattern))] if n.pattern else [])),
+    "to": lambda n: (
+        "endpoint",
+        [uri_text(n.uri)] + ([str(getattr(n.pattern, "value", n.pattern))] if n.pattern else []),
+    ),
     "to_d": lambda n: ("dynamic", ["to_d", uri_text(n.uri)]),
     "wire_tap": lambda n: ("dynamic", ["wire tap", uri_text(n.uri)]),
     "enrich": lambda n: ("endpoint", ["enrich from", uri_text(n.uri)]),
@@ -125,26 +128,39 @@ LEAVES: dict[str, Callable[[Any], tuple[str, list[str]]]] = {
     "rollback": lambda n: ("stop", ["rollback", n.message]),
     "delay": lambda n: ("control", ["delay", value_text(n.delay)]),
     "throttle": lambda n: ("control", ["throttle", f"{value_text(n.maximum_requests)} per {n.time_period:g}s"]),
-    "sample": lambda n: ("control", ["sample", f"1 in {n.message_frequency}" if n.message_frequency
-                                     else f"1 per {n.period:g}s"]),
+    "sample": lambda n: (
+        "control",
+        ["sample", f"1 in {n.message_frequency}" if n.message_frequency else f"1 per {n.period:g}s"],
+    ),
     "claim_check": lambda n: ("store", ["claim check", f"{n.operation} {value_text(n.key)}".strip()]),
 }
 
 #: Per block step kind: the node kind and label lines of its symbol (drawn at the top of its cluster).
 BLOCKS: dict[str, Callable[[Any], tuple[str, list[str]]]] = {
-    "split": lambda n: ("splitter", ["split", value_text(n.expression), _flags(n, "streaming", "parallel",
-                                                                             "stop_on_exception")]),
-    "aggregate": lambda n: ("aggregator", ["aggregate", f"by {value_text(n.correlation)}", value_text(n.strategy),
-                                           *_completion(n)]),
+    "split": lambda n: (
+        "splitter",
+        ["split", value_text(n.expression), _flags(n, "streaming", "parallel", "stop_on_exception")],
+    ),
+    "aggregate": lambda n: (
+        "aggregator",
+        ["aggregate", f"by {value_text(n.correlation)}", value_text(n.strategy), *_completion(n)],
+    ),
     "filter": lambda n: ("filter", ["filter", value_text(n.predicate)]),
     "idempotent_consumer": lambda n: ("filter", ["idempotent consumer", f"by {value_text(n.expression)}"]),
-    "loop": lambda n: ("control", ["loop", f"while {value_text(n.do_while)}" if n.do_while is not None
-                                   else f"{value_text(n.count)} times"]),
+    "loop": lambda n: (
+        "control",
+        ["loop", f"while {value_text(n.do_while)}" if n.do_while is not None else f"{value_text(n.count)} times"],
+    ),
     "resequence": lambda n: ("aggregator", ["resequence", f"by {value_text(n.expression)}"]),
     "multicast": lambda n: ("splitter", ["multicast", _flags(n, "parallel", "stop_on_exception")]),
     "load_balance": lambda n: ("router", ["load balance", n.policy.replace("_", " ")]),
     "circuit_breaker": lambda n: ("control", ["circuit breaker", f"opens after {n.failure_threshold} failures"]),
     "pipeline": lambda n: ("translator", ["pipeline"]),
-    "on_completion": lambda n: ("control", ["on completion", "only on success" if n.only_on_completion
-                                            else "only on failure" if n.only_on_failure else ""]),
+    "on_completion": lambda n: (
+        "control",
+        [
+            "on completion",
+            "only on success" if n.only_on_completion else "only on failure" if n.only_on_failure else "",
+        ],
+    ),
 }

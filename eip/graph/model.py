@@ -5,8 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 #: The kinds of node a diagram holds; each renderer gives every kind its shape and colours.
-NODE_KINDS = ("input", "endpoint", "dynamic", "dead_letter", "router", "filter", "splitter", "aggregator",
-              "translator", "control", "log", "stop", "store", "error", "join")
+NODE_KINDS = (
+    "input",
+    "endpoint",
+    "dynamic",
+    "dead_letter",
+    "router",
+    "filter",
+    "splitter",
+    "aggregator",
+    "translator",
+    "control",
+    "log",
+    "stop",
+    "store",
+    "error",
+    "join",
+)
 #: The kinds of edge: the normal flow, an error path, a link between routes, a loop back, an afterthought.
 EDGE_STYLES = ("flow", "error", "link", "loop", "after")
 

@@ -119,31 +119,48 @@ class ManagementApp:
             raise ConfigurationError("management must be a mapping")
         unknown = sorted(set(management) - _MANAGEMENT_KEYS)
         if unknown:
-            raise ConfigurationError(f"management: unknown key(s) {', '.join(map(str, unknown))}; "
-                                     f"known: {', '.join(sorted(_MANAGEMENT_KEYS))}")
-        self.metrics_require_auth = _flag(management.get("metrics_require_auth"),
-                                          "management.metrics_require_auth")
+            raise ConfigurationError(
+                f"management: unknown key(s) {', '.join(map(str, unknown))}; "
+                f"known: {', '.join(sorted(_MANAGEMENT_KEYS))}"
+            )
+        self.metrics_require_auth = _flag(management.get("metrics_require_auth"), "management.metrics_require_auth")
         self.readiness = Readiness(
-            engine, timeout=_seconds(management.get("health_timeout"), 2.0, "management.health_timeout"),
-            ttl=_seconds(management.get("health_cache"), 5.0, "management.health_cache"))
+            engine,
+            timeout=_seconds(management.get("health_timeout"), 2.0, "management.health_timeout"),
+            ttl=_seconds(management.get("health_cache"), 5.0, "management.health_cache"),
+        )
         self.metrics = EngineMetrics(engine)
         self._action_lock = threading.Lock()
         if not self.auth.configured:
-            log.warning("management API: no credentials configured (auth.jwt, auth.api_keys): "
-                        "every /api call is refused with 401")
-        self.url_map = Map([
-            Rule("/health/live", endpoint="live", methods=["GET"]),
-            Rule("/health/ready", endpoint="ready", methods=["GET"]),
-            Rule("/metrics", endpoint="metrics", methods=["GET"]),
-            Rule("/api/routes", endpoint="routes", methods=["GET"]),
-            Rule("/api/routes/<route_id>", endpoint="route", methods=["GET"]),
-            Rule("/api/routes/<route_id>/<any(start, stop, suspend, resume):action>", endpoint="action",
-                 methods=["POST"]),
-            Rule("/api/endpoints", endpoint="endpoints", methods=["GET"]),
-        ], strict_slashes=False)
+            log.warning(
+                "management API: no credentials configured (auth.jwt, auth.api_keys): "
+                "every /api call is refused with 401"
+            )
+        self.url_map = Map(
+            [
+                Rule("/health/live", endpoint="live", methods=["GET"]),
+                Rule("/health/ready", endpoint="ready", methods=["GET"]),
+                Rule("/metrics", endpoint="metrics", methods=["GET"]),
+                Rule("/api/routes", endpoint="routes", methods=["GET"]),
+                Rule("/api/routes/<route_id>", endpoint="route", methods=["GET"]),
+                Rule(
+                    "/api/routes/<route_id>/<any(start, stop, suspend, resume):action>",
+                    endpoint="action",
+                    methods=["POST"],
+                ),
+                Rule("/api/endpoints", endpoint="endpoints", methods=["GET"]),
+            ],
+            strict_slashes=False,
+        )
         self._views: dict[str, Callable[..., Response]] = {
-            "live": self.live, "ready": self.ready, "metrics": self.metrics_view, "routes": self.routes,
-            "route": self.route, "action": self.action, "endpoints": self.endpoints}
+            "live": self.live,
+            "ready": self.ready,
+            "metrics": self.metrics_view,
+            "routes": self.routes,
+            "route": self.route,
+            "action": self.action,
+            "endpoints": self.endpoints,
+        }
 
     def paths(self) -> list[str]:
         """Every path this app answers, as ``eip.http_server`` templates (``/api/routes/{route_id}``)."""
@@ -166,9 +183,11 @@ class ManagementApp:
                 endpoint, arguments = adapter.match()
             except MethodNotAllowed as exc:
                 allowed = ", ".join(sorted(exc.valid_methods or ()))
-                return json_response({"error": "method_not_allowed",
-                                      "message": f"{request.method} is not allowed here; use {allowed}"},
-                                     405, {"Allow": allowed})
+                return json_response(
+                    {"error": "method_not_allowed", "message": f"{request.method} is not allowed here; use {allowed}"},
+                    405,
+                    {"Allow": allowed},
+                )
             except HTTPException as exc:
                 if exc.code == 404:
                     raise ApiError(404, "not_found", f"no such resource: {path}") from None
@@ -180,14 +199,22 @@ class ManagementApp:
             return json_response({"error": exc.error, "message": exc.message}, exc.status)
         except HTTPException as exc:
             code = exc.code or 500
-            return json_response({"error": (exc.name or "error").lower().replace(" ", "_"),
-                                  "message": exc.description or exc.name}, code)
+            return json_response(
+                {"error": (exc.name or "error").lower().replace(" ", "_"), "message": exc.description or exc.name}, code
+            )
         except Exception as exc:  # never a stack trace in a response
             error_id = uuid.uuid4().hex[:12]
-            log.error("management API: %s %s failed (error id %s)", request.method, request.path, error_id,
-                      exc_info=exc)
-            return json_response({"error": "internal_error", "error_id": error_id,
-                                  "message": f"internal error; see the server log for error id {error_id}"}, 500)
+            log.error(
+                "management API: %s %s failed (error id %s)", request.method, request.path, error_id, exc_info=exc
+            )
+            return json_response(
+                {
+                    "error": "internal_error",
+                    "error_id": error_id,
+                    "message": f"internal error; see the server log for error id {error_id}",
+                },
+                500,
+            )
 
     def _authorize(self, request: Request, role: str) -> Principal:
         """The request's principal if it holds ``role`` (authenticated once per request)."""
@@ -205,8 +232,7 @@ class ManagementApp:
             challenge += f', error="{exc.error}", error_description="{exc.message}"'
         log.debug("management API: refused (%d): %s", exc.status, exc.message)
         error = "unauthorized" if exc.status == 401 else "forbidden"
-        return json_response({"error": error, "message": exc.message}, exc.status,
-                             {"WWW-Authenticate": challenge})
+        return json_response({"error": error, "message": exc.message}, exc.status, {"WWW-Authenticate": challenge})
 
     # -- health and metrics -----------------------------------------------------------------------------
     def live(self, request: Request) -> Response:
@@ -253,9 +279,14 @@ class ManagementApp:
         for key in ("route_id", "state", "endpoint"):
             stats.pop(key, None)
         definition = route.definition
-        return {"id": route.route_id, "state": route.state, "input": mask_uri(route.endpoint.uri),
-                "auto_startup": definition.auto_startup, "description": definition.description,
-                "stats": stats}
+        return {
+            "id": route.route_id,
+            "state": route.state,
+            "input": mask_uri(route.endpoint.uri),
+            "auto_startup": definition.auto_startup,
+            "description": definition.description,
+            "stats": stats,
+        }
 
     def routes(self, request: Request) -> Response:
         summaries = []
@@ -302,8 +333,15 @@ class ManagementApp:
                 if before == "suspended":
                     engine.resume_route(route_id)
             after = route.state
-        log.info("management API: %s route '%s' (%s -> %s) by %s '%s'", action, route_id, before, after,
-                 principal.method, principal.name)
+        log.info(
+            "management API: %s route '%s' (%s -> %s) by %s '%s'",
+            action,
+            route_id,
+            before,
+            after,
+            principal.method,
+            principal.name,
+        )
         data: dict[str, Any] = {"id": route_id, "action": action, "previous_state": before, "state": after}
         if action == "stop":
             data["unfinished_exchanges"] = unfinished
@@ -332,9 +370,15 @@ class ManagementApp:
                 stats["queue_size"] = size
             if routes:
                 stats["exchanges_consumed"] = sum(r.entry.stats.completed + r.entry.stats.failed for r in routes)
-            result.append({"uri": mask_uri(endpoint.uri), "component": endpoint.component.scheme,
-                           "type": type(endpoint).__name__, "consumed_by": [r.route_id for r in routes],
-                           "stats": stats})
+            result.append(
+                {
+                    "uri": mask_uri(endpoint.uri),
+                    "component": endpoint.component.scheme,
+                    "type": type(endpoint).__name__,
+                    "consumed_by": [r.route_id for r in routes],
+                    "stats": stats,
+                }
+            )
         return json_response({"endpoints": result})
 
     def close(self) -> None:
@@ -378,5 +422,9 @@ def route_tree(route: Route, secrets: frozenset[str] = frozenset()) -> dict[str,
     children += [node_tree(n, secrets, "on_exception") for n in definition.on_exceptions]
     children += [node_tree(n, secrets, "on_completion") for n in definition.on_completions]
     children += [node_tree(n, secrets, "steps") for n in definition.steps]
-    return {"kind": "route", "id": route.route_id, "label": definition.description or route.route_id,
-            "children": children}
+    return {
+        "kind": "route",
+        "id": route.route_id,
+        "label": definition.description or route.route_id,
+        "children": children,
+    }

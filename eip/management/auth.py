@@ -38,10 +38,22 @@ ROLES = (VIEWER, OPERATOR)
 _IMPLIED = {VIEWER: frozenset({VIEWER}), OPERATOR: frozenset({VIEWER, OPERATOR})}
 
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
-PUBLIC_KEY_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512",
-                         "EdDSA")
-_JWT_KEYS = frozenset({"secret", "secret_file", "secret_env", "public_key", "public_key_file",
-                       "public_key_env", "algorithms", "issuer", "audience", "roles_claim", "leeway"})
+PUBLIC_KEY_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA")
+_JWT_KEYS = frozenset(
+    {
+        "secret",
+        "secret_file",
+        "secret_env",
+        "public_key",
+        "public_key_file",
+        "public_key_env",
+        "algorithms",
+        "issuer",
+        "audience",
+        "roles_claim",
+        "leeway",
+    }
+)
 _API_KEY_KEYS = frozenset({"key", "key_file", "key_env", "roles", "name"})
 _AUTH_KEYS = frozenset({"jwt", "api_keys"})
 
@@ -114,8 +126,9 @@ def _check_keys(section: Any, allowed: frozenset[str], where: str) -> Mapping[st
         raise ConfigurationError(f"{where} must be a mapping, got {type(section).__name__}")
     unknown = sorted(set(section) - allowed)
     if unknown:
-        raise ConfigurationError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; "
-                                 f"known: {', '.join(sorted(allowed))}")
+        raise ConfigurationError(
+            f"{where}: unknown key(s) {', '.join(map(str, unknown))}; known: {', '.join(sorted(allowed))}"
+        )
     return section
 
 
@@ -138,17 +151,21 @@ class JwtValidator:
         secret = read_secret(section, "secret", where)
         public_key = read_secret(section, "public_key", where)
         if (secret is None) == (public_key is None):
-            raise ConfigurationError(f"{where}: give either a secret (HS256) or a public_key (RS256/ES256), "
-                                     "as the value, a *_file or a *_env reference")
+            raise ConfigurationError(
+                f"{where}: give either a secret (HS256) or a public_key (RS256/ES256), "
+                "as the value, a *_file or a *_env reference"
+            )
         allowed = HMAC_ALGORITHMS if secret is not None else PUBLIC_KEY_ALGORITHMS
-        algorithms = _as_list(section.get("algorithms"), f"{where}.algorithms") or \
-            (["HS256"] if secret is not None else ["RS256", "ES256"])
+        algorithms = _as_list(section.get("algorithms"), f"{where}.algorithms") or (
+            ["HS256"] if secret is not None else ["RS256", "ES256"]
+        )
         wrong = [a for a in algorithms if a not in allowed]
         if wrong:
             kind = "a secret" if secret is not None else "a public key"
             # Mixing HMAC and public-key algorithms is the classic "algorithm confusion" hole.
-            raise ConfigurationError(f"{where}: algorithm(s) {', '.join(wrong)} cannot be used with {kind}; "
-                                     f"choose from {', '.join(allowed)}")
+            raise ConfigurationError(
+                f"{where}: algorithm(s) {', '.join(wrong)} cannot be used with {kind}; choose from {', '.join(allowed)}"
+            )
         self.algorithms = algorithms
         self.key: Any = secret
         if public_key is not None:
@@ -157,34 +174,44 @@ class JwtValidator:
                     load_pem_public_key,
                 )
             except ImportError:
-                raise ConfigurationError(f"{where}: a public key needs the 'cryptography' package "
-                                         "(pip install cryptography)") from None
+                raise ConfigurationError(
+                    f"{where}: a public key needs the 'cryptography' package (pip install cryptography)"
+                ) from None
             try:
                 self.key = load_pem_public_key(public_key.encode())
             except (ValueError, TypeError):
                 raise ConfigurationError(f"{where}: public_key is not a PEM public key") from None
         self.issuer = section.get("issuer") or None
         audience = section.get("audience")
-        self.audience: str | list[str] | None = (list(audience) if isinstance(audience, (list, tuple))
-                                                 else audience) or None
+        self.audience: str | list[str] | None = (
+            list(audience) if isinstance(audience, (list, tuple)) else audience
+        ) or None
         self.roles_claim = str(section.get("roles_claim") or "roles")
         try:
             self.leeway = float(section.get("leeway", 0) or 0)
         except (TypeError, ValueError):
             raise ConfigurationError(f"{where}.leeway must be a number of seconds") from None
         if self.issuer is None or self.audience is None:
-            log.warning("management API: auth.jwt has no %s configured: tokens meant for other "
-                        "services signed with the same key would be accepted",
-                        " and ".join(n for n, v in (("issuer", self.issuer), ("audience", self.audience))
-                                     if v is None))
+            log.warning(
+                "management API: auth.jwt has no %s configured: tokens meant for other "
+                "services signed with the same key would be accepted",
+                " and ".join(n for n, v in (("issuer", self.issuer), ("audience", self.audience)) if v is None),
+            )
 
     def validate(self, token: str) -> Principal:
         import jwt
 
         required = ["exp"] + (["iss"] if self.issuer else []) + (["aud"] if self.audience else [])
         try:
-            claims = jwt.decode(token, self.key, algorithms=self.algorithms, audience=self.audience,
-                                issuer=self.issuer, leeway=self.leeway, options={"require": required})
+            claims = jwt.decode(
+                token,
+                self.key,
+                algorithms=self.algorithms,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": required},
+            )
         except jwt.ExpiredSignatureError:
             raise AuthError(401, "the token has expired", "invalid_token") from None
         except jwt.InvalidAudienceError:
@@ -245,8 +272,7 @@ class Authenticator:
                 raise ConfigurationError(f"{where}: give its roles ({', '.join(ROLES)})")
             unknown = [r for r in roles if r not in ROLES]
             if unknown:
-                raise ConfigurationError(f"{where}: unknown role(s) {', '.join(unknown)}; "
-                                         f"known: {', '.join(ROLES)}")
+                raise ConfigurationError(f"{where}: unknown role(s) {', '.join(unknown)}; known: {', '.join(ROLES)}")
             digest = _digest(key)
             if any(hmac.compare_digest(digest, k.digest) for k in self._keys):
                 raise ConfigurationError(f"{where}: the same key is configured twice")
@@ -269,8 +295,10 @@ class Authenticator:
 
     def authenticate(self, headers: HeaderLookup) -> Principal:
         if not self.configured:
-            raise AuthError(401, "no credentials are configured for the management API "
-                                 "(set auth.jwt or auth.api_keys in the config)")
+            raise AuthError(
+                401,
+                "no credentials are configured for the management API (set auth.jwt or auth.api_keys in the config)",
+            )
         api_key = headers.get("X-API-Key")
         if api_key:
             principal = self._api_key(api_key.strip())
@@ -281,8 +309,7 @@ class Authenticator:
         scheme, _, token = authorization.strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            raise AuthError(401, "authentication required: send 'Authorization: Bearer <token>' "
-                                 "or 'X-API-Key: <key>'")
+            raise AuthError(401, "authentication required: send 'Authorization: Bearer <token>' or 'X-API-Key: <key>'")
         principal = self._api_key(token) if self._keys else None
         if principal is not None:
             return principal

@@ -36,9 +36,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("eip.management.health")
 
 #: Check kind -> the category an anonymous readiness answer names (never the check's name).
-CATEGORIES = {"engine": "engine", "route": "routes", "consumer": "consumers", "producer": "producers",
-              "service": "services", "endpoint": "endpoints", "component": "components",
-              "datasource": "datasources"}
+CATEGORIES = {
+    "engine": "engine",
+    "route": "routes",
+    "consumer": "consumers",
+    "producer": "producers",
+    "service": "services",
+    "endpoint": "endpoints",
+    "component": "components",
+    "datasource": "datasources",
+}
 
 
 class HealthCheck(Protocol):
@@ -106,8 +113,9 @@ class DataSourceCheck:
             done = self._running
             if done is None:
                 done = self._running = threading.Event()
-                threading.Thread(target=self._probe, args=(done,), daemon=True,
-                                 name=f"eip-health-{self.source.name}").start()
+                threading.Thread(
+                    target=self._probe, args=(done,), daemon=True, name=f"eip-health-{self.source.name}"
+                ).start()
         if not done.wait(self.timeout):
             return False, f"no answer within {self.timeout:g} s"
         with self._lock:
@@ -128,8 +136,13 @@ class DataSourceCheck:
                 was_ok = self._result is None or self._result[0]
             if was_ok:
                 first_line = (str(cause).strip().splitlines() or [""])[0][:300]
-                log.warning("datasource '%s' (%s) is not reachable: %s: %s", self.source.name,
-                            self.source.masked_url, type(cause).__name__, mask_uri(first_line))
+                log.warning(
+                    "datasource '%s' (%s) is not reachable: %s: %s",
+                    self.source.name,
+                    self.source.masked_url,
+                    type(cause).__name__,
+                    mask_uri(first_line),
+                )
         with self._lock:
             self._result, self._at, self._running = result, time.monotonic(), None
         done.set()
@@ -182,8 +195,11 @@ class Readiness:
                 add("consumer", f"{route_id} <- {mask_uri(route.endpoint.uri)}", route.consumer)
                 for service in route.services:
                     uri = getattr(getattr(service, "endpoint", None), "uri", None)
-                    add("producer" if uri else "service", f"{route_id} -> {mask_uri(uri)}" if uri
-                        else f"{route_id}: {type(service).__name__}", service)
+                    add(
+                        "producer" if uri else "service",
+                        f"{route_id} -> {mask_uri(uri)}" if uri else f"{route_id}: {type(service).__name__}",
+                        service,
+                    )
         for endpoint in engine.endpoints():
             add("endpoint", mask_uri(endpoint.uri), endpoint)
             add("component", endpoint.component.scheme, endpoint.component)

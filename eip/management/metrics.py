@@ -86,19 +86,28 @@ class RouteCollector:
     def collect(self) -> Iterator[Metric]:
         engine = self.engine
         total = CounterMetricFamily("eip_exchanges", "Exchanges that finished the route", labels=["route"])
-        succeeded = CounterMetricFamily("eip_exchanges_succeeded", "Exchanges that finished the route "
-                                        "successfully (handled exceptions included)", labels=["route"])
+        succeeded = CounterMetricFamily(
+            "eip_exchanges_succeeded",
+            "Exchanges that finished the route successfully (handled exceptions included)",
+            labels=["route"],
+        )
         failed = CounterMetricFamily("eip_exchanges_failed", "Exchanges that failed the route", labels=["route"])
         inflight = GaugeMetricFamily("eip_exchanges_inflight", "Exchanges in the route now", labels=["route"])
-        redeliveries = CounterMetricFamily("eip_redeliveries", "Redelivery attempts by the route's error handler",
-                                           labels=["route"])
-        dead_lettered = CounterMetricFamily("eip_dead_lettered", "Exchanges sent to the dead letter channel",
-                                            labels=["route"])
+        redeliveries = CounterMetricFamily(
+            "eip_redeliveries", "Redelivery attempts by the route's error handler", labels=["route"]
+        )
+        dead_lettered = CounterMetricFamily(
+            "eip_dead_lettered", "Exchanges sent to the dead letter channel", labels=["route"]
+        )
         state = GaugeMetricFamily("eip_route_state", "1 for the route's current state", labels=["route", "state"])
-        last = GaugeMetricFamily("eip_route_last_completed_timestamp_seconds",
-                                 "When the last exchange finished the route (Unix time)", labels=["route"])
-        consumed = CounterMetricFamily("eip_endpoint_exchanges", "Exchanges consumed from a route's input endpoint",
-                                       labels=["endpoint"])
+        last = GaugeMetricFamily(
+            "eip_route_last_completed_timestamp_seconds",
+            "When the last exchange finished the route (Unix time)",
+            labels=["route"],
+        )
+        consumed = CounterMetricFamily(
+            "eip_endpoint_exchanges", "Exchanges consumed from a route's input endpoint", labels=["endpoint"]
+        )
         per_endpoint: dict[str, float] = {}
         for route_id in engine.route_ids():
             try:
@@ -121,16 +130,28 @@ class RouteCollector:
             per_endpoint[uri] = per_endpoint.get(uri, 0) + stats["exchanges_total"]
         for uri, count in per_endpoint.items():
             consumed.add_metric([uri], count)
-        queue = GaugeMetricFamily("eip_endpoint_queue_size", "Exchanges waiting in an in-memory queue",
-                                  labels=["endpoint"])
+        queue = GaugeMetricFamily(
+            "eip_endpoint_queue_size", "Exchanges waiting in an in-memory queue", labels=["endpoint"]
+        )
         for endpoint in engine.endpoints():
             size = queue_size(endpoint)
             if size is not None:
                 queue.add_metric([mask_uri(endpoint.uri)], size)
         started = GaugeMetricFamily("eip_engine_started", "1 while the engine is started")
         started.add_metric([], 1.0 if engine.is_started else 0.0)
-        yield from (total, succeeded, failed, inflight, redeliveries, dead_lettered, state, last, consumed,
-                    queue, started)
+        yield from (
+            total,
+            succeeded,
+            failed,
+            inflight,
+            redeliveries,
+            dead_lettered,
+            state,
+            last,
+            consumed,
+            queue,
+            started,
+        )
 
 
 class EngineMetrics:
@@ -142,9 +163,13 @@ class EngineMetrics:
         self.engine = engine
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(RouteCollector(engine))
-        self.histogram = Histogram("eip_exchange_processing_seconds",
-                                   "Time an exchange spent in the route", ["route"], buckets=BUCKETS,
-                                   registry=self.registry)
+        self.histogram = Histogram(
+            "eip_exchange_processing_seconds",
+            "Time an exchange spent in the route",
+            ["route"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)

@@ -27,8 +27,7 @@ class Node:
         # call Expression.__eq__, which builds a predicate instead of comparing.
         if type(other) is not type(self):
             return NotImplemented
-        return all(same(getattr(self, f.name), getattr(other, f.name))
-                   for f in fields(self) if f.compare)
+        return all(same(getattr(self, f.name), getattr(other, f.name)) for f in fields(self) if f.compare)
 
     __hash__ = object.__hash__
 

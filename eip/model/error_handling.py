@@ -84,8 +84,13 @@ class DoTry(Block):
         return result
 
 
-_POLICY_FIELDS = ("maximum_redeliveries", "redelivery_delay", "backoff_multiplier",
-                  "use_exponential_backoff", "maximum_redelivery_delay")
+_POLICY_FIELDS = (
+    "maximum_redeliveries",
+    "redelivery_delay",
+    "backoff_multiplier",
+    "use_exponential_backoff",
+    "maximum_redelivery_delay",
+)
 
 
 def _policy(options: dict[str, Any], what: str) -> RedeliveryPolicy:
@@ -104,8 +109,9 @@ def _policy(options: dict[str, Any], what: str) -> RedeliveryPolicy:
 
 def dead_letter_channel(uri: str, *, use_original_message: bool = False, **policy: Any) -> DeadLetterChannel:
     """After ``maximum_redeliveries`` retries of the failing node, send to ``uri``; handled."""
-    return DeadLetterChannel(uri=uri, policy=_policy(policy, "dead_letter_channel"),
-                             use_original_message=use_original_message)
+    return DeadLetterChannel(
+        uri=uri, policy=_policy(policy, "dead_letter_channel"), use_original_message=use_original_message
+    )
 
 
 def default_error_handler(**policy: Any) -> DefaultErrorHandler:

@@ -56,15 +56,25 @@ RESPONSE_TIMED_OUT = c.RESPONSE_TIMED_OUT
 TIMEOUT_POOL_SIZE = 10
 
 
-
 class CircuitBreakerProcessor:
-    def __init__(self, body: Any, fallback: Any = None, *, failure_threshold: int = 5,
-                 failure_rate_threshold: float | None = None, sliding_window_size: int = 10,
-                 minimum_number_of_calls: int = 1, wait_duration_in_open_state: float = 60.0,
-                 permitted_calls_in_half_open_state: int = 1, timeout: float | None = None,
-                 record_exceptions: tuple[type, ...] = (Exception,), ignore_exceptions: tuple[type, ...] = (),
-                 route_id: str = "", node_id: str | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        body: Any,
+        fallback: Any = None,
+        *,
+        failure_threshold: int = 5,
+        failure_rate_threshold: float | None = None,
+        sliding_window_size: int = 10,
+        minimum_number_of_calls: int = 1,
+        wait_duration_in_open_state: float = 60.0,
+        permitted_calls_in_half_open_state: int = 1,
+        timeout: float | None = None,
+        record_exceptions: tuple[type, ...] = (Exception,),
+        ignore_exceptions: tuple[type, ...] = (),
+        route_id: str = "",
+        node_id: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.body = body
         self.fallback = fallback
         self.failure_threshold = failure_threshold
@@ -91,8 +101,9 @@ class CircuitBreakerProcessor:
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         if self.timeout is not None and self._pool is None:
-            self._pool = ThreadPoolExecutor(TIMEOUT_POOL_SIZE,
-                                            thread_name_prefix=f"circuit-breaker-{self.route_id}-{self.node_id}")
+            self._pool = ThreadPoolExecutor(
+                TIMEOUT_POOL_SIZE, thread_name_prefix=f"circuit-breaker-{self.route_id}-{self.node_id}"
+            )
 
     def stop(self) -> None:
         pool, self._pool = self._pool, None
@@ -180,8 +191,11 @@ class CircuitBreakerProcessor:
                 props[RESPONSE_SUCCESSFUL_EXECUTION] = False
                 if self.fallback is None:
                     props[c.RESPONSE_FROM_FALLBACK] = False
-                    raise CircuitOpenError("circuit breaker is open: call short-circuited and there is no "
-                                           "on_fallback()", route_id=self.route_id, node_id=self.node_id)
+                    raise CircuitOpenError(
+                        "circuit breaker is open: call short-circuited and there is no on_fallback()",
+                        route_id=self.route_id,
+                        node_id=self.node_id,
+                    )
                 props[c.RESPONSE_FROM_FALLBACK] = True
                 self.fallback.process(exchange)
                 return
@@ -220,8 +234,11 @@ class CircuitBreakerProcessor:
         except FutureTimeout:
             future.cancel()
             exchange.properties[RESPONSE_TIMED_OUT] = True
-            raise CircuitBreakerTimeoutError(f"circuit breaker: the block took longer than {self.timeout:g} s",
-                                             route_id=self.route_id, node_id=self.node_id) from None
+            raise CircuitBreakerTimeoutError(
+                f"circuit breaker: the block took longer than {self.timeout:g} s",
+                route_id=self.route_id,
+                node_id=self.node_id,
+            ) from None
         exchange.message = work.message
         exchange.properties.clear()
         exchange.properties.update(work.properties)
@@ -259,8 +276,10 @@ def compile_circuit_breaker(node: CircuitBreaker, ctx: CompileContext) -> Circui
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 100:
             raise ctx.error(f"circuit_breaker() failure_rate_threshold is a percentage in (0, 100], got {rate!r}")
     elif threshold > window:
-        raise ctx.error(f"circuit_breaker() failure_threshold {threshold} is larger than sliding_window_size "
-                        f"{window}: the breaker could never open")
+        raise ctx.error(
+            f"circuit_breaker() failure_threshold {threshold} is larger than sliding_window_size "
+            f"{window}: the breaker could never open"
+        )
     for name in ("record_exceptions", "ignore_exceptions"):
         for exc in getattr(node, name):
             if not (isinstance(exc, type) and issubclass(exc, BaseException)):
@@ -268,11 +287,20 @@ def compile_circuit_breaker(node: CircuitBreaker, ctx: CompileContext) -> Circui
     body = ctx.with_handler(None).compile_steps(node.steps, handler=None)
     fallback = ctx.compile_steps(node.fallback.steps) if node.fallback is not None else None
     processor = CircuitBreakerProcessor(
-        body, fallback, failure_threshold=threshold, failure_rate_threshold=rate,
-        sliding_window_size=window, minimum_number_of_calls=minimum, wait_duration_in_open_state=wait,
-        permitted_calls_in_half_open_state=permitted, timeout=timeout,
+        body,
+        fallback,
+        failure_threshold=threshold,
+        failure_rate_threshold=rate,
+        sliding_window_size=window,
+        minimum_number_of_calls=minimum,
+        wait_duration_in_open_state=wait,
+        permitted_calls_in_half_open_state=permitted,
+        timeout=timeout,
         record_exceptions=tuple(node.record_exceptions) or (Exception,),
-        ignore_exceptions=tuple(node.ignore_exceptions), route_id=ctx.route_id, node_id=node.node_id)
+        ignore_exceptions=tuple(node.ignore_exceptions),
+        route_id=ctx.route_id,
+        node_id=node.node_id,
+    )
     if timeout is not None:
         ctx.add_service(processor)
     return processor

@@ -68,8 +68,11 @@ class ClaimCheckProcessor:
             return None
         key = self.key(exchange)
         if key is None and self.operation not in ("push", "pop"):
-            raise ExpressionError(f"claim_check({self.operation!r}): the key expression gave None",
-                                  route_id=self.route_id, node_id=self.node_id)
+            raise ExpressionError(
+                f"claim_check({self.operation!r}): the key expression gave None",
+                route_id=self.route_id,
+                node_id=self.node_id,
+            )
         return key
 
     def process(self, exchange: Exchange) -> None:
@@ -98,6 +101,7 @@ def compile_claim_check(node: ClaimCheck, ctx: CompileContext) -> ClaimCheckProc
             raise ctx.error(f"claim_check({operation!r}) needs a key")
     elif isinstance(key, str) and "${" in key:
         from eip.simple_language import compile_template
+
         key = Expression(compile_template(key), key)
     else:
         key = to_expression(key)  # a callable is an expression, anything else a constant

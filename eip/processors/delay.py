@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from eip.model import Delay
 
 
-
 class DelayProcessor:
     def __init__(self, delay: Any, route_id: str = "", node_id: str | None = None) -> None:
         self.delay = delay  # seconds (float) or an expression
@@ -45,20 +44,23 @@ class DelayProcessor:
         try:
             return parse_duration(value)
         except ValueError as exc:
-            raise ExpressionError(f"delay(): the delay expression gave {value!r}: {exc}",
-                                  route_id=self.route_id, node_id=self.node_id) from None
+            raise ExpressionError(
+                f"delay(): the delay expression gave {value!r}: {exc}", route_id=self.route_id, node_id=self.node_id
+            ) from None
 
     def process(self, exchange: Exchange) -> None:
         seconds = self.seconds(exchange)
         if seconds > 0 and self._stopping.wait(seconds):
-            raise DelayInterruptedError(f"delay(): the route stopped during a {seconds:g} s delay",
-                                        route_id=self.route_id, node_id=self.node_id)
+            raise DelayInterruptedError(
+                f"delay(): the route stopped during a {seconds:g} s delay", route_id=self.route_id, node_id=self.node_id
+            )
 
 
 def compile_delay(node: Delay, ctx: CompileContext) -> DelayProcessor:
     value = node.delay
     if isinstance(value, str) and "${" in value:
         from eip.simple_language import compile_template
+
         delay: Any = Expression(compile_template(value), value)
     elif isinstance(value, Expression) or (callable(value) and not isinstance(value, type)):
         delay = to_expression(value)

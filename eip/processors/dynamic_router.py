@@ -38,8 +38,7 @@ class DynamicRouterProcessor:
     def process(self, exchange: Exchange) -> None:
         hops = 0
         while True:
-            uris = uris_of(self.expression(exchange), self.delimiter, self.route_id, self.node_id,
-                           "dynamic_router")
+            uris = uris_of(self.expression(exchange), self.delimiter, self.route_id, self.node_id, "dynamic_router")
             if not uris:
                 return
             for uri in uris:
@@ -48,7 +47,9 @@ class DynamicRouterProcessor:
                     raise ExchangeError(
                         f"dynamic_router: more than max_hops={self.max_hops} hops (next URI {uri!r}); "
                         "the expression must return None when routing is done",
-                        route_id=self.route_id, node_id=self.node_id)
+                        route_id=self.route_id,
+                        node_id=self.node_id,
+                    )
                 lease = self.cache.resolve(uri, self.ignore_invalid)
                 if lease is None:
                     continue

@@ -86,9 +86,12 @@ class _Merger:
         else:
             result = self.strategy(original, resource)
             if not isinstance(result, Exchange):
-                raise AggregationError(f"{self.what}(): the aggregation strategy returned {result!r}, "
-                                       f"not an exchange (return the original or the resource exchange)",
-                                       route_id=self.route_id, node_id=self.node_id)
+                raise AggregationError(
+                    f"{self.what}(): the aggregation strategy returned {result!r}, "
+                    f"not an exchange (return the original or the resource exchange)",
+                    route_id=self.route_id,
+                    node_id=self.node_id,
+                )
         _copy_result(original, result)
         if original.exception is not None:
             exc, original.exception = original.exception, None
@@ -109,8 +112,9 @@ class _Target:
             self.uri = uri
             return
         computed = ComputedUri(ctx, uri, what)
-        cache = ProducerCache(ctx.engine, ctx.route_id, node, what=what, size=size, opener=opener,
-                              statement=computed.statement)
+        cache = ProducerCache(
+            ctx.engine, ctx.route_id, node, what=what, size=size, opener=opener, statement=computed.statement
+        )
         self.dynamic = computed, ctx.add_service(cache)
 
 
@@ -154,8 +158,9 @@ def compile_enrich(node: Enrich, ctx: CompileContext) -> EnrichProcessor:
     producer = None
     if target.uri is not None:
         producer = ctx.add_service(ctx.endpoint(target.uri).create_producer())
-    return EnrichProcessor(target, producer, _Merger(node.strategy, ctx.route_id, node.node_id, "enrich"),
-                           node.aggregate_on_exception)
+    return EnrichProcessor(
+        target, producer, _Merger(node.strategy, ctx.route_id, node.node_id, "enrich"), node.aggregate_on_exception
+    )
 
 
 class PollEnrichProcessor:
@@ -185,9 +190,11 @@ def _polling_opener(ctx: CompileContext) -> Opener:
 
     def open_polling(uri: str, endpoint: Any) -> tuple[Any, Any]:
         if not callable(getattr(endpoint, "poll", None)):
-            raise ConfigurationError(f"poll_enrich(): endpoint '{endpoint.uri}' cannot be polled "
-                                     f"(it has no poll(timeout) method)", route_id=route_id,
-                                     node_id=getattr(node, "node_id", None))
+            raise ConfigurationError(
+                f"poll_enrich(): endpoint '{endpoint.uri}' cannot be polled (it has no poll(timeout) method)",
+                route_id=route_id,
+                node_id=getattr(node, "node_id", None),
+            )
         return endpoint, None
 
     return open_polling
@@ -208,7 +215,8 @@ def _hand_over(polled: Exchange, exchange: Exchange) -> None:
 
     def failed(original: Exchange) -> None:
         polled.exception = original.exception or RuntimeError(
-            f"exchange {original.exchange_id} that poll_enrich merged this message into failed")
+            f"exchange {original.exchange_id} that poll_enrich merged this message into failed"
+        )
         polled_uow.done(polled)
 
     uow.add_synchronization(completed, failed)
@@ -231,7 +239,10 @@ def compile_poll_enrich(node: PollEnrich, ctx: CompileContext) -> PollEnrichProc
     if target.uri is not None:
         endpoint = ctx.endpoint(target.uri)
         if not callable(getattr(endpoint, "poll", None)):
-            raise ctx.error(f"poll_enrich(): endpoint '{endpoint.uri}' cannot be polled "
-                            f"({type(endpoint).__name__} has no poll(timeout) method)")
-    return PollEnrichProcessor(target, endpoint,
-                               _Merger(node.strategy, ctx.route_id, node.node_id, "poll_enrich"), timeout)
+            raise ctx.error(
+                f"poll_enrich(): endpoint '{endpoint.uri}' cannot be polled "
+                f"({type(endpoint).__name__} has no poll(timeout) method)"
+            )
+    return PollEnrichProcessor(
+        target, endpoint, _Merger(node.strategy, ctx.route_id, node.node_id, "poll_enrich"), timeout
+    )

@@ -74,9 +74,17 @@ class _Claim:
 
 
 class IdempotentConsumerProcessor:
-    def __init__(self, expression: Any, pipeline: Any, repository: IdempotentRepository,
-                 skip_duplicate: bool, remove_on_failure: bool, eager: bool,
-                 route_id: str, node_id: str | None) -> None:
+    def __init__(
+        self,
+        expression: Any,
+        pipeline: Any,
+        repository: IdempotentRepository,
+        skip_duplicate: bool,
+        remove_on_failure: bool,
+        eager: bool,
+        route_id: str,
+        node_id: str | None,
+    ) -> None:
         self.expression = expression
         self.pipeline = pipeline
         self.repository = repository
@@ -90,14 +98,20 @@ class IdempotentConsumerProcessor:
     def process(self, exchange: Exchange) -> None:
         key = self.expression(exchange)
         if key is None:
-            raise ExpressionError("idempotent_consumer(): the message id expression gave None "
-                                  f"({getattr(self.expression, 'text', self.expression)})",
-                                  route_id=self.route_id, node_id=self.node_id)
+            raise ExpressionError(
+                "idempotent_consumer(): the message id expression gave None "
+                f"({getattr(self.expression, 'text', self.expression)})",
+                route_id=self.route_id,
+                node_id=self.node_id,
+            )
         try:
             new = self.repository.add(key) if self.eager else not self.repository.contains(key)
         except TypeError as exc:  # unhashable key
-            raise ExpressionError(f"idempotent_consumer(): message id {key!r} cannot be used as a key: {exc}",
-                                  route_id=self.route_id, node_id=self.node_id) from exc
+            raise ExpressionError(
+                f"idempotent_consumer(): message id {key!r} cannot be used as a key: {exc}",
+                route_id=self.route_id,
+                node_id=self.node_id,
+            ) from exc
         if not new:
             exchange.properties[DUPLICATE_MESSAGE] = True
             if not self.skip_duplicate:
@@ -105,8 +119,13 @@ class IdempotentConsumerProcessor:
                 return
             self.duplicates_skipped += 1
             if log.isEnabledFor(logging.INFO):
-                log.info("route '%s': duplicate message id %s skipped at node '%s' (exchange %s)",
-                         self.route_id, _short(key), self.node_id, exchange.exchange_id)
+                log.info(
+                    "route '%s': duplicate message id %s skipped at node '%s' (exchange %s)",
+                    self.route_id,
+                    _short(key),
+                    self.node_id,
+                    exchange.exchange_id,
+                )
             return
         claim = _Claim(self, key)
         try:
@@ -123,7 +142,7 @@ class IdempotentConsumerProcessor:
 
 def _short(key: Any) -> str:
     text = repr(key)
-    return text if len(text) <= _MAX_KEY_TEXT else f"{text[:_MAX_KEY_TEXT - 3]}..."
+    return text if len(text) <= _MAX_KEY_TEXT else f"{text[: _MAX_KEY_TEXT - 3]}..."
 
 
 def compile_idempotent_consumer(node: IdempotentConsumer, ctx: CompileContext) -> IdempotentConsumerProcessor:
@@ -135,6 +154,15 @@ def compile_idempotent_consumer(node: IdempotentConsumer, ctx: CompileContext) -
     if node.expression is None:
         raise ctx.error("idempotent_consumer() needs a message id expression")
     # a route service (nothing to start): the route reads its duplicates_skipped into its statistics
-    return ctx.add_service(IdempotentConsumerProcessor(
-        node.expression, ctx.compile_steps(node.steps), repository, node.skip_duplicate,
-        node.remove_on_failure, node.eager, ctx.route_id, node.node_id))
+    return ctx.add_service(
+        IdempotentConsumerProcessor(
+            node.expression,
+            ctx.compile_steps(node.steps),
+            repository,
+            node.skip_duplicate,
+            node.remove_on_failure,
+            node.eager,
+            ctx.route_id,
+            node.node_id,
+        )
+    )

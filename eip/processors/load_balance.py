@@ -144,8 +144,13 @@ class StickyProcessor(LoadBalanceProcessor):
 
 
 class FailoverProcessor(LoadBalanceProcessor):
-    def __init__(self, targets: list[Any], failover_on: tuple[type[BaseException], ...], maximum_failover_attempts: int,
-                 round_robin: bool) -> None:
+    def __init__(
+        self,
+        targets: list[Any],
+        failover_on: tuple[type[BaseException], ...],
+        maximum_failover_attempts: int,
+        round_robin: bool,
+    ) -> None:
         super().__init__(targets)
         self.failover_on: tuple[type[BaseException], ...] = failover_on or (Exception,)
         self.maximum_failover_attempts = maximum_failover_attempts
@@ -192,8 +197,10 @@ def compile_load_balance(node: LoadBalance, ctx: CompileContext) -> LoadBalanceP
     if policy == "weighted":
         weights = tuple(node.weights)
         if len(weights) != len(targets):
-            raise ctx.error(f"load_balance('weighted') has {len(targets)} target(s) but "
-                            f"{len(weights)} weight(s): give one weight per target")
+            raise ctx.error(
+                f"load_balance('weighted') has {len(targets)} target(s) but "
+                f"{len(weights)} weight(s): give one weight per target"
+            )
         if any(isinstance(w, bool) or not isinstance(w, int) or w < 0 for w in weights) or not any(weights):
             raise ctx.error(f"load_balance('weighted') weights must be integers >= 0, not all 0; got {weights!r}")
         if node.round_robin:
@@ -205,6 +212,7 @@ def compile_load_balance(node: LoadBalance, ctx: CompileContext) -> LoadBalanceP
             raise ctx.error("load_balance('sticky') needs sticky_expression=...")
         if isinstance(expression, str) and "${" in expression:
             from eip.simple_language import compile_template
+
             expression = Expression(compile_template(expression), expression)
         elif isinstance(expression, Expression) or callable(expression):
             expression = to_expression(expression)
@@ -216,9 +224,9 @@ def compile_load_balance(node: LoadBalance, ctx: CompileContext) -> LoadBalanceP
             if not (isinstance(exc, type) and issubclass(exc, BaseException)):
                 raise ctx.error(f"load_balance('failover') failover_on takes exception classes, got {exc!r}")
         if not isinstance(node.maximum_failover_attempts, int) or node.maximum_failover_attempts < -1:
-            raise ctx.error(f"load_balance('failover') maximum_failover_attempts must be -1 or >= 0, "
-                            f"got {node.maximum_failover_attempts!r}")
-        return FailoverProcessor(targets, tuple(node.failover_on), node.maximum_failover_attempts,
-                                 node.round_robin)
-    raise ctx.error(f"load_balance() policy must be round_robin, random, failover, weighted or sticky, "
-                    f"got {policy!r}")
+            raise ctx.error(
+                f"load_balance('failover') maximum_failover_attempts must be -1 or >= 0, "
+                f"got {node.maximum_failover_attempts!r}"
+            )
+        return FailoverProcessor(targets, tuple(node.failover_on), node.maximum_failover_attempts, node.round_robin)
+    raise ctx.error(f"load_balance() policy must be round_robin, random, failover, weighted or sticky, got {policy!r}")

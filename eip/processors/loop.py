@@ -25,8 +25,16 @@ if TYPE_CHECKING:
 
 
 class LoopProcessor:
-    def __init__(self, pipeline: Any, count: Any, do_while: Any, copy: bool, max_iterations: int,
-                 route_id: str, node_id: str | None) -> None:
+    def __init__(
+        self,
+        pipeline: Any,
+        count: Any,
+        do_while: Any,
+        copy: bool,
+        max_iterations: int,
+        route_id: str,
+        node_id: str | None,
+    ) -> None:
         self.pipeline = pipeline
         self.count = count
         self.do_while = do_while
@@ -42,8 +50,11 @@ class LoopProcessor:
         try:
             return int(value)
         except (TypeError, ValueError):
-            raise ExpressionError(f"loop(): the count expression gave {value!r}, not an integer",
-                                  route_id=self.route_id, node_id=self.node_id) from None
+            raise ExpressionError(
+                f"loop(): the count expression gave {value!r}, not an integer",
+                route_id=self.route_id,
+                node_id=self.node_id,
+            ) from None
 
     def process(self, exchange: Exchange) -> None:
         size = self._count(exchange) if self.count is not None else None
@@ -58,9 +69,12 @@ class LoopProcessor:
                 if not self.do_while(current):
                     break
                 if index >= self.max_iterations:
-                    raise ExchangeError(f"loop(): do_while still holds after {self.max_iterations} "
-                                        f"passes (max_iterations); is the predicate ever false?",
-                                        route_id=self.route_id, node_id=self.node_id)
+                    raise ExchangeError(
+                        f"loop(): do_while still holds after {self.max_iterations} "
+                        f"passes (max_iterations); is the predicate ever false?",
+                        route_id=self.route_id,
+                        node_id=self.node_id,
+                    )
             if original is not None:
                 current = original.copy()
             current.properties[LOOP_INDEX] = index
@@ -83,5 +97,12 @@ def compile_loop(node: Loop, ctx: CompileContext) -> LoopProcessor:
         raise ctx.error("loop() needs either a count or do_while=predicate")
     if not isinstance(node.max_iterations, int) or node.max_iterations < 1:
         raise ctx.error(f"loop() max_iterations must be a positive integer, got {node.max_iterations!r}")
-    return LoopProcessor(ctx.compile_steps(node.steps), node.count, node.do_while, node.copy,
-                         node.max_iterations, ctx.route_id, node.node_id)
+    return LoopProcessor(
+        ctx.compile_steps(node.steps),
+        node.count,
+        node.do_while,
+        node.copy,
+        node.max_iterations,
+        ctx.route_id,
+        node.node_id,
+    )

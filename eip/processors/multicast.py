@@ -69,13 +69,15 @@ def apply_result(exchange: Exchange, result: Exchange, own: tuple[str, ...]) -> 
             props[name] = value
 
 
-def aggregate(strategy: Any, old: Exchange | None, new: Exchange, route_id: str,
-              node_id: str | None) -> Exchange:
+def aggregate(strategy: Any, old: Exchange | None, new: Exchange, route_id: str, node_id: str | None) -> Exchange:
     result = strategy(old, new)
     if result is None:
         raise AggregationError(
             f"aggregation strategy {getattr(strategy, '__name__', strategy)!r} returned None; "
-            "a strategy must return old or new", route_id=route_id, node_id=node_id)
+            "a strategy must return old or new",
+            route_id=route_id,
+            node_id=node_id,
+        )
     return result
 
 
@@ -106,10 +108,20 @@ class FanOut:
     abandoned and left out); with ``streaming`` at most ``2 x pool size`` parts are in flight
     and results are aggregated in the order they finish."""
 
-    def __init__(self, *, strategy: Any, keep_parent: bool, own: tuple[str, ...], route_id: str,
-                 node_id: str | None, parallel: bool = False, pool: WorkerPool | None = None,
-                 stop_on_exception: bool = False, timeout: float | None = None,
-                 streaming: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        strategy: Any,
+        keep_parent: bool,
+        own: tuple[str, ...],
+        route_id: str,
+        node_id: str | None,
+        parallel: bool = False,
+        pool: WorkerPool | None = None,
+        stop_on_exception: bool = False,
+        timeout: float | None = None,
+        streaming: bool = False,
+    ) -> None:
         if parallel and pool is None:
             raise ValueError("a parallel fan-out needs a worker pool")
         if strategy is not None and getattr(strategy, "keeps_parent", False):
@@ -291,9 +303,15 @@ def compile_multicast(node: Multicast, ctx: CompileContext) -> MulticastProcesso
     timeout = parse_timeout(node.timeout, node.parallel, ctx, "multicast")
     # Each destination runs under the route's error handler on its own.
     destinations = [ctx.compile_steps((step,)) for step in node.steps]
-    fan_out = FanOut(strategy=node.strategy, keep_parent=False,
-                     own=(c.MULTICAST_INDEX, c.MULTICAST_COMPLETE), route_id=ctx.route_id,
-                     node_id=node.node_id, parallel=node.parallel,
-                     pool=shared_pool(ctx) if node.parallel else None,
-                     stop_on_exception=node.stop_on_exception, timeout=timeout)
+    fan_out = FanOut(
+        strategy=node.strategy,
+        keep_parent=False,
+        own=(c.MULTICAST_INDEX, c.MULTICAST_COMPLETE),
+        route_id=ctx.route_id,
+        node_id=node.node_id,
+        parallel=node.parallel,
+        pool=shared_pool(ctx) if node.parallel else None,
+        stop_on_exception=node.stop_on_exception,
+        timeout=timeout,
+    )
     return MulticastProcessor(destinations, fan_out)

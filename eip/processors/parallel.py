@@ -180,9 +180,10 @@ class WorkerPool:
             if self.running:
                 return
             self._queue = queue.SimpleQueue()
-            self._threads = [threading.Thread(target=self._work, args=(self._queue,),
-                                              name=f"{self.name}-{i + 1}", daemon=True)
-                             for i in range(self.size)]
+            self._threads = [
+                threading.Thread(target=self._work, args=(self._queue,), name=f"{self.name}-{i + 1}", daemon=True)
+                for i in range(self.size)
+            ]
             self.running = True
             for thread in self._threads:
                 thread.start()

@@ -17,8 +17,13 @@ class Pipeline:
 
     __slots__ = ("calls", "endpoints", "handler", "node_ids", "processors")
 
-    def __init__(self, processors: Sequence[Any], node_ids: Sequence[str],
-                 handler: ErrorHandler | None, endpoints: Sequence[str | None] | None = None) -> None:
+    def __init__(
+        self,
+        processors: Sequence[Any],
+        node_ids: Sequence[str],
+        handler: ErrorHandler | None,
+        endpoints: Sequence[str | None] | None = None,
+    ) -> None:
         self.processors = tuple(processors)
         self.calls = tuple(p.process for p in self.processors)  # bound once, not per exchange
         self.node_ids = tuple(node_ids)

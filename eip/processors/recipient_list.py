@@ -41,8 +41,11 @@ def uris_of(value: Any, delimiter: str, route_id: str, node_id: str | None, what
         try:
             items = list(value)
         except TypeError:
-            raise ExpressionError(f"{what}: the expression gave a {type(value).__name__}, not a URI "
-                                  "text or a list of URIs", route_id=route_id, node_id=node_id) from None
+            raise ExpressionError(
+                f"{what}: the expression gave a {type(value).__name__}, not a URI text or a list of URIs",
+                route_id=route_id,
+                node_id=node_id,
+            ) from None
     uris = []
     for item in items:
         if item is None:
@@ -50,8 +53,9 @@ def uris_of(value: Any, delimiter: str, route_id: str, node_id: str | None, what
         if not isinstance(item, str):
             uri = getattr(item, "uri", None)  # an Endpoint object
             if not isinstance(uri, str):
-                raise ExpressionError(f"{what}: recipient {item!r} is not a URI text",
-                                      route_id=route_id, node_id=node_id)
+                raise ExpressionError(
+                    f"{what}: recipient {item!r} is not a URI text", route_id=route_id, node_id=node_id
+                )
             item = uri
         item = item.strip()
         if item:
@@ -119,8 +123,11 @@ class _LeasedHop:
         try:
             self.token.pop()
         except IndexError:  # the fan-out finished first and gave the lease back: do not send
-            raise ExchangeError("recipient_list: a recipient started after the recipient list finished",
-                                route_id=self.cache.route_id, node_id=self.cache.node_id) from None
+            raise ExchangeError(
+                "recipient_list: a recipient started after the recipient list finished",
+                route_id=self.cache.route_id,
+                node_id=self.cache.node_id,
+            ) from None
         try:
             self.lease.value.process(exchange)
         finally:
@@ -145,8 +152,7 @@ class RecipientListProcessor:
         self.route_id = route_id
 
     def process(self, exchange: Exchange) -> None:
-        uris = uris_of(self.expression(exchange), self.delimiter, self.route_id, self.node_id,
-                       "recipient_list")
+        uris = uris_of(self.expression(exchange), self.delimiter, self.route_id, self.node_id, "recipient_list")
         leases = acquire_all(self.cache, uris, self.ignore_invalid)
         if not leases:
             return
@@ -172,9 +178,15 @@ def compile_recipient_list(node: RecipientList, ctx: CompileContext) -> Recipien
     check_strategy(node.strategy, ctx, "recipient_list")
     timeout = parse_timeout(node.timeout, node.parallel, ctx, "recipient_list")
     cache = hop_cache(ctx, node, slip=False, what="recipient_list")
-    fan_out = FanOut(strategy=node.strategy, keep_parent=False,
-                     own=(c.MULTICAST_INDEX, c.MULTICAST_COMPLETE), route_id=ctx.route_id,
-                     node_id=node.node_id, parallel=node.parallel,
-                     pool=shared_pool(ctx) if node.parallel else None,
-                     stop_on_exception=node.stop_on_exception, timeout=timeout)
+    fan_out = FanOut(
+        strategy=node.strategy,
+        keep_parent=False,
+        own=(c.MULTICAST_INDEX, c.MULTICAST_COMPLETE),
+        route_id=ctx.route_id,
+        node_id=node.node_id,
+        parallel=node.parallel,
+        pool=shared_pool(ctx) if node.parallel else None,
+        stop_on_exception=node.stop_on_exception,
+        timeout=timeout,
+    )
     return RecipientListProcessor(node, cache, fan_out, ctx.route_id)

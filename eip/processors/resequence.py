@@ -35,8 +35,17 @@ log = logging.getLogger("eip.processors.resequence")
 
 
 class ResequenceProcessor:
-    def __init__(self, expression: Any, pipeline: Any, batch_size: int, batch_timeout: float,
-                 allow_duplicates: bool, reverse: bool, route_id: str, node_id: str | None) -> None:
+    def __init__(
+        self,
+        expression: Any,
+        pipeline: Any,
+        batch_size: int,
+        batch_timeout: float,
+        allow_duplicates: bool,
+        reverse: bool,
+        route_id: str,
+        node_id: str | None,
+    ) -> None:
         self.expression = expression
         self.pipeline = pipeline
         self.batch_size = batch_size
@@ -58,8 +67,9 @@ class ResequenceProcessor:
             if self._running:
                 return
             self._running = True
-        self._thread = threading.Thread(target=self._timer, name=f"resequence-{self.route_id}-{self.node_id}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._timer, name=f"resequence-{self.route_id}-{self.node_id}", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -76,8 +86,9 @@ class ResequenceProcessor:
     def process(self, exchange: Exchange) -> None:
         key = self.expression(exchange)
         if key is None:
-            raise ExpressionError("resequence(): the sequence expression gave None",
-                                  route_id=self.route_id, node_id=self.node_id)
+            raise ExpressionError(
+                "resequence(): the sequence expression gave None", route_id=self.route_id, node_id=self.node_id
+            )
         copy = exchange.copy(share_unit_of_work=False)
         with self._cond:
             batch = self._batch
@@ -87,8 +98,11 @@ class ResequenceProcessor:
                     key < first  # noqa: B015 - fail now, not when the batch is sorted
                     first < key  # noqa: B015
                 except TypeError:
-                    raise ExpressionError(f"resequence(): key {key!r} cannot be compared with key {first!r}",
-                                          route_id=self.route_id, node_id=self.node_id) from None
+                    raise ExpressionError(
+                        f"resequence(): key {key!r} cannot be compared with key {first!r}",
+                        route_id=self.route_id,
+                        node_id=self.node_id,
+                    ) from None
             if not self.allow_duplicates and any(k == key for k, _ in batch):
                 return
             batch.append((key, copy))
@@ -129,8 +143,13 @@ class ResequenceProcessor:
                 self.pipeline.process(exchange)
             except Exception as exc:  # noqa: BLE001 - one failure must not lose the rest
                 exchange.exception = exc
-                log.error("route '%s': resequenced exchange %s failed: %s: %s", self.route_id,
-                          exchange.exchange_id, type(exc).__name__, exc)
+                log.error(
+                    "route '%s': resequenced exchange %s failed: %s: %s",
+                    self.route_id,
+                    exchange.exchange_id,
+                    type(exc).__name__,
+                    exc,
+                )
 
 
 def compile_resequence(node: Resequence, ctx: CompileContext) -> ResequenceProcessor:
@@ -146,6 +165,15 @@ def compile_resequence(node: Resequence, ctx: CompileContext) -> ResequenceProce
         raise ctx.error(f"resequence() batch_timeout must be positive, got {node.batch_timeout!r}")
     pipeline = ctx.compile_steps(node.steps)
     # Added after the block's producers: stopped (and flushed) before they stop.
-    return ctx.add_service(ResequenceProcessor(node.expression, pipeline, node.batch_size, timeout,
-                                               node.allow_duplicates, node.reverse, ctx.route_id,
-                                               node.node_id))
+    return ctx.add_service(
+        ResequenceProcessor(
+            node.expression,
+            pipeline,
+            node.batch_size,
+            timeout,
+            node.allow_duplicates,
+            node.reverse,
+            ctx.route_id,
+            node.node_id,
+        )
+    )

@@ -34,8 +34,7 @@ class RoutingSlipProcessor:
         self.route_id = route_id
 
     def process(self, exchange: Exchange) -> None:
-        uris = uris_of(self.expression(exchange), self.delimiter, self.route_id, self.node_id,
-                       "routing_slip")
+        uris = uris_of(self.expression(exchange), self.delimiter, self.route_id, self.node_id, "routing_slip")
         # Resolve every hop before the first runs: a bad URI fails the slip before any send.
         leases = acquire_all(self.cache, uris, self.ignore_invalid)
         try:

@@ -68,6 +68,12 @@ class DynamicSendProcessor:
 
 def compile_to_d(node: ToD, ctx: CompileContext) -> DynamicSendProcessor:
     uri = ComputedUri(ctx, node.uri, "to_d")
-    cache = ProducerCache(ctx.engine, ctx.route_id, node, what="to_d", statement=uri.statement,
-                          size=check_cache_size(node.cache_size, ctx, "to_d"))
+    cache = ProducerCache(
+        ctx.engine,
+        ctx.route_id,
+        node,
+        what="to_d",
+        statement=uri.statement,
+        size=check_cache_size(node.cache_size, ctx, "to_d"),
+    )
     return DynamicSendProcessor(uri, ctx.add_service(cache), node.pattern)

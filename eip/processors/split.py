@@ -64,8 +64,16 @@ class SplitProcessor:
         "strategy",
     )
 
-    def __init__(self, expression: Any, steps: Any, strategy: Any, stop_on_exception: bool,
-                 fan_out: FanOut | None, route_id: str, node_id: str | None) -> None:
+    def __init__(
+        self,
+        expression: Any,
+        steps: Any,
+        strategy: Any,
+        stop_on_exception: bool,
+        fan_out: FanOut | None,
+        route_id: str,
+        node_id: str | None,
+    ) -> None:
         self.expression = expression
         self.steps = steps
         self.keep_parent = strategy is not None and getattr(strategy, "keeps_parent", False)
@@ -123,8 +131,10 @@ class SplitProcessor:
                 if result is None:
                     raise AggregationError(
                         f"aggregation strategy {getattr(strategy, '__name__', strategy)!r} returned "
-                        "None; a strategy must return old or new", route_id=self.route_id,
-                        node_id=self.node_id)
+                        "None; a strategy must return old or new",
+                        route_id=self.route_id,
+                        node_id=self.node_id,
+                    )
         if result is not None:
             apply_result(exchange, result, _SPLIT_PROPS)
             if result.exception is not None:
@@ -139,17 +149,22 @@ class SplitProcessor:
         if isinstance(value, str):
             return [token for token in value.split(",") if token]
         if isinstance(value, (bytes, bytearray, memoryview)):
-            raise SplitError(f"split: cannot split a {type(value).__name__} body; convert it to "
-                             "str first (convert_body_to(str)) or use body().tokenize(...)",
-                             route_id=self.route_id, node_id=self.node_id)
+            raise SplitError(
+                f"split: cannot split a {type(value).__name__} body; convert it to "
+                "str first (convert_body_to(str)) or use body().tokenize(...)",
+                route_id=self.route_id,
+                node_id=self.node_id,
+            )
         if isinstance(value, Mapping):
             return value.items()
         try:
             iter(value)
         except TypeError:
-            raise SplitError(f"split: the expression gave a {type(value).__name__} "
-                             f"({_short(value)}), which is not iterable", route_id=self.route_id,
-                             node_id=self.node_id) from None
+            raise SplitError(
+                f"split: the expression gave a {type(value).__name__} ({_short(value)}), which is not iterable",
+                route_id=self.route_id,
+                node_id=self.node_id,
+            ) from None
         return value
 
     def _materialise(self, value: Any) -> list[Any]:
@@ -227,10 +242,18 @@ def compile_split(node: Split, ctx: CompileContext) -> SplitProcessor:
     steps = ctx.compile_steps(node.steps)
     fan_out = None
     if node.parallel or node.streaming:
-        fan_out = FanOut(strategy=node.strategy, keep_parent=True, own=_SPLIT_PROPS,
-                         route_id=ctx.route_id, node_id=node.node_id, parallel=node.parallel,
-                         pool=shared_pool(ctx) if node.parallel else None,
-                         stop_on_exception=node.stop_on_exception, timeout=timeout,
-                         streaming=node.streaming)
-    return SplitProcessor(unwrap(node.expression), steps, node.strategy, node.stop_on_exception, fan_out,
-                          ctx.route_id, node.node_id)
+        fan_out = FanOut(
+            strategy=node.strategy,
+            keep_parent=True,
+            own=_SPLIT_PROPS,
+            route_id=ctx.route_id,
+            node_id=node.node_id,
+            parallel=node.parallel,
+            pool=shared_pool(ctx) if node.parallel else None,
+            stop_on_exception=node.stop_on_exception,
+            timeout=timeout,
+            streaming=node.streaming,
+        )
+    return SplitProcessor(
+        unwrap(node.expression), steps, node.strategy, node.stop_on_exception, fan_out, ctx.route_id, node.node_id
+    )

@@ -19,7 +19,6 @@ class StopProcessor:
         exchange.route_stop = True
 
 
-
 class RollbackProcessor:
     def __init__(self, message: str) -> None:
         self.message = message

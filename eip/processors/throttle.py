@@ -34,10 +34,17 @@ _SWEEP_AT = 1024
 class ThrottleProcessor:
     """``clock`` (monotonic seconds) and ``wait(seconds) -> stopping`` can be injected for tests."""
 
-    def __init__(self, maximum_requests: Any, time_period: float, correlation: Any = None,
-                 reject_execution: bool = False, route_id: str = "", node_id: str | None = None,
-                 clock: Callable[[], float] = time.monotonic,
-                 wait: Callable[[float], bool] | None = None) -> None:
+    def __init__(
+        self,
+        maximum_requests: Any,
+        time_period: float,
+        correlation: Any = None,
+        reject_execution: bool = False,
+        route_id: str = "",
+        node_id: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[float], bool] | None = None,
+    ) -> None:
         self.maximum_requests = maximum_requests  # an int or an expression
         self.time_period = time_period
         self.correlation = correlation
@@ -67,8 +74,11 @@ class ThrottleProcessor:
         except (TypeError, ValueError):
             number = 0
         if isinstance(value, bool) or number < 1:
-            raise ExpressionError(f"throttle(): maximum_requests gave {value!r}; it must be a positive integer",
-                                  route_id=self.route_id, node_id=self.node_id)
+            raise ExpressionError(
+                f"throttle(): maximum_requests gave {value!r}; it must be a positive integer",
+                route_id=self.route_id,
+                node_id=self.node_id,
+            )
         return number
 
     def _sweep(self, now: float) -> None:
@@ -105,10 +115,15 @@ class ThrottleProcessor:
                 raise ThrottlerRejectedError(
                     f"throttle(): more than {limit} exchange(s) in {self.time_period:g} s"
                     f"{'' if self.correlation is None else f' for key {key!r}'}; rejected",
-                    route_id=self.route_id, node_id=self.node_id)
+                    route_id=self.route_id,
+                    node_id=self.node_id,
+                )
             if self.wait(delay):
-                raise ThrottlerRejectedError("throttle(): the route is stopping; exchange not admitted",
-                                             route_id=self.route_id, node_id=self.node_id)
+                raise ThrottlerRejectedError(
+                    "throttle(): the route is stopping; exchange not admitted",
+                    route_id=self.route_id,
+                    node_id=self.node_id,
+                )
 
 
 def compile_throttle(node: Throttle, ctx: CompileContext) -> ThrottleProcessor:
@@ -123,6 +138,7 @@ def compile_throttle(node: Throttle, ctx: CompileContext) -> ThrottleProcessor:
     maximum = node.maximum_requests
     if isinstance(maximum, str) and "${" in maximum:
         from eip.simple_language import compile_template
+
         maximum = Expression(compile_template(maximum), maximum)
     elif isinstance(maximum, Expression) or (callable(maximum) and not isinstance(maximum, type)):
         maximum = to_expression(maximum)
@@ -132,16 +148,17 @@ def compile_throttle(node: Throttle, ctx: CompileContext) -> ThrottleProcessor:
         except (TypeError, ValueError):
             number = 0
         if isinstance(maximum, bool) or number < 1 or number != maximum and not isinstance(maximum, str):
-            raise ctx.error(f"throttle() maximum_requests must be a positive integer or an expression, "
-                            f"got {maximum!r}")
+            raise ctx.error(f"throttle() maximum_requests must be a positive integer or an expression, got {maximum!r}")
         maximum = number
     correlation = node.correlation
     if isinstance(correlation, str) and "${" in correlation:
         from eip.simple_language import compile_template
+
         correlation = Expression(compile_template(correlation), correlation)
     elif correlation is not None:
         if not callable(correlation):
             raise ctx.error(f"throttle() correlation must be an expression, got {correlation!r}")
         correlation = to_expression(correlation)
-    return ctx.add_service(ThrottleProcessor(maximum, period, correlation, node.reject_execution,
-                                             ctx.route_id, node.node_id))
+    return ctx.add_service(
+        ThrottleProcessor(maximum, period, correlation, node.reject_execution, ctx.route_id, node.node_id)
+    )

@@ -80,8 +80,9 @@ class ConvertBodyTo:
         try:
             exchange.message.body = convert(value, self.type, self.charset)
         except (TypeError, ValueError, UnicodeError) as exc:
-            raise TypeConversionError(f"cannot convert body of type {type(value).__name__} to "
-                                      f"{self.type.__name__}: {exc}") from exc
+            raise TypeConversionError(
+                f"cannot convert body of type {type(value).__name__} to {self.type.__name__}: {exc}"
+            ) from exc
 
 
 class CallableProcessor:

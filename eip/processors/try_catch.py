@@ -57,7 +57,8 @@ class TryProcessor:
 def compile_do_try(node: DoTry, ctx: CompileContext) -> TryProcessor:
     inner = ctx.with_handler(None)
     body = inner.compile_steps(node.steps, handler=None)
-    catches = [(catch.exceptions, catch.on_when, inner.compile_steps(catch.steps, handler=None))
-               for catch in node.catches]
+    catches = [
+        (catch.exceptions, catch.on_when, inner.compile_steps(catch.steps, handler=None)) for catch in node.catches
+    ]
     finally_ = inner.compile_steps(node.finally_.steps, handler=None) if node.finally_ else None
     return TryProcessor(body, catches, finally_)

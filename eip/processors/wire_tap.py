@@ -45,8 +45,13 @@ class TapPool:
     task itself. Threads are created at ``start()`` (lazily, up to ``pool_size``) and joined
     at ``stop()``."""
 
-    def __init__(self, name: str, pool_size: int = DEFAULT_POOL_SIZE, queue_size: int = DEFAULT_QUEUE_SIZE,
-                 shutdown_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+        shutdown_timeout: float = 10.0,
+    ) -> None:
         self.name = name
         self.pool_size = pool_size
         self.queue_size = queue_size
@@ -103,15 +108,26 @@ class TapPool:
             left = self._pending
         executor.shutdown(wait=left == 0, cancel_futures=True)
         if left:
-            log.warning("wire tap pool %s stopped with %d tapped exchange(s) queued or in flight; "
-                        "queued ones are dropped", self.name, left)
+            log.warning(
+                "wire tap pool %s stopped with %d tapped exchange(s) queued or in flight; queued ones are dropped",
+                self.name,
+                left,
+            )
 
 
 class WireTapProcessor:
     """Sends a copy (or a new empty exchange) to a static or per-exchange URI on a pool."""
 
-    def __init__(self, pool: TapPool, uri: str | None, producer: Any, resolver: Any, copy: bool,
-                 route_id: str, node_id: str | None) -> None:
+    def __init__(
+        self,
+        pool: TapPool,
+        uri: str | None,
+        producer: Any,
+        resolver: Any,
+        copy: bool,
+        route_id: str,
+        node_id: str | None,
+    ) -> None:
         self.pool = pool
         self.uri = uri
         self.producer = producer
@@ -146,8 +162,14 @@ class WireTapProcessor:
                     finally:
                         resolver.cache.release(lease)
             except Exception as exc:  # noqa: BLE001 - the tap must never fail the original
-                log.warning("route '%s': wire tap to %s failed for exchange %s: %s: %s", self.route_id,
-                            uri, tapped.exchange_id, type(exc).__name__, exc)
+                log.warning(
+                    "route '%s': wire tap to %s failed for exchange %s: %s: %s",
+                    self.route_id,
+                    uri,
+                    tapped.exchange_id,
+                    type(exc).__name__,
+                    exc,
+                )
 
         if not self.pool.submit(send):
             send()
@@ -172,9 +194,11 @@ def compile_wire_tap(node: WireTap, ctx: CompileContext) -> WireTapProcessor:
         resolver = DynamicSendProcessor(computed, ctx.add_service(cache), ExchangePattern.IN_ONLY)
     else:
         raise ctx.error(f"wire_tap() needs a URI, a ${{...}} template or an expression, got {uri!r}")
-    pool = TapPool(f"wire-tap-{ctx.route_id}-{ctx.node.node_id if ctx.node else ''}",
-                   shutdown_timeout=ctx.engine.shutdown_timeout)
+    pool = TapPool(
+        f"wire-tap-{ctx.route_id}-{ctx.node.node_id if ctx.node else ''}", shutdown_timeout=ctx.engine.shutdown_timeout
+    )
     # Registered after the producers, so it stops (and drains) before they do.
     ctx.add_service(pool)
-    return WireTapProcessor(pool, static_uri, producer, resolver, node.copy, ctx.route_id,
-                            ctx.node.node_id if ctx.node else None)
+    return WireTapProcessor(
+        pool, static_uri, producer, resolver, node.copy, ctx.route_id, ctx.node.node_id if ctx.node else None
+    )

@@ -23,8 +23,7 @@ class IdempotentRepository(Protocol):
         """Record ``key``; False when it was already there (a duplicate)."""
         ...
 
-    def contains(self, key: Hashable) -> bool:
-        ...
+    def contains(self, key: Hashable) -> bool: ...
 
     def remove(self, key: Hashable) -> bool:
         """Forget ``key`` (so a redelivery can pass); False when it was not there."""
@@ -34,8 +33,7 @@ class IdempotentRepository(Protocol):
         """The exchange that added ``key`` completed (stores with a two-phase add commit here)."""
         ...
 
-    def clear(self) -> None:
-        ...
+    def clear(self) -> None: ...
 
 
 class MemoryIdempotentRepository:

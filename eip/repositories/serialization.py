@@ -63,8 +63,10 @@ def encode(value: Any, path: str = "value") -> Any:
     if isinstance(value, Mapping) and not isinstance(value, Headers):
         if all(k.__class__ is str for k in value) and TAG not in value:
             return {k: encode(v, f"{path}[{k!r}]") for k, v in value.items()}
-        return {TAG: "dict", "items": [[encode(k, f"{path}.key"), encode(v, f"{path}[{k!r}]")]
-                                       for k, v in value.items()]}
+        return {
+            TAG: "dict",
+            "items": [[encode(k, f"{path}.key"), encode(v, f"{path}[{k!r}]")] for k, v in value.items()],
+        }
     if isinstance(value, Headers):
         return {TAG: "dict", "items": [[k, encode(v, f"{path}[{k!r}]")] for k, v in value.items()]}
     if isinstance(value, tuple):
@@ -159,8 +161,11 @@ def _optional(mapping: Mapping[str, Any], path: str) -> dict[str, Any]:
 
 
 def message_to_data(message: Message, path: str = "message") -> dict[str, Any]:
-    return {"message_id": message._message_id, "body": encode(message.body, f"{path}.body"),
-            "headers": _optional(message.headers, f"{path}.headers")}
+    return {
+        "message_id": message._message_id,
+        "body": encode(message.body, f"{path}.body"),
+        "headers": _optional(message.headers, f"{path}.headers"),
+    }
 
 
 def message_from_data(data: Mapping[str, Any]) -> Message:
@@ -183,9 +188,11 @@ def exchange_to_data(exchange: Exchange, path: str = "exchange") -> dict[str, An
 
 
 def exchange_from_data(data: Mapping[str, Any]) -> Exchange:
-    exchange = Exchange(pattern=ExchangePattern(data.get("pattern", "InOnly")),
-                        message=message_from_data(data),
-                        properties={name: decode(value) for name, value in data.get("properties", {}).items()})
+    exchange = Exchange(
+        pattern=ExchangePattern(data.get("pattern", "InOnly")),
+        message=message_from_data(data),
+        properties={name: decode(value) for name, value in data.get("properties", {}).items()},
+    )
     if data.get("id"):
         exchange._id = data["id"]
     if data.get("exception") is not None:
@@ -237,6 +244,8 @@ def decode_key(text: str) -> Hashable:
 
 def _not_storable(exc: Unencodable, where: str) -> TypeConversionError:
     prefix = f"{where}: " if where else ""
-    return TypeConversionError(f"{prefix}cannot store as JSON: {exc} (bodies and keys must be JSON "
-                               "types, tuples, sets, bytes, Decimal, date/time, UUID, Exchange or "
-                               "Message; headers and properties of other types are left out)")
+    return TypeConversionError(
+        f"{prefix}cannot store as JSON: {exc} (bodies and keys must be JSON "
+        "types, tuples, sets, bytes, Decimal, date/time, UUID, Exchange or "
+        "Message; headers and properties of other types are left out)"
+    )

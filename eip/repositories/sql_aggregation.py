@@ -98,11 +98,20 @@ class SqlAggregationRepository(SqlRepositoryBase):
 
     kind = "SqlAggregationRepository"
 
-    def __init__(self, datasource: str | DataSource = "default", name: str = "aggregation", *,
-                 create_tables: bool = True, use_recovery: bool = True,
-                 recovery_interval: float | str = 5.0, maximum_redeliveries: int | None = None,
-                 dead_letter_uri: str | None = None, recovery_lease: float | str | None = None,
-                 instance_id: str | None = None, optimistic_lock_retries: int = 100) -> None:
+    def __init__(
+        self,
+        datasource: str | DataSource = "default",
+        name: str = "aggregation",
+        *,
+        create_tables: bool = True,
+        use_recovery: bool = True,
+        recovery_interval: float | str = 5.0,
+        maximum_redeliveries: int | None = None,
+        dead_letter_uri: str | None = None,
+        recovery_lease: float | str | None = None,
+        instance_id: str | None = None,
+        optimistic_lock_retries: int = 100,
+    ) -> None:
         super().__init__(datasource, name, create_tables=create_tables)
         try:
             self.recovery_interval = parse_duration(recovery_interval)
@@ -110,27 +119,36 @@ class SqlAggregationRepository(SqlRepositoryBase):
         except ValueError as exc:
             raise ConfigurationError(f"{self.kind} '{name}': {exc}") from None
         if self.recovery_interval <= 0:
-            raise ConfigurationError(f"{self.kind} '{name}': recovery_interval must be positive, "
-                                     f"got {recovery_interval!r}")
+            raise ConfigurationError(
+                f"{self.kind} '{name}': recovery_interval must be positive, got {recovery_interval!r}"
+            )
         if lease is not None and lease <= 0:
             raise ConfigurationError(f"{self.kind} '{name}': recovery_lease must be positive, got {recovery_lease!r}")
         self.recovery_lease = lease if lease is not None else max(30.0, 3 * self.recovery_interval)
         if maximum_redeliveries is not None and (
-                not isinstance(maximum_redeliveries, int) or isinstance(maximum_redeliveries, bool)
-                or maximum_redeliveries < 0):
-            raise ConfigurationError(f"{self.kind} '{name}': maximum_redeliveries must be None (no limit) "
-                                     f"or an int >= 0, got {maximum_redeliveries!r}")
+            not isinstance(maximum_redeliveries, int)
+            or isinstance(maximum_redeliveries, bool)
+            or maximum_redeliveries < 0
+        ):
+            raise ConfigurationError(
+                f"{self.kind} '{name}': maximum_redeliveries must be None (no limit) "
+                f"or an int >= 0, got {maximum_redeliveries!r}"
+            )
         if dead_letter_uri is not None and (not isinstance(dead_letter_uri, str) or not dead_letter_uri):
-            raise ConfigurationError(f"{self.kind} '{name}': dead_letter_uri must be an endpoint URI, "
-                                     f"got {dead_letter_uri!r}")
+            raise ConfigurationError(
+                f"{self.kind} '{name}': dead_letter_uri must be an endpoint URI, got {dead_letter_uri!r}"
+            )
         if instance_id is None:
             instance_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         if not isinstance(instance_id, str) or not instance_id or instance_id == PARKED or len(instance_id) > 255:
-            raise ConfigurationError(f"{self.kind} '{name}': instance_id must be a text of 1 to 255 "
-                                     f"characters other than {PARKED!r}, got {instance_id!r}")
+            raise ConfigurationError(
+                f"{self.kind} '{name}': instance_id must be a text of 1 to 255 "
+                f"characters other than {PARKED!r}, got {instance_id!r}"
+            )
         if not isinstance(optimistic_lock_retries, int) or optimistic_lock_retries < 0:
-            raise ConfigurationError(f"{self.kind} '{name}': optimistic_lock_retries must be an int >= 0, "
-                                     f"got {optimistic_lock_retries!r}")
+            raise ConfigurationError(
+                f"{self.kind} '{name}': optimistic_lock_retries must be an int >= 0, got {optimistic_lock_retries!r}"
+            )
         self.use_recovery = use_recovery
         self.maximum_redeliveries = maximum_redeliveries
         self.dead_letter_uri = dead_letter_uri
@@ -146,26 +164,35 @@ class SqlAggregationRepository(SqlRepositoryBase):
         from sqlalchemy.dialects.mysql import LONGTEXT
 
         payload = Text().with_variant(LONGTEXT(), "mysql", "mariadb")
-        groups = Table(self.name, metadata,
-                       Column("correlation_key", String(MAX_KEY_LENGTH), primary_key=True),
-                       Column("exchange", payload, nullable=False),
-                       Column("version", Integer, nullable=False))
-        completed = Table(f"{self.name}_completed", metadata,
-                          Column("id", String(255), primary_key=True),
-                          Column("correlation_key", String(MAX_KEY_LENGTH), nullable=False),
-                          Column("exchange", payload, nullable=False),
-                          Column("version", Integer, nullable=False),
-                          Column("redeliveries", Integer, nullable=False),
-                          Column("owner", String(255)),
-                          Column("lease_until", Double, nullable=False),
-                          Index(f"ix_{self.name}_lease", "lease_until"))
+        groups = Table(
+            self.name,
+            metadata,
+            Column("correlation_key", String(MAX_KEY_LENGTH), primary_key=True),
+            Column("exchange", payload, nullable=False),
+            Column("version", Integer, nullable=False),
+        )
+        completed = Table(
+            f"{self.name}_completed",
+            metadata,
+            Column("id", String(255), primary_key=True),
+            Column("correlation_key", String(MAX_KEY_LENGTH), nullable=False),
+            Column("exchange", payload, nullable=False),
+            Column("version", Integer, nullable=False),
+            Column("redeliveries", Integer, nullable=False),
+            Column("owner", String(255)),
+            Column("lease_until", Double, nullable=False),
+            Index(f"ix_{self.name}_lease", "lease_until"),
+        )
         return groups, completed
 
     def _key(self, key: Hashable) -> str:
         text = encode_key(key, f"{self.kind} '{self.name}' correlation key")
         if len(text) > MAX_KEY_LENGTH:
-            raise SqlError(f"{self.kind} '{self.name}': correlation key longer than {MAX_KEY_LENGTH} "
-                           f"characters as JSON ({len(text)}): {text[:40]}...", datasource=self.datasource_name)
+            raise SqlError(
+                f"{self.kind} '{self.name}': correlation key longer than {MAX_KEY_LENGTH} "
+                f"characters as JSON ({len(text)}): {text[:40]}...",
+                datasource=self.datasource_name,
+            )
         return text
 
     def _dumps(self, exchange: Exchange) -> str:
@@ -183,8 +210,9 @@ class SqlAggregationRepository(SqlRepositoryBase):
 
         groups, _ = self.tables()
         with self.begin("get") as conn:
-            row = conn.execute(select(groups.c.version, groups.c.exchange)
-                               .where(groups.c.correlation_key == text_key)).first()
+            row = conn.execute(
+                select(groups.c.version, groups.c.exchange).where(groups.c.correlation_key == text_key)
+            ).first()
         self._local.seen = (text_key, None if row is None else row[0], None if row is None else row[1])
         return row
 
@@ -231,15 +259,20 @@ class SqlAggregationRepository(SqlRepositoryBase):
                 raise self._conflict(key) from None
             return
         with self.begin("add") as conn:
-            changed = conn.execute(update(groups)
-                                   .where(groups.c.correlation_key == text_key, groups.c.version == version)
-                                   .values(exchange=payload, version=version + 1)).rowcount
+            changed = conn.execute(
+                update(groups)
+                .where(groups.c.correlation_key == text_key, groups.c.version == version)
+                .values(exchange=payload, version=version + 1)
+            ).rowcount
         if changed != 1:
             raise self._conflict(key)
 
     def _conflict(self, key: Hashable) -> OptimisticLockingError:
-        return OptimisticLockingError(f"{self.kind} '{self.name}': the group of correlation key {key!r} "
-                                      "was changed by someone else since it was read", key=key)
+        return OptimisticLockingError(
+            f"{self.kind} '{self.name}': the group of correlation key {key!r} "
+            "was changed by someone else since it was read",
+            key=key,
+        )
 
     def remove(self, key: Hashable, exchange: Exchange) -> None:
         """The group of ``key`` completed as ``exchange``: in one transaction delete the group
@@ -262,10 +295,17 @@ class SqlAggregationRepository(SqlRepositoryBase):
                         gone = conn.execute(delete(groups).where(condition, groups.c.version == seen[1])).rowcount
                         if gone != 1:
                             raise self._conflict(key)
-                    conn.execute(insert(completed).values(
-                        id=exchange.exchange_id, correlation_key=text_key, exchange=payload, version=1,
-                        redeliveries=0, owner=self.instance_id,
-                        lease_until=time.time() + self.recovery_lease))
+                    conn.execute(
+                        insert(completed).values(
+                            id=exchange.exchange_id,
+                            correlation_key=text_key,
+                            exchange=payload,
+                            version=1,
+                            redeliveries=0,
+                            owner=self.instance_id,
+                            lease_until=time.time() + self.recovery_lease,
+                        )
+                    )
                 return
             except sa_exc.IntegrityError as exc:
                 if attempt == 2:
@@ -297,9 +337,11 @@ class SqlAggregationRepository(SqlRepositoryBase):
 
         _, completed = self.tables()
         with self.begin("release") as conn:
-            conn.execute(update(completed).where(completed.c.id == exchange_id,
-                                                 completed.c.owner == self.instance_id)
-                         .values(owner=None, lease_until=0.0))
+            conn.execute(
+                update(completed)
+                .where(completed.c.id == exchange_id, completed.c.owner == self.instance_id)
+                .values(owner=None, lease_until=0.0)
+            )
 
     def __len__(self) -> int:
         """The number of open groups."""
@@ -333,8 +375,12 @@ class SqlAggregationRepository(SqlRepositoryBase):
 
         _, completed = self.tables()
         with self.begin("parked") as conn:
-            return [row[0] for row in conn.execute(select(completed.c.id).where(completed.c.owner == PARKED)
-                                                   .order_by(completed.c.id))]
+            return [
+                row[0]
+                for row in conn.execute(
+                    select(completed.c.id).where(completed.c.owner == PARKED).order_by(completed.c.id)
+                )
+            ]
 
     def unpark(self, exchange_id: str | None = None) -> int:
         """Make one (or every) parked exchange eligible for recovery again, with its redelivery
@@ -353,8 +399,9 @@ class SqlAggregationRepository(SqlRepositoryBase):
 
         _, completed = self.tables()
         with self.begin("park") as conn:
-            conn.execute(update(completed).where(completed.c.id == exchange_id)
-                         .values(owner=PARKED, lease_until=_PARKED_UNTIL))
+            conn.execute(
+                update(completed).where(completed.c.id == exchange_id).values(owner=PARKED, lease_until=_PARKED_UNTIL)
+            )
 
     # -- recovery ---------------------------------------------------------------------------------
     def recover(self, redeliver: Callable[[Exchange], None], stop: threading.Event | None = None) -> int:
@@ -367,21 +414,31 @@ class SqlAggregationRepository(SqlRepositoryBase):
         now = time.time()
         until = now + self.recovery_lease
         with self.begin("recover") as conn:
-            conn.execute(update(completed).where(completed.c.owner == self.instance_id)
-                         .values(lease_until=until))
-            rows = conn.execute(select(completed.c.id, completed.c.version, completed.c.redeliveries,
-                                       completed.c.correlation_key, completed.c.exchange)
-                                .where(completed.c.lease_until < now)
-                                .order_by(completed.c.lease_until).limit(_SCAN_BATCH)).all()
+            conn.execute(update(completed).where(completed.c.owner == self.instance_id).values(lease_until=until))
+            rows = conn.execute(
+                select(
+                    completed.c.id,
+                    completed.c.version,
+                    completed.c.redeliveries,
+                    completed.c.correlation_key,
+                    completed.c.exchange,
+                )
+                .where(completed.c.lease_until < now)
+                .order_by(completed.c.lease_until)
+                .limit(_SCAN_BATCH)
+            ).all()
         claimed = 0
         for exchange_id, version, redeliveries, text_key, payload in rows:
             if stop is not None and stop.is_set():
                 break
             with self.begin("recover") as conn:
-                won = conn.execute(update(completed)
-                                   .where(completed.c.id == exchange_id, completed.c.version == version)
-                                   .values(owner=self.instance_id, lease_until=until, version=version + 1,
-                                           redeliveries=redeliveries + 1)).rowcount
+                won = conn.execute(
+                    update(completed)
+                    .where(completed.c.id == exchange_id, completed.c.version == version)
+                    .values(
+                        owner=self.instance_id, lease_until=until, version=version + 1, redeliveries=redeliveries + 1
+                    )
+                ).rowcount
             if won != 1:
                 continue  # another process claimed it first
             claimed += 1
@@ -398,8 +455,9 @@ class SqlAggregationRepository(SqlRepositoryBase):
                 self._exhausted(exchange, count - 1)
                 continue
             headers[c.REDELIVERY_COUNTER] = count
-            log.info("%s '%s': redelivering completed exchange %s (attempt %d)", self.kind, self.name,
-                     exchange_id, count)
+            log.info(
+                "%s '%s': redelivering completed exchange %s (attempt %d)", self.kind, self.name, exchange_id, count
+            )
             try:
                 redeliver(exchange)
             except Exception as exc:  # noqa: BLE001 - the aggregator logs its own; keep recovering
@@ -413,9 +471,16 @@ class SqlAggregationRepository(SqlRepositoryBase):
         engine = self.engine
         if uri is None or engine is None:
             self._park(exchange_id)
-            log.error("%s '%s': completed exchange %s failed %d redelivery(ies); parked in table %s_completed "
-                      "(%s; unpark() to retry)", self.kind, self.name, exchange_id, redeliveries, self.name,
-                      "no dead_letter_uri" if uri is None else "not bound to an engine")
+            log.error(
+                "%s '%s': completed exchange %s failed %d redelivery(ies); parked in table %s_completed "
+                "(%s; unpark() to retry)",
+                self.kind,
+                self.name,
+                exchange_id,
+                redeliveries,
+                self.name,
+                "no dead_letter_uri" if uri is None else "not bound to an engine",
+            )
             return
         if exchange.exception is not None:
             exchange.properties[c.EXCEPTION_CAUGHT] = exchange.exception
@@ -423,13 +488,27 @@ class SqlAggregationRepository(SqlRepositoryBase):
         result = engine.template.send(uri, exchange)
         if result.exception is not None:
             self._park(exchange_id)
-            log.error("%s '%s': completed exchange %s could not be moved to %s (%s: %s); parked in table "
-                      "%s_completed (unpark() to retry)", self.kind, self.name, exchange_id, uri,
-                      type(result.exception).__name__, result.exception, self.name)
+            log.error(
+                "%s '%s': completed exchange %s could not be moved to %s (%s: %s); parked in table "
+                "%s_completed (unpark() to retry)",
+                self.kind,
+                self.name,
+                exchange_id,
+                uri,
+                type(result.exception).__name__,
+                result.exception,
+                self.name,
+            )
             return
         self.confirm(exchange_id)
-        log.warning("%s '%s': completed exchange %s failed %d redelivery(ies); moved to %s", self.kind,
-                    self.name, exchange_id, redeliveries, uri)
+        log.warning(
+            "%s '%s': completed exchange %s failed %d redelivery(ies); moved to %s",
+            self.kind,
+            self.name,
+            exchange_id,
+            redeliveries,
+            uri,
+        )
 
     def start_recovery(self, redeliver: Callable[[Exchange], None], name: str = "") -> None:
         """Start the recovery thread (called by the aggregator when its route starts): first scan
@@ -438,12 +517,18 @@ class SqlAggregationRepository(SqlRepositoryBase):
             return
         with self._recovery_lock:
             if self._recovery_thread is not None and self._recovery_thread.is_alive():
-                raise ConfigurationError(f"{self.kind} '{self.name}' is already used by a running aggregator; "
-                                         "give each aggregator its own repository (table)")
+                raise ConfigurationError(
+                    f"{self.kind} '{self.name}' is already used by a running aggregator; "
+                    "give each aggregator its own repository (table)"
+                )
             self._release_mine()  # left by an earlier run with this instance_id
             stop = self._recovery_stop = threading.Event()
-            thread = threading.Thread(target=self._recovery_loop, args=(redeliver, stop),
-                                      name=name or f"eip-{self.name}-recovery", daemon=True)
+            thread = threading.Thread(
+                target=self._recovery_loop,
+                args=(redeliver, stop),
+                name=name or f"eip-{self.name}-recovery",
+                daemon=True,
+            )
             self._recovery_thread = thread
             thread.start()
 
@@ -466,8 +551,9 @@ class SqlAggregationRepository(SqlRepositoryBase):
         try:
             _, completed = self.tables()
             with self.begin("release") as conn:
-                conn.execute(update(completed).where(completed.c.owner == self.instance_id)
-                             .values(owner=None, lease_until=0.0))
+                conn.execute(
+                    update(completed).where(completed.c.owner == self.instance_id).values(owner=None, lease_until=0.0)
+                )
         except Exception as exc:  # noqa: BLE001 - the leases then simply run out
             log.warning("%s '%s': could not release leases: %s", self.kind, self.name, exc)
 

@@ -37,8 +37,9 @@ T = TypeVar("T")
 
 def check_table_name(kind: str, name: Any) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigurationError(f"{kind}: table name must be a letter or _ then letters, digits or _ "
-                                 f"(at most 50 characters), got {name!r}")
+        raise ConfigurationError(
+            f"{kind}: table name must be a letter or _ then letters, digits or _ (at most 50 characters), got {name!r}"
+        )
     return name
 
 
@@ -49,14 +50,14 @@ class SqlRepositoryBase:
 
     kind = "SqlRepository"
 
-    def __init__(self, datasource: str | DataSource = "default", name: str = "", *,
-                 create_tables: bool = True) -> None:
+    def __init__(self, datasource: str | DataSource = "default", name: str = "", *, create_tables: bool = True) -> None:
         if isinstance(datasource, str):
             if not datasource:
                 raise ConfigurationError(f"{self.kind}: datasource must be a name or a URL, got ''")
         elif not isinstance(datasource, DataSource):
-            raise ConfigurationError(f"{self.kind}: datasource must be a name, a URL or a DataSource, "
-                                     f"got {datasource!r}")
+            raise ConfigurationError(
+                f"{self.kind}: datasource must be a name, a URL or a DataSource, got {datasource!r}"
+            )
         self.name = check_table_name(self.kind, name)
         self.create_tables = create_tables
         self._source_spec = datasource
@@ -114,6 +115,7 @@ class SqlRepositoryBase:
         """The SQLAlchemy ``Table`` objects (defined on first use; no I/O)."""
         if self._tables is None:
             from sqlalchemy import MetaData
+
             with self._setup_lock:
                 if self._tables is None:
                     metadata = MetaData()
@@ -162,8 +164,9 @@ class SqlRepositoryBase:
         metadata = self._tables[0]
         with engine.connect() as conn:
             inspector = inspect(conn)
-            return sum(1 for table in metadata.tables.values()
-                       if not inspector.has_table(table.name, schema=table.schema))
+            return sum(
+                1 for table in metadata.tables.values() if not inspector.has_table(table.name, schema=table.schema)
+            )
 
     def create(self) -> None:
         """Create the tables now if they do not exist (whatever ``create_tables`` says)."""
@@ -212,8 +215,7 @@ class SqlRepositoryBase:
             return exc
         cls, detail = describe_sql_error(exc, "failed")
         name = self.datasource_name
-        return cls(f"datasource '{name}': {self.kind} '{self.name}' {what}: {detail}",
-                   datasource=name, statement=what)
+        return cls(f"datasource '{name}': {self.kind} '{self.name}' {what}: {detail}", datasource=name, statement=what)
 
     def __bool__(self) -> bool:  # a repository is there even when its table is empty
         return True

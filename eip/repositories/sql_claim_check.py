@@ -40,8 +40,9 @@ class SqlClaimCheckRepository(SqlRepositoryBase):
 
     kind = "SqlClaimCheckRepository"
 
-    def __init__(self, datasource: str | DataSource = "default", name: str = "claim_check", *,
-                 create_tables: bool = True) -> None:
+    def __init__(
+        self, datasource: str | DataSource = "default", name: str = "claim_check", *, create_tables: bool = True
+    ) -> None:
         super().__init__(datasource, name, create_tables=create_tables)
 
     def _define(self, metadata: MetaData) -> Any:
@@ -49,24 +50,33 @@ class SqlClaimCheckRepository(SqlRepositoryBase):
         from sqlalchemy.dialects.mysql import LONGTEXT
 
         payload = Text().with_variant(LONGTEXT(), "mysql", "mariadb")
-        entries = Table(self.name, metadata,
-                        Column("claim_key", String(MAX_KEY_LENGTH), primary_key=True),
-                        Column("message", payload, nullable=False),
-                        Column("version", Integer, nullable=False),
-                        Column("created_at", Double, nullable=False))
-        stack = Table(f"{self.name}_stack", metadata,
-                      Column("id", Integer, primary_key=True, autoincrement=True),
-                      Column("stack", String(MAX_KEY_LENGTH), nullable=False),
-                      Column("message", payload, nullable=False),
-                      Column("created_at", Double, nullable=False),
-                      Index(f"ix_{self.name}_stack", "stack"))
+        entries = Table(
+            self.name,
+            metadata,
+            Column("claim_key", String(MAX_KEY_LENGTH), primary_key=True),
+            Column("message", payload, nullable=False),
+            Column("version", Integer, nullable=False),
+            Column("created_at", Double, nullable=False),
+        )
+        stack = Table(
+            f"{self.name}_stack",
+            metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("stack", String(MAX_KEY_LENGTH), nullable=False),
+            Column("message", payload, nullable=False),
+            Column("created_at", Double, nullable=False),
+            Index(f"ix_{self.name}_stack", "stack"),
+        )
         return entries, stack
 
     def _key(self, key: Hashable) -> str:
         text = encode_key(key, f"{self.kind} '{self.name}' key")
         if len(text) > MAX_KEY_LENGTH:
-            raise SqlError(f"{self.kind} '{self.name}': key longer than {MAX_KEY_LENGTH} characters as "
-                           f"JSON ({len(text)}): {text[:40]}...", datasource=self.datasource_name)
+            raise SqlError(
+                f"{self.kind} '{self.name}': key longer than {MAX_KEY_LENGTH} characters as "
+                f"JSON ({len(text)}): {text[:40]}...",
+                datasource=self.datasource_name,
+            )
         return text
 
     def add(self, key: Hashable, message: Message) -> bool:
@@ -80,15 +90,18 @@ class SqlClaimCheckRepository(SqlRepositoryBase):
         while True:
             try:
                 with self.begin("add") as conn:
-                    conn.execute(insert(entries).values(claim_key=text_key, message=payload, version=1,
-                                                        created_at=time.time()))
+                    conn.execute(
+                        insert(entries).values(claim_key=text_key, message=payload, version=1, created_at=time.time())
+                    )
                 return True
             except sa_exc.IntegrityError:
                 pass
             with self.begin("add") as conn:
                 replaced = conn.execute(
-                    update(entries).where(entries.c.claim_key == text_key)
-                    .values(message=payload, version=entries.c.version + 1, created_at=time.time())).rowcount
+                    update(entries)
+                    .where(entries.c.claim_key == text_key)
+                    .values(message=payload, version=entries.c.version + 1, created_at=time.time())
+                ).rowcount
             if replaced:
                 return False
             # claimed by someone between our insert and our update: insert again
@@ -110,12 +123,14 @@ class SqlClaimCheckRepository(SqlRepositoryBase):
         text_key = self._key(key)
         while True:
             with self.begin("get_and_remove") as conn:
-                row = conn.execute(select(entries.c.message, entries.c.version)
-                                   .where(entries.c.claim_key == text_key)).first()
+                row = conn.execute(
+                    select(entries.c.message, entries.c.version).where(entries.c.claim_key == text_key)
+                ).first()
                 if row is None:
                     return None
-                deleted = conn.execute(delete(entries).where(entries.c.claim_key == text_key)
-                                       .where(entries.c.version == row[1])).rowcount
+                deleted = conn.execute(
+                    delete(entries).where(entries.c.claim_key == text_key).where(entries.c.version == row[1])
+                ).rowcount
             if deleted:
                 return loads_message(row[0])
 
@@ -144,8 +159,12 @@ class SqlClaimCheckRepository(SqlRepositoryBase):
         name = self._key(stack)
         while True:
             with self.begin("pop") as conn:
-                row = conn.execute(select(stacks.c.id, stacks.c.message).where(stacks.c.stack == name)
-                                   .order_by(stacks.c.id.desc()).limit(1)).first()
+                row = conn.execute(
+                    select(stacks.c.id, stacks.c.message)
+                    .where(stacks.c.stack == name)
+                    .order_by(stacks.c.id.desc())
+                    .limit(1)
+                ).first()
                 if row is None:
                     return None
                 deleted = conn.execute(delete(stacks).where(stacks.c.id == row[0])).rowcount
@@ -166,5 +185,7 @@ class SqlClaimCheckRepository(SqlRepositoryBase):
 
         entries, stacks = self.tables()
         with self.begin("count") as conn:
-            return int(conn.execute(select(func.count()).select_from(entries)).scalar_one()
-                       + conn.execute(select(func.count()).select_from(stacks)).scalar_one())
+            return int(
+                conn.execute(select(func.count()).select_from(entries)).scalar_one()
+                + conn.execute(select(func.count()).select_from(stacks)).scalar_one()
+            )

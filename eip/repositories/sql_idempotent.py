@@ -43,22 +43,29 @@ class SqlIdempotentRepository(SqlRepositoryBase):
 
     kind = "SqlIdempotentRepository"
 
-    def __init__(self, datasource: str | DataSource = "default", name: str = "idempotent", *,
-                 create_tables: bool = True) -> None:
+    def __init__(
+        self, datasource: str | DataSource = "default", name: str = "idempotent", *, create_tables: bool = True
+    ) -> None:
         super().__init__(datasource, name, create_tables=create_tables)
 
     def _define(self, metadata: MetaData) -> Any:
         from sqlalchemy import Column, Double, String, Table
 
-        return Table(self.name, metadata,
-                     Column("message_id", String(MAX_KEY_LENGTH), primary_key=True),
-                     Column("created_at", Double, nullable=False))
+        return Table(
+            self.name,
+            metadata,
+            Column("message_id", String(MAX_KEY_LENGTH), primary_key=True),
+            Column("created_at", Double, nullable=False),
+        )
 
     def _key(self, key: Hashable) -> str:
         text = key if isinstance(key, str) else str(key)
         if len(text) > MAX_KEY_LENGTH:
-            raise SqlError(f"{self.kind} '{self.name}': message id longer than {MAX_KEY_LENGTH} "
-                           f"characters ({len(text)}): {text[:40]!r}...", datasource=self.datasource_name)
+            raise SqlError(
+                f"{self.kind} '{self.name}': message id longer than {MAX_KEY_LENGTH} "
+                f"characters ({len(text)}): {text[:40]!r}...",
+                datasource=self.datasource_name,
+            )
         return text
 
     def add(self, key: Hashable) -> bool:
@@ -75,8 +82,12 @@ class SqlIdempotentRepository(SqlRepositoryBase):
 
             dialect_insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
             # RETURNING tells whether the row went in (an INSERT's rowcount is not reliable).
-            statement: Any = dialect_insert(table).values(**values).on_conflict_do_nothing(
-                index_elements=["message_id"]).returning(table.c.message_id)
+            statement: Any = (
+                dialect_insert(table)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["message_id"])
+                .returning(table.c.message_id)
+            )
             try:
                 with self.begin("add") as conn:
                     return conn.execute(statement).first() is not None

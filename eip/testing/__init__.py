@@ -20,6 +20,14 @@ from eip.testing.mock import (
 from eip.testing.notify import Notifier
 
 __all__ = [
-    "AdviceWith", "MessageAssertion", "MockAssertionError", "MockEndpoint", "Notifier", "Weave",
-    "advice_with", "assert_mocks_satisfied", "mock_endpoint", "reset_mocks",
+    "AdviceWith",
+    "MessageAssertion",
+    "MockAssertionError",
+    "MockEndpoint",
+    "Notifier",
+    "Weave",
+    "advice_with",
+    "assert_mocks_satisfied",
+    "mock_endpoint",
+    "reset_mocks",
 ]

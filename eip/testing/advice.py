@@ -78,8 +78,9 @@ class AdviceWith:
         """Consume from ``uri`` instead of the route's input (keeps the input's node id)."""
         self._check_open()
         if not isinstance(uri, str) or not uri:
-            raise RouteDefinitionError(f"replace_from_with() needs an endpoint URI, got {uri!r}",
-                                       route_id=self.route_id)
+            raise RouteDefinitionError(
+                f"replace_from_with() needs an endpoint URI, got {uri!r}", route_id=self.route_id
+            )
         self._ops.append(lambda d: replace(d, input=replace(d.input, uri=uri)))
         return self
 
@@ -167,8 +168,9 @@ class AdviceWith:
     # -- internals ------------------------------------------------------------------------------
     def _check_open(self) -> None:
         if self._applied:
-            raise RouteDefinitionError("this advice_with() was already applied; start a new one",
-                                       route_id=self.route_id)
+            raise RouteDefinitionError(
+                "this advice_with() was already applied; start a new one", route_id=self.route_id
+            )
 
     def _weave(self, what: str, matches: Callable[[m.Node], bool], wanted_id: str | None = None) -> Weave:
         self._check_open()
@@ -186,22 +188,38 @@ class AdviceWith:
         stack = recorder._stack
         if len(stack) > 1:
             frame = stack[-1]
-            kind = frame.kind.replace("_shell", "").replace("try_body", "do_try").replace("breaker_body", "circuit_breaker")
-            raise RouteDefinitionError(f"{kind}() '{frame.node_id}' woven in is not closed with end()",
-                                       route_id=self.route_id, node_id=frame.node_id, location=frame.location)
-        if recorder._on_completions or recorder._on_exceptions or recorder._route_options \
-                or recorder._error_handler is not None:
-            raise RouteDefinitionError("only steps can be woven in (no on_completion, on_exception, "
-                                       "error handler or route options)", route_id=self.route_id,
-                                       location=stack[0].location)
+            kind = (
+                frame.kind.replace("_shell", "")
+                .replace("try_body", "do_try")
+                .replace("breaker_body", "circuit_breaker")
+            )
+            raise RouteDefinitionError(
+                f"{kind}() '{frame.node_id}' woven in is not closed with end()",
+                route_id=self.route_id,
+                node_id=frame.node_id,
+                location=frame.location,
+            )
+        if (
+            recorder._on_completions
+            or recorder._on_exceptions
+            or recorder._route_options
+            or recorder._error_handler is not None
+        ):
+            raise RouteDefinitionError(
+                "only steps can be woven in (no on_completion, on_exception, error handler or route options)",
+                route_id=self.route_id,
+                location=stack[0].location,
+            )
         return tuple(stack[0].steps)
 
     def _fresh_copy(self, node: m.Node) -> m.Node:
         """``node`` with new generated ids throughout (a second insertion of the same steps)."""
+
         def reid(n: m.Node) -> m.Node:
             kind = type(n).kind_name()
             counter = self._counters.setdefault(kind, itertools.count(1))
             return replace(n, node_id=f"{kind}{next(counter)}")
+
         return _map_all(node, reid)
 
 
@@ -209,8 +227,14 @@ class Weave:
     """Selected nodes of a route, and what to do with them. Each operation applies to every
     selected node unless narrowed with ``select_first()``/``select_last()``/``select_index(i)``."""
 
-    def __init__(self, advice: AdviceWith, what: str, matches: Callable[[m.Node], bool], location: str,
-                 wanted_id: str | None = None) -> None:
+    def __init__(
+        self,
+        advice: AdviceWith,
+        what: str,
+        matches: Callable[[m.Node], bool],
+        location: str,
+        wanted_id: str | None = None,
+    ) -> None:
         self._advice = advice
         self._what = what
         self._wanted_id = wanted_id
@@ -228,7 +252,7 @@ class Weave:
 
     def select_index(self, index: int) -> Weave:
         """Only the ``index``-th (0-based) match, in route order."""
-        self._pick = lambda found: found[index:index + 1] if 0 <= index < len(found) else []
+        self._pick = lambda found: found[index : index + 1] if 0 <= index < len(found) else []
         return self
 
     def replace(self) -> RouteDsl:
@@ -261,8 +285,9 @@ class Weave:
         advice._ops.append(lambda d: self._apply(d, splice))
         return recorder
 
-    def _apply(self, definition: m.RouteDefinition,
-               splice: Callable[[m.Node, bool], tuple[m.Node, ...]]) -> m.RouteDefinition:
+    def _apply(
+        self, definition: m.RouteDefinition, splice: Callable[[m.Node, bool], tuple[m.Node, ...]]
+    ) -> m.RouteDefinition:
         found = [node for node, _ in _walk(definition) if self._matches(node)]
         chosen = self._pick(found)
         if not chosen:
@@ -272,16 +297,22 @@ class Weave:
                 close = difflib.get_close_matches(self._wanted_id, ids, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
             what = "no node matches" if not found else f"{len(found)} node(s) match but the selection is empty"
-            raise RouteDefinitionError(f"{self._what}: {what}{hint}; node ids in the route: {', '.join(ids)}",
-                                       route_id=definition.route_id, location=self._location)
+            raise RouteDefinitionError(
+                f"{self._what}: {what}{hint}; node ids in the route: {', '.join(ids)}",
+                route_id=definition.route_id,
+                location=self._location,
+            )
         chosen_ids = {id(node) for node in chosen}
         branches = [node for node, is_step in _walk(definition) if id(node) in chosen_ids and not is_step]
         if branches:
             node = branches[0]
             raise RouteDefinitionError(
                 f"{self._what}: '{node.node_id}' is a {type(node).__name__} branch, not a step; weave the "
-                f"steps inside it instead", route_id=definition.route_id, node_id=node.node_id,
-                location=self._location)
+                f"steps inside it instead",
+                route_id=definition.route_id,
+                node_id=node.node_id,
+                location=self._location,
+            )
         done = [0]
 
         def fn(original: m.Node, rebuilt: m.Node) -> tuple[m.Node, ...]:
@@ -326,10 +357,12 @@ def _is_node_tuple(value: Any) -> bool:
 
 
 def _rebuild_route(definition: m.RouteDefinition, fn: StepFn) -> m.RouteDefinition:
-    return replace(definition,
-                   steps=_rebuild_steps(definition.steps, fn),
-                   on_exceptions=tuple(cast(m.OnException, _rebuild(c, fn)) for c in definition.on_exceptions),
-                   on_completions=tuple(cast(m.OnCompletion, _rebuild(c, fn)) for c in definition.on_completions))
+    return replace(
+        definition,
+        steps=_rebuild_steps(definition.steps, fn),
+        on_exceptions=tuple(cast(m.OnException, _rebuild(c, fn)) for c in definition.on_exceptions),
+        on_completions=tuple(cast(m.OnCompletion, _rebuild(c, fn)) for c in definition.on_completions),
+    )
 
 
 def _rebuild_steps(steps: tuple[m.Node, ...], fn: StepFn) -> tuple[m.Node, ...]:
@@ -387,9 +420,12 @@ def _check_unique_ids(definition: m.RouteDefinition) -> None:
         if not node.node_id or isinstance(node, m.Pipeline):
             continue
         if node.node_id in seen:
-            raise RouteDefinitionError(f"after weaving, node id '{node.node_id}' is used twice",
-                                       route_id=definition.route_id, node_id=node.node_id,
-                                       location=node.location)
+            raise RouteDefinitionError(
+                f"after weaving, node id '{node.node_id}' is used twice",
+                route_id=definition.route_id,
+                node_id=node.node_id,
+                location=node.location,
+            )
         seen[node.node_id] = node
 
 

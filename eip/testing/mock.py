@@ -64,8 +64,10 @@ class MessageAssertion:
                 except Exception as exc:  # noqa: BLE001 - reported as an unmet expectation
                     return f"message({i}): predicate {_text(predicate)} raised {type(exc).__name__}: {exc}"
                 if not ok:
-                    return (f"message({i}): predicate {_text(predicate)} is false for "
-                            f"body={exchange.message.body!r} headers={dict(exchange.message.headers.items())!r}")
+                    return (
+                        f"message({i}): predicate {_text(predicate)} is false for "
+                        f"body={exchange.message.body!r} headers={dict(exchange.message.headers.items())!r}"
+                    )
             return None
 
         return check
@@ -87,12 +89,18 @@ class MockEndpoint(Endpoint):
     per-message expectations see only them, while message counts see every arrival."""
 
     supports_consumer = False
-    options = OptionSpec((
-        Option("retain_first", "int", -1, "Keep only the first N exchanges (-1 keeps all)."),
-        Option("retain_last", "int", -1, "Keep only the last N exchanges (-1 keeps all)."),
-        Option("assert_period", "duration", 0.0,
-               "After expectations are met, keep checking this long (catches late extra messages)."),
-    ))
+    options = OptionSpec(
+        (
+            Option("retain_first", "int", -1, "Keep only the first N exchanges (-1 keeps all)."),
+            Option("retain_last", "int", -1, "Keep only the last N exchanges (-1 keeps all)."),
+            Option(
+                "assert_period",
+                "duration",
+                0.0,
+                "After expectations are met, keep checking this long (catches late extra messages).",
+            ),
+        )
+    )
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -173,7 +181,7 @@ class MockEndpoint(Endpoint):
 
         def check(received: list[Exchange]) -> str | None:
             got = [ex.message.body for ex in received]
-            if got[:len(expected)] != expected:
+            if got[: len(expected)] != expected:
                 return f"expected bodies {expected!r}, received {got!r}"
             return None
 
@@ -236,8 +244,7 @@ class MockEndpoint(Endpoint):
                     key = repr(key)
                     first = seen.setdefault(key, index)
                 if first != index:
-                    return (f"duplicate {_text(key_of)} value {key!r} in message({first}) and "
-                            f"message({index})")
+                    return f"duplicate {_text(key_of)} value {key!r} in message({first}) and message({index})"
             return None
 
         self._add_check(check)
@@ -403,8 +410,10 @@ def _order_check(expression: Callable[[Exchange], Any] | None, descending: bool)
             try:
                 broken = (after > before) if descending else (after < before)
             except TypeError:
-                return (f"expected {word} order of {_text(key_of)}, message({index}) cannot be compared "
-                        f"with the one before: {keys!r}")
+                return (
+                    f"expected {word} order of {_text(key_of)}, message({index}) cannot be compared "
+                    f"with the one before: {keys!r}"
+                )
             if broken:
                 return f"expected {word} order of {_text(key_of)}, message({index}) breaks it: {keys!r}"
         return None

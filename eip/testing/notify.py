@@ -37,9 +37,16 @@ class Notifier:
     The listener is removed once ``wait``/``matches`` saw the conditions hold (the counts
     stop there), on ``close()``, or at the end of a ``with`` block."""
 
-    def __init__(self, engine: Engine, route_id: str | None = None, *, done: int | None = None,
-                 completed: int | None = None, failed: int | None = None,
-                 filter: Callable[[Exchange], Any] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        route_id: str | None = None,
+        *,
+        done: int | None = None,
+        completed: int | None = None,
+        failed: int | None = None,
+        filter: Callable[[Exchange], Any] | None = None,
+    ) -> None:
         if route_id is not None:
             engine.route(route_id)  # raises, listing the routes, if there is no such route
         if done is None and completed is None and failed is None:
@@ -129,5 +136,7 @@ class Notifier:
     def __repr__(self) -> str:
         wanted = ", ".join(f"{k}>={v}" for k, v in self.expected.items() if v is not None)
         where = f"route '{self.route_id}'" if self.route_id else "all routes"
-        return (f"Notifier({where}: want {wanted}; got done={self.done_count}, "
-                f"completed={self.completed_count}, failed={self.failed_count})")
+        return (
+            f"Notifier({where}: want {wanted}; got done={self.done_count}, "
+            f"completed={self.completed_count}, failed={self.failed_count})"
+        )

@@ -29,8 +29,10 @@ from eip.testing.mock import mock_endpoint as _mock_endpoint
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "eip(routes=[...], **engine_options): how the eip `engine` fixture builds its "
-                   "Engine (routes added, not started)")
+        "markers",
+        "eip(routes=[...], **engine_options): how the eip `engine` fixture builds its "
+        "Engine (routes added, not started)",
+    )
 
 
 @pytest.fixture

@@ -8,6 +8,14 @@ from legacy.copybook.model import Condition, Field, Occurs
 from legacy.copybook.picture import Picture, parse_picture
 
 __all__ = [
-    "CodePage", "Condition", "Field", "Layout", "Occurs", "Picture", "get_code_page", "load_copybook",
-    "parse_copybook", "parse_picture",
+    "CodePage",
+    "Condition",
+    "Field",
+    "Layout",
+    "Occurs",
+    "Picture",
+    "get_code_page",
+    "load_copybook",
+    "parse_copybook",
+    "parse_picture",
 ]

@@ -45,7 +45,7 @@ def binary_size(digits: int) -> int:
         return 4
     if digits <= 18:
         return 8
-    return ((10 ** digits - 1).bit_length() + 1 + 7) // 8
+    return ((10**digits - 1).bit_length() + 1 + 7) // 8
 
 
 def python_name(name: str) -> str:
@@ -68,8 +68,11 @@ def _tree(entries: list[Entry]) -> list[_Node]:
     for entry in entries:
         if entry.level == 88:
             if last is None:
-                raise CopybookError("a level-88 condition must follow the item it names values of",
-                                    line=entry.where.line, column=entry.where.column)
+                raise CopybookError(
+                    "a level-88 condition must follow the item it names values of",
+                    line=entry.where.line,
+                    column=entry.where.column,
+                )
             last.conditions.append(entry)
             continue
         level = 1 if entry.level == 77 else entry.level
@@ -81,7 +84,10 @@ def _tree(entries: list[Entry]) -> list[_Node]:
             if parent.entry.picture is not None or parent.entry.usage in ("float", "double"):
                 raise CopybookError(
                     f"{_label(parent.entry)} is elementary (it has a PICTURE or COMP-1/COMP-2) "
-                    f"and cannot have subordinate items", line=entry.where.line, column=entry.where.column)
+                    f"and cannot have subordinate items",
+                    line=entry.where.line,
+                    column=entry.where.column,
+                )
             parent.children.append(node)
         else:
             roots.append(node)
@@ -105,8 +111,16 @@ class _Builder:
             return None
         return python_name(name) if self.options.python_names else name
 
-    def place(self, node: _Node, offset: int, parent_path: str, names: tuple[str, ...],
-              usage: str | None, sign: tuple[bool | None, bool], variable: bool) -> tuple[Field, bool]:
+    def place(
+        self,
+        node: _Node,
+        offset: int,
+        parent_path: str,
+        names: tuple[str, ...],
+        usage: str | None,
+        sign: tuple[bool | None, bool],
+        variable: bool,
+    ) -> tuple[Field, bool]:
         """Place one item at ``offset``; returns the field and whether what follows moves."""
         entry = node.entry
         usage = entry.usage or usage
@@ -138,32 +152,44 @@ class _Builder:
                     if target is None:
                         raise CopybookError(
                             f"{_label(child.entry)} REDEFINES {child.entry.redefines}, which is not an earlier "
-                            f"item of the same group", line=where.line, column=where.column)
+                            f"item of the same group",
+                            line=where.line,
+                            column=where.column,
+                        )
                     if wanted not in views:
                         # IBM's rule: the redefinitions follow the redefined item with nothing
                         # between them that takes bytes of its own
                         raise CopybookError(
                             f"{_label(child.entry)} REDEFINES {child.entry.redefines}, which it does not immediately "
                             f"follow: a REDEFINES entry comes right after the item it redefines (or after another "
-                            f"REDEFINES of that item), at the same level", line=where.line, column=where.column)
+                            f"REDEFINES of that item), at the same level",
+                            line=where.line,
+                            column=where.column,
+                        )
                     if child.entry.name:
                         originals[child.entry.name.upper()] = target
                         views.add(child.entry.name.upper())
                     if moves or target.variable:
                         raise CopybookError(
                             f"{_label(child.entry)} redefines an item whose place depends on OCCURS DEPENDING ON",
-                            line=child.entry.where.line, column=child.entry.where.column)
-                    placed, child_moves = self.place(child, target.offset, path, my_names, usage,
-                                                     (sign_leading, sign_separate), variable)
+                            line=child.entry.where.line,
+                            column=child.entry.where.column,
+                        )
+                    placed, child_moves = self.place(
+                        child, target.offset, path, my_names, usage, (sign_leading, sign_separate), variable
+                    )
                     if child_moves:
                         raise CopybookError(
                             f"{_label(child.entry)} is a REDEFINES with OCCURS DEPENDING ON inside; its size must be fixed",
-                            line=child.entry.where.line, column=child.entry.where.column)
+                            line=child.entry.where.line,
+                            column=child.entry.where.column,
+                        )
                     set_end = max(set_end, placed.end)
                 else:
                     pos = set_end
-                    placed, child_moves = self.place(child, pos, path, my_names, usage,
-                                                     (sign_leading, sign_separate), variable or moves)
+                    placed, child_moves = self.place(
+                        child, pos, path, my_names, usage, (sign_leading, sign_separate), variable or moves
+                    )
                     moves = moves or child_moves
                     set_end = placed.end
                     views = set()
@@ -175,41 +201,73 @@ class _Builder:
             if occurs is not None:
                 size = _aligned_element(size, children)
                 if entry.name is None and any(has_named(c) for c in children):
-                    raise CopybookError("a FILLER table cannot hold named items: give the table a name",
-                                        line=entry.where.line, column=entry.where.column)
+                    raise CopybookError(
+                        "a FILLER table cannot hold named items: give the table a name",
+                        line=entry.where.line,
+                        column=entry.where.column,
+                    )
             self._check_keys(entry, children)
-            result = Field(entry.name, key, node.level, path, GROUP, offset, size, usage=usage or "display",
-                           occurs=occurs, redefines=entry.redefines, variable=variable,
-                           children=tuple(children), line=entry.where.line)
+            result = Field(
+                entry.name,
+                key,
+                node.level,
+                path,
+                GROUP,
+                offset,
+                size,
+                usage=usage or "display",
+                occurs=occurs,
+                redefines=entry.redefines,
+                variable=variable,
+                children=tuple(children),
+                line=entry.where.line,
+            )
             self._check_size(entry, result)
-            moves = moves or (entry.occurs is not None and entry.occurs.depending_on is not None
-                              and self.options.variable_occurs)
+            moves = moves or (
+                entry.occurs is not None and entry.occurs.depending_on is not None and self.options.variable_occurs
+            )
             self._register(node, result, my_names)
             return result, moves
         return self._elementary(node, offset, path, key, my_names, usage, sign_leading, sign_separate, occurs, variable)
 
-    def _elementary(self, node: _Node, offset: int, path: str, key: str | None, names: tuple[str, ...],
-                    usage: str | None, sign_leading: bool | None, sign_separate: bool,
-                    occurs: Occurs | None, variable: bool) -> tuple[Field, bool]:
+    def _elementary(
+        self,
+        node: _Node,
+        offset: int,
+        path: str,
+        key: str | None,
+        names: tuple[str, ...],
+        usage: str | None,
+        sign_leading: bool | None,
+        sign_separate: bool,
+        occurs: Occurs | None,
+        variable: bool,
+    ) -> tuple[Field, bool]:
         entry = node.entry
         usage = usage or "display"
         picture = entry.picture
         if picture is None and usage not in ("float", "double"):
-            raise CopybookError(f"elementary item {_label(entry)} needs a PICTURE clause",
-                                line=entry.where.line, column=entry.where.column)
+            raise CopybookError(
+                f"elementary item {_label(entry)} needs a PICTURE clause",
+                line=entry.where.line,
+                column=entry.where.column,
+            )
         if picture is not None and usage in ("float", "double"):
             picture = None  # COMP-1/COMP-2 take no PICTURE; some copybooks give one anyway
         kind = kind_for(picture, usage)
         where = entry.picture_where or entry.where
         if kind in (BINARY, NATIVE, PACKED, ZONED) and (picture is None or not picture.is_numeric):
-            raise CopybookError(f"{_label(entry)}: USAGE {usage.upper()} needs a numeric PICTURE",
-                                line=where.line, column=where.column)
+            raise CopybookError(
+                f"{_label(entry)}: USAGE {usage.upper()} needs a numeric PICTURE", line=where.line, column=where.column
+            )
         if kind == EDITED and usage != "display":
-            raise CopybookError(f"{_label(entry)}: a numeric-edited PICTURE is USAGE DISPLAY",
-                                line=where.line, column=where.column)
+            raise CopybookError(
+                f"{_label(entry)}: a numeric-edited PICTURE is USAGE DISPLAY", line=where.line, column=where.column
+            )
         if kind == TEXT and usage != "display":
-            raise CopybookError(f"{_label(entry)}: USAGE {usage.upper()} needs a numeric PICTURE",
-                                line=where.line, column=where.column)
+            raise CopybookError(
+                f"{_label(entry)}: USAGE {usage.upper()} needs a numeric PICTURE", line=where.line, column=where.column
+            )
         separate = False
         leading = False
         if kind == ZONED and sign_leading is not None:
@@ -218,8 +276,9 @@ class _Builder:
             if separate and picture is not None and not picture.signed:
                 picture = dataclasses.replace(picture, signed=True)  # as Cobrix reads PIC 99V99 SIGN SEPARATE
         if picture is not None and picture.point is not None and kind != ZONED:
-            raise CopybookError(f"{_label(entry)}: an explicit decimal point needs USAGE DISPLAY",
-                                line=where.line, column=where.column)
+            raise CopybookError(
+                f"{_label(entry)}: an explicit decimal point needs USAGE DISPLAY", line=where.line, column=where.column
+            )
         if kind == TEXT or kind == EDITED:
             size = picture.length  # type: ignore[union-attr]
         elif kind == ZONED:
@@ -236,14 +295,30 @@ class _Builder:
             boundary = 8 if kind == DOUBLE else (2 if size == 2 else 4)
             offset += -offset % boundary
         conditions = tuple(self._condition(c, path) for c in node.conditions)
-        result = Field(entry.name, key, node.level, path, kind, offset, size, picture=picture, usage=usage,
-                       occurs=occurs, redefines=entry.redefines, sign_leading=leading, sign_separate=separate,
-                       sync=entry.sync and kind in (BINARY, NATIVE, FLOAT, DOUBLE), justified=entry.justified,
-                       blank_when_zero=entry.blank_when_zero, variable=variable, conditions=conditions,
-                       line=entry.where.line)
+        result = Field(
+            entry.name,
+            key,
+            node.level,
+            path,
+            kind,
+            offset,
+            size,
+            picture=picture,
+            usage=usage,
+            occurs=occurs,
+            redefines=entry.redefines,
+            sign_leading=leading,
+            sign_separate=separate,
+            sync=entry.sync and kind in (BINARY, NATIVE, FLOAT, DOUBLE),
+            justified=entry.justified,
+            blank_when_zero=entry.blank_when_zero,
+            variable=variable,
+            conditions=conditions,
+            line=entry.where.line,
+        )
         self._check_size(entry, result)
         self._register(node, result, names)
-        moves = (entry.occurs is not None and entry.occurs.depending_on is not None and self.options.variable_occurs)
+        moves = entry.occurs is not None and entry.occurs.depending_on is not None and self.options.variable_occurs
         return result, moves
 
     def _check_size(self, entry: Entry, placed: Field) -> None:
@@ -253,7 +328,10 @@ class _Builder:
             occurs = f" ({placed.occurs.maximum} x {placed.size} bytes)" if placed.occurs else ""
             raise CopybookError(
                 f"{_label(entry)} ends at byte {placed.end}{occurs}, beyond the largest record allowed, "
-                f"{limit} bytes (the max_record_length option)", line=entry.where.line, column=entry.where.column)
+                f"{limit} bytes (the max_record_length option)",
+                line=entry.where.line,
+                column=entry.where.column,
+            )
 
     def _condition(self, entry: Entry, path: str) -> Condition:
         return Condition(entry.name or "", path, tuple(entry.values))
@@ -269,7 +347,9 @@ class _Builder:
             if key in seen:
                 raise CopybookError(
                     f"{key} appears twice in {_label(entry)} (lines {seen[key].line} and {child.line}); "
-                    f"decoded records need distinct names", line=child.line)
+                    f"decoded records need distinct names",
+                    line=child.line,
+                )
             seen[key] = child
 
     def resolve_depending(self, root: Field) -> Field:
@@ -281,34 +361,63 @@ class _Builder:
                 continue
             wanted = tuple(n.upper() for n in clause.depending_on)
             where = clause.depending_where or clause.where
-            matches = [f for f, names in self.all_fields if names[-1] == wanted[0] and _qualified(names[:-1], wanted[1:])]
+            matches = [
+                f for f, names in self.all_fields if names[-1] == wanted[0] and _qualified(names[:-1], wanted[1:])
+            ]
             if not matches:
-                raise CopybookError(f"DEPENDING ON {' OF '.join(clause.depending_on)}: no such item",
-                                    line=where.line, column=where.column)
+                raise CopybookError(
+                    f"DEPENDING ON {' OF '.join(clause.depending_on)}: no such item",
+                    line=where.line,
+                    column=where.column,
+                )
             if len(matches) > 1:
-                raise CopybookError(f"DEPENDING ON {clause.depending_on[0]} is ambiguous; qualify it with OF",
-                                    line=where.line, column=where.column)
+                raise CopybookError(
+                    f"DEPENDING ON {clause.depending_on[0]} is ambiguous; qualify it with OF",
+                    line=where.line,
+                    column=where.column,
+                )
             counter = matches[0]
             table = next(f for f, _ in self.all_fields if f.path == table_path)
             if counter.is_group or counter.kind not in (ZONED, BINARY, NATIVE, PACKED, TEXT):
-                raise CopybookError(f"DEPENDING ON {counter.name}: the counter must be an elementary numeric item",
-                                    line=where.line, column=where.column)
+                raise CopybookError(
+                    f"DEPENDING ON {counter.name}: the counter must be an elementary numeric item",
+                    line=where.line,
+                    column=where.column,
+                )
             if counter.offset >= table.offset or counter.path.startswith(table.path + "."):
-                raise CopybookError(f"DEPENDING ON {counter.name}: the counter must come before the table",
-                                    line=where.line, column=where.column)
+                raise CopybookError(
+                    f"DEPENDING ON {counter.name}: the counter must come before the table",
+                    line=where.line,
+                    column=where.column,
+                )
             mapping = dict(self.options.occurs_mappings).get((node.entry.name or "").upper())
             if mapping is None and (counter.scale != 0 or counter.kind == TEXT):
-                raise CopybookError(f"DEPENDING ON {counter.name}: the counter must be an integer "
-                                    f"(or the table needs an occurs mapping)", line=where.line, column=where.column)
+                raise CopybookError(
+                    f"DEPENDING ON {counter.name}: the counter must be an integer "
+                    f"(or the table needs an occurs mapping)",
+                    line=where.line,
+                    column=where.column,
+                )
             if counter.occurs is not None:
-                raise CopybookError(f"DEPENDING ON {counter.name}: the counter cannot itself be a table",
-                                    line=where.line, column=where.column)
-            outer_tables = [f for f, _ in self.all_fields if f.occurs is not None
-                            and counter.path.startswith(f.path + ".") and not table.path.startswith(f.path + ".")]
+                raise CopybookError(
+                    f"DEPENDING ON {counter.name}: the counter cannot itself be a table",
+                    line=where.line,
+                    column=where.column,
+                )
+            outer_tables = [
+                f
+                for f, _ in self.all_fields
+                if f.occurs is not None
+                and counter.path.startswith(f.path + ".")
+                and not table.path.startswith(f.path + ".")
+            ]
             if outer_tables:
-                raise CopybookError(f"DEPENDING ON {counter.name}: the counter is inside table "
-                                    f"{outer_tables[0].name}, which does not hold this table", line=where.line,
-                                    column=where.column)
+                raise CopybookError(
+                    f"DEPENDING ON {counter.name}: the counter is inside table "
+                    f"{outer_tables[0].name}, which does not hold this table",
+                    line=where.line,
+                    column=where.column,
+                )
             targets[table_path] = (counter.path, mapping)
         return _with_depending(root, targets) if targets else root
 
@@ -386,11 +495,13 @@ def build_layout_tree(entries: list[Entry], options: LayoutOptions) -> tuple[Fie
                 if r.entry.redefines is None and roots[0].entry.name:
                     r.entry.redefines = roots[0].entry.name
             if roots[0].entry.name is None:
-                raise CopybookError("the first 01 level needs a name when several follow it",
-                                    line=roots[0].entry.where.line)
+                raise CopybookError(
+                    "the first 01 level needs a name when several follow it", line=roots[0].entry.where.line
+                )
         elif len(roots) > 1 and any(r.level == 1 for r in roots) and first_level == 1:
-            raise CopybookError("an item after an 01 level must have a higher level number",
-                                line=roots[1].entry.where.line)
+            raise CopybookError(
+                "an item after an 01 level must have a higher level number", line=roots[1].entry.where.line
+            )
         synthetic = _Node(Entry(0, None, roots[0].entry.where), 0, roots)
         root, _ = builder.place(synthetic, 0, "", (), None, (None, False), False)
         collapse = True

@@ -42,8 +42,9 @@ class FieldDecoder:
         pairs: dict[str, Any] = {}
         end = self._content(self.plan, 0, self.plan.field.path, ctx, pairs)
         if ctx.strict and end > len(data):  # pragma: no cover - a field past the end raised first
-            raise RecordTooShortError(f"record of {len(data)} bytes, layout needs {end}",
-                                      record_number=record_number, offset=len(data))
+            raise RecordTooShortError(
+                f"record of {len(data)} bytes, layout needs {end}", record_number=record_number, offset=len(data)
+            )
         return pairs, end
 
     def _content(self, node: Node, pos: int, path: str, ctx: DecodeContext, out: dict[str, Any]) -> int:
@@ -64,8 +65,9 @@ class FieldDecoder:
             set_end = max(ends)
         return pos + node.field.size if fixed else set_end
 
-    def _alternatives(self, views: list[Node], starts: list[int], path: str, ctx: DecodeContext,
-                      out: dict[str, Any]) -> list[int]:
+    def _alternatives(
+        self, views: list[Node], starts: list[int], path: str, ctx: DecodeContext, out: dict[str, Any]
+    ) -> list[int]:
         ends = []
         first_error: InvalidDataError | None = None
         readable = False
@@ -135,7 +137,11 @@ class FieldDecoder:
         if not isinstance(count, int) or not occurs.minimum <= count <= occurs.maximum:
             raise DependingOnError(
                 f"OCCURS {occurs.minimum} TO {occurs.maximum} DEPENDING ON {occurs.depending_on}, "
-                f"which holds {value!r}", record_number=ctx.record_number, field_path=path, offset=pos)
+                f"which holds {value!r}",
+                record_number=ctx.record_number,
+                field_path=path,
+                offset=pos,
+            )
         return count
 
     def _field(self, node: Node, pos: int, path: str, ctx: DecodeContext) -> Any:
@@ -147,11 +153,14 @@ class FieldDecoder:
             if ctx.strict:
                 raise RecordTooShortError(
                     f"the record has {len(data)} bytes; this field needs bytes {pos} to {pos + size - 1}",
-                    record_number=ctx.record_number, field_path=path, offset=pos)
+                    record_number=ctx.record_number,
+                    field_path=path,
+                    offset=pos,
+                )
             if node.field.kind == "text" and pos < len(data):  # Cobrix cuts text at the record end
                 return conv.lenient(data[pos:] + bytes([self.space]) * (pos + size - len(data)))
             return None
-        raw = data[pos:pos + size]
+        raw = data[pos : pos + size]
         try:
             return conv.decode(raw)
         except DECODE_ERRORS:

@@ -26,8 +26,7 @@ from legacy.copybook.plan import Node
 class Codec:
     """Decoder and encoder of one layout (see the module docstring)."""
 
-    def __init__(self, plan: Node, *, collapse: bool, strict: bool, variable_occurs: bool,
-                 space: int) -> None:
+    def __init__(self, plan: Node, *, collapse: bool, strict: bool, variable_occurs: bool, space: int) -> None:
         self.plan = plan
         self.collapse = collapse
         self.strict = strict
@@ -35,13 +34,16 @@ class Codec:
         self.space = space
         self.source, self._fast = generate_decoder(plan, variable_occurs=variable_occurs, strict=strict)
         self._fields = FieldDecoder(plan, strict=strict, variable_occurs=variable_occurs, space=space)
-        self._encoder = Encoder(plan, collapse=collapse, variable_occurs=variable_occurs, space=space,
-                                views=self._fields)
+        self._encoder = Encoder(
+            plan, collapse=collapse, variable_occurs=variable_occurs, space=space, views=self._fields
+        )
         self._root_key = plan.field.key or ""
 
     # -- decoding ------------------------------------------------------------------------
 
-    def decode(self, data: bytes | bytearray | memoryview, record_number: int | None = None) -> tuple[dict[str, Any], int]:
+    def decode(
+        self, data: bytes | bytearray | memoryview, record_number: int | None = None
+    ) -> tuple[dict[str, Any], int]:
         """(record, bytes used) of one record."""
         if type(data) is not bytes:
             data = bytes(data)

@@ -253,7 +253,6 @@ class DecoderGenerator:
         return _Pos(p, 0)
 
 
-
 def generate_decoder(plan: Node, *, variable_occurs: bool, strict: bool) -> tuple[str, Any]:
     """(source, function) of the decoder of a layout; the function returns (record, bytes used)."""
     generator = DecoderGenerator(variable_occurs, strict)

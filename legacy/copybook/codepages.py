@@ -14,17 +14,44 @@ from dataclasses import dataclass, field
 from typing import Any
 
 EBCDIC_CODE_PAGES = (
-    "cp037", "cp273", "cp277", "cp278", "cp280", "cp284", "cp285", "cp297", "cp500", "cp1047",
-    "cp1140", "cp1141", "cp1142", "cp1143", "cp1144", "cp1145", "cp1146", "cp1147", "cp1148",
+    "cp037",
+    "cp273",
+    "cp277",
+    "cp278",
+    "cp280",
+    "cp284",
+    "cp285",
+    "cp297",
+    "cp500",
+    "cp1047",
+    "cp1140",
+    "cp1141",
+    "cp1142",
+    "cp1143",
+    "cp1144",
+    "cp1145",
+    "cp1146",
+    "cp1147",
+    "cp1148",
     "cp1149",
 )
 ASCII_CODE_PAGES = ("ascii", "latin-1", "utf-8")
 
 _ALIASES = {
-    "037": "cp037", "ibm037": "cp037", "ibm-037": "cp037", "cp37": "cp037",
-    "ibm1047": "cp1047", "ibm-1047": "cp1047", "1047": "cp1047",
-    "latin1": "latin-1", "latin_1": "latin-1", "iso-8859-1": "latin-1", "iso8859-1": "latin-1",
-    "utf8": "utf-8", "utf_8": "utf-8", "us-ascii": "ascii",
+    "037": "cp037",
+    "ibm037": "cp037",
+    "ibm-037": "cp037",
+    "cp37": "cp037",
+    "ibm1047": "cp1047",
+    "ibm-1047": "cp1047",
+    "1047": "cp1047",
+    "latin1": "latin-1",
+    "latin_1": "latin-1",
+    "iso-8859-1": "latin-1",
+    "iso8859-1": "latin-1",
+    "utf8": "utf-8",
+    "utf_8": "utf-8",
+    "us-ascii": "ascii",
 }
 
 _UNDEFINED = "\ufffe"  # charmap_decode's marker for a byte with no character
@@ -57,8 +84,9 @@ class CodePage:
         for byte, char in enumerate(table):
             if char != _UNDEFINED:
                 reverse.setdefault(char, byte)
-        encoding_map = codecs.charmap_build("".join(
-            _UNDEFINED if table[b] == _UNDEFINED or reverse[table[b]] != b else table[b] for b in range(256)))
+        encoding_map = codecs.charmap_build(
+            "".join(_UNDEFINED if table[b] == _UNDEFINED or reverse[table[b]] != b else table[b] for b in range(256))
+        )
         return cls(name, ebcdic, table, encoding_map)
 
     @property

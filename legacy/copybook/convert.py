@@ -33,8 +33,9 @@ def bad(*_: object) -> Any:
 def constant(env: dict[str, object], value: object) -> str:
     """The name under which ``value`` is visible to generated code (one name per distinct value)."""
     for name, existing in env.items():
-        if existing is value or (type(existing) is type(value) and isinstance(value, (str, bytes))
-                                 and existing == value):
+        if existing is value or (
+            type(existing) is type(value) and isinstance(value, (str, bytes)) and existing == value
+        ):
             return name
     name = f"_k{len(env)}"
     env[name] = value
@@ -102,7 +103,9 @@ def scaled_integer(value: Any, scale: int, digits: int, signed: bool, what: str)
             if magnitude >= MAX_STORED_DIGITS:
                 raise EncodeError(f"{what} cannot hold {value_text(value)}")
             if magnitude < 0:
-                raise EncodeError(f"{what} has {max(scale, 0)} decimal places and cannot hold {value_text(value)} exactly")
+                raise EncodeError(
+                    f"{what} has {max(scale, 0)} decimal places and cannot hold {value_text(value)} exactly"
+                )
         try:
             scaled = value.scaleb(scale, _SCALING)
             number = int(scaled)
@@ -111,14 +114,14 @@ def scaled_integer(value: Any, scale: int, digits: int, signed: bool, what: str)
         if scaled != number:
             raise EncodeError(f"{what} has {max(scale, 0)} decimal places and cannot hold {value_text(value)} exactly")
     elif scale >= 0:
-        number = value * 10 ** scale
+        number = value * 10**scale
     else:
-        number, remainder = divmod(value, 10 ** -scale)
+        number, remainder = divmod(value, 10**-scale)
         if remainder:
-            raise EncodeError(f"{what} holds multiples of {10 ** -scale} only, not {value_text(value)}")
+            raise EncodeError(f"{what} holds multiples of {10**-scale} only, not {value_text(value)}")
     if number < 0 and not signed:
         raise EncodeError(f"{what} is unsigned and cannot hold {value_text(value)}")
-    if digits and abs(number) >= 10 ** digits:
+    if digits and abs(number) >= 10**digits:
         raise EncodeError(f"{what} holds {digits} digits and cannot hold {value_text(value)}")
     return number
 
@@ -132,5 +135,14 @@ def wrap_scale(digits_expr: str, scale: int) -> str:
     return f"int({digits_expr} + '{'0' * -scale}')"
 
 
-__all__ = ["DECODE_ERRORS", "EXACT", "MAX_STORED_DIGITS", "Converter", "bad", "constant", "scaled_integer", "value_text",
-           "wrap_scale"]
+__all__ = [
+    "DECODE_ERRORS",
+    "EXACT",
+    "MAX_STORED_DIGITS",
+    "Converter",
+    "bad",
+    "constant",
+    "scaled_integer",
+    "value_text",
+    "wrap_scale",
+]

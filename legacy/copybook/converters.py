@@ -38,8 +38,15 @@ def _text(f: Field, cp: CodePage, o: LayoutOptions) -> Converter:
 
 def _zoned(f: Field, cp: CodePage, o: LayoutOptions) -> Converter:
     pic = _picture(f)
-    return ZonedConverter(digits=pic.digits, scale=pic.scale, signed=pic.signed, code_page=cp,
-                          leading=f.sign_leading, separate=f.sign_separate, point=pic.point)
+    return ZonedConverter(
+        digits=pic.digits,
+        scale=pic.scale,
+        signed=pic.signed,
+        code_page=cp,
+        leading=f.sign_leading,
+        separate=f.sign_separate,
+        point=pic.point,
+    )
 
 
 def _edited(f: Field, cp: CodePage, o: LayoutOptions) -> Converter:
@@ -49,9 +56,14 @@ def _edited(f: Field, cp: CodePage, o: LayoutOptions) -> Converter:
 def _binary(f: Field, cp: CodePage, o: LayoutOptions) -> Converter:
     pic = _picture(f)
     native = f.kind == NATIVE
-    return BinaryConverter(size=f.size, digits=pic.digits, scale=pic.scale, signed=pic.signed,
-                           byte_order=o.native_byte_order if native else "big",
-                           bounded_by_digits=not native and o.truncation == "std")
+    return BinaryConverter(
+        size=f.size,
+        digits=pic.digits,
+        scale=pic.scale,
+        signed=pic.signed,
+        byte_order=o.native_byte_order if native else "big",
+        bounded_by_digits=not native and o.truncation == "std",
+    )
 
 
 def _packed(f: Field, cp: CodePage, o: LayoutOptions) -> Converter:
@@ -64,8 +76,14 @@ def _float(f: Field, cp: CodePage, o: LayoutOptions) -> Converter:
 
 
 CONVERTERS: dict[str, Callable[[Field, CodePage, LayoutOptions], Converter]] = {
-    TEXT: _text, ZONED: _zoned, EDITED: _edited, BINARY: _binary, NATIVE: _binary, PACKED: _packed,
-    FLOAT: _float, DOUBLE: _float,
+    TEXT: _text,
+    ZONED: _zoned,
+    EDITED: _edited,
+    BINARY: _binary,
+    NATIVE: _binary,
+    PACKED: _packed,
+    FLOAT: _float,
+    DOUBLE: _float,
 }
 
 

@@ -25,8 +25,9 @@ _INSERTS = {",": ",", "B": " ", "0": "0", "/": "/"}
 class EditedConverter(Converter):
     kind = "numeric-edited"
 
-    def __init__(self, picture: Picture, code_page: CodePage, *, blank_when_zero: bool = False,
-                 strict: bool = True) -> None:
+    def __init__(
+        self, picture: Picture, code_page: CodePage, *, blank_when_zero: bool = False, strict: bool = True
+    ) -> None:
         self.picture = picture
         self.code_page = code_page
         self.blank_when_zero = blank_when_zero
@@ -63,8 +64,12 @@ class EditedConverter(Converter):
             if role in _DIGIT_ROLES:
                 if "0" <= ch <= "9":
                     digits.append(ch)
-                elif ch == " " or (ch == "*" and role == "star") or (role == "float" and ch == sym) or (
-                        role == "float" and sym == "+" and ch == "-"):
+                elif (
+                    ch == " "
+                    or (ch == "*" and role == "star")
+                    or (role == "float" and ch == sym)
+                    or (role == "float" and sym == "+" and ch == "-")
+                ):
                     digits.append("0")
                     negative = negative or (role == "float" and ch == "-")
                 else:
@@ -75,7 +80,7 @@ class EditedConverter(Converter):
                 elif ch not in ("+", " ", sym):
                     raise InvalidDataError(f"{ch!r} stands where PICTURE {self.picture.text} has a sign", offset=i)
             elif role == "crdb":
-                pair = text[i:i + 2]
+                pair = text[i : i + 2]
                 if pair.upper() == sym:
                     negative = True
                 elif pair != "  ":
@@ -88,7 +93,7 @@ class EditedConverter(Converter):
     def _value(self, number: int) -> int | Decimal:
         if self.scale > 0:
             return Decimal(f"{number}e-{self.scale}")
-        return number * 10 ** -self.scale
+        return number * 10**-self.scale
 
     def _check(self, data: bytes) -> int | Decimal:
         text = self.code_page.decode(data)
@@ -97,14 +102,17 @@ class EditedConverter(Converter):
             canonical = self._render(number)
             if canonical != text and self._plain_signs(canonical) != self._plain_signs(text):
                 at = next((i for i, (a, b) in enumerate(zip(canonical, text)) if a != b), 0)
-                raise InvalidDataError(f"{text!r} is not how PICTURE {self.picture.text} shows {value} "
-                                       f"({canonical!r})", offset=at)
+                raise InvalidDataError(
+                    f"{text!r} is not how PICTURE {self.picture.text} shows {value} ({canonical!r})", offset=at
+                )
         return value
 
     def _plain_signs(self, text: str) -> str:
         # '+' where the PICTURE prints a space for plus (or the reverse) still says plus
-        return "".join(" " if ch == "+" and role in ("sign", "float-lead", "float") else ch
-                       for (role, _), ch in zip(self.cells, text))
+        return "".join(
+            " " if ch == "+" and role in ("sign", "float-lead", "float") else ch
+            for (role, _), ch in zip(self.cells, text)
+        )
 
     def decode_bytes(self, data: bytes) -> int | Decimal:
         try:

@@ -21,8 +21,7 @@ _MISSING = object()
 class Encoder:
     """Encodes records of one layout."""
 
-    def __init__(self, plan: Node, *, collapse: bool, variable_occurs: bool, space: int,
-                 views: FieldDecoder) -> None:
+    def __init__(self, plan: Node, *, collapse: bool, variable_occurs: bool, space: int, views: FieldDecoder) -> None:
         self.plan = plan
         self.collapse = collapse
         self.variable_occurs = variable_occurs
@@ -38,8 +37,11 @@ class Encoder:
                 raise EncodeError(f"the record has one key, {self._root_key!r}", record_number=record_number)
             record = record[self._root_key]
             if not isinstance(record, dict):
-                raise EncodeError(f"{self._root_key} is a dict, not {type(record).__name__}",
-                                  record_number=record_number, field_path=self._root_key)
+                raise EncodeError(
+                    f"{self._root_key} is a dict, not {type(record).__name__}",
+                    record_number=record_number,
+                    field_path=self._root_key,
+                )
         buf = bytearray()
         state = _EncodeState(record_number)
         self._check_keys(self.plan, record, self.plan.field.path, state)
@@ -50,11 +52,15 @@ class Encoder:
         known = _record_keys(node)
         unknown = [k for k in values if k not in known]
         if unknown:
-            raise EncodeError(f"no field {unknown[0]!r} here; fields are {', '.join(sorted(known)) or 'none'}",
-                              record_number=state.record_number, field_path=path or None)
+            raise EncodeError(
+                f"no field {unknown[0]!r} here; fields are {', '.join(sorted(known)) or 'none'}",
+                record_number=state.record_number,
+                field_path=path or None,
+            )
 
-    def _encode_content(self, node: Node, values: dict[str, Any], buf: bytearray, path: str,
-                        state: _EncodeState) -> None:
+    def _encode_content(
+        self, node: Node, values: dict[str, Any], buf: bytearray, path: str, state: _EncodeState
+    ) -> None:
         start = len(buf)
         children = node.children
         i = 0
@@ -84,8 +90,9 @@ class Encoder:
             return values.get(node.key) is not None
         return any(self._present(c, values) for c in node.children)
 
-    def _encode_redefines(self, views: list[Node], values: dict[str, Any], buf: bytearray, path: str,
-                          state: _EncodeState) -> None:
+    def _encode_redefines(
+        self, views: list[Node], values: dict[str, Any], buf: bytearray, path: str, state: _EncodeState
+    ) -> None:
         start = len(buf)
         size = max(v.rel + v.field.total_size for v in views) - views[0].rel
         given = [v for v in views if self._present(v, values)]
@@ -93,8 +100,12 @@ class Encoder:
             filler = next((v for v in views if not v.shown), None)
             if filler is None:
                 names = ", ".join(v.key or "FILLER" for v in views if v.shown)
-                raise EncodeError(f"none of the REDEFINES views {names} is given",
-                                  record_number=state.record_number, field_path=path or None, offset=start)
+                raise EncodeError(
+                    f"none of the REDEFINES views {names} is given",
+                    record_number=state.record_number,
+                    field_path=path or None,
+                    offset=start,
+                )
             given = [filler]
         candidates = []
         for view in given:
@@ -108,9 +119,12 @@ class Encoder:
                     break
             else:
                 names = ", ".join(v.key or "FILLER" for v in given)
-                raise RedefinesConflictError(f"REDEFINES views {names} are given with different contents",
-                                             record_number=state.record_number, field_path=path or None,
-                                             offset=start)
+                raise RedefinesConflictError(
+                    f"REDEFINES views {names} are given with different contents",
+                    record_number=state.record_number,
+                    field_path=path or None,
+                    offset=start,
+                )
         else:
             chosen = candidates[0]
         buf.extend(chosen)
@@ -126,8 +140,15 @@ class Encoder:
             return decoded.get(view.key) == values.get(view.key)
         return all(values.get(k) == v for k, v in decoded.items() if values.get(k) is not None)
 
-    def _encode_node(self, node: Node, values: dict[str, Any], buf: bytearray, parent_path: str,
-                     state: _EncodeState, base: int | None = None) -> None:
+    def _encode_node(
+        self,
+        node: Node,
+        values: dict[str, Any],
+        buf: bytearray,
+        parent_path: str,
+        state: _EncodeState,
+        base: int | None = None,
+    ) -> None:
         f = node.field
         key = f.key
         path = f"{parent_path}.{key}" if parent_path and key else (key or parent_path)
@@ -154,11 +175,16 @@ class Encoder:
         if not isinstance(value, list):
             raise self._missing_or_type(value, "a list", path, state, offset)
         occurs = f.occurs
-        if not occurs.minimum <= len(value) <= occurs.maximum or (occurs.depending_on is None and len(value) != occurs.maximum):
-            expected = (f"{occurs.maximum}" if occurs.depending_on is None
-                        else f"{occurs.minimum} to {occurs.maximum}")
-            raise EncodeError(f"a table of {expected} items, given {len(value)}",
-                              record_number=state.record_number, field_path=path, offset=offset)
+        if not occurs.minimum <= len(value) <= occurs.maximum or (
+            occurs.depending_on is None and len(value) != occurs.maximum
+        ):
+            expected = f"{occurs.maximum}" if occurs.depending_on is None else f"{occurs.minimum} to {occurs.maximum}"
+            raise EncodeError(
+                f"a table of {expected} items, given {len(value)}",
+                record_number=state.record_number,
+                field_path=path,
+                offset=offset,
+            )
         if occurs.depending_on is not None:
             state.set_count(occurs, len(value), path, offset)
         for i, item in enumerate(value):
@@ -173,8 +199,9 @@ class Encoder:
         if occurs.depending_on is not None and not self.variable_occurs:
             buf.extend(fill_bytes(node) * (occurs.maximum - len(value)))
 
-    def _encode_field(self, node: Node, value: Any, buf: bytearray, path: str, state: _EncodeState,
-                      offset: int) -> None:
+    def _encode_field(
+        self, node: Node, value: Any, buf: bytearray, path: str, state: _EncodeState, offset: int
+    ) -> None:
         conv = node.converter
         assert conv is not None
         if node.counter and (value is _MISSING or value is None):
@@ -205,9 +232,12 @@ class Encoder:
     def _missing_or_type(self, value: Any, expected: str, path: str, state: _EncodeState, offset: int) -> EncodeError:
         if value is _MISSING or value is None:
             return EncodeError("no value given", record_number=state.record_number, field_path=path, offset=offset)
-        return EncodeError(f"expected {expected}, not {type(value).__name__}", record_number=state.record_number,
-                           field_path=path, offset=offset)
-
+        return EncodeError(
+            f"expected {expected}, not {type(value).__name__}",
+            record_number=state.record_number,
+            field_path=path,
+            offset=offset,
+        )
 
 
 class _EncodeState:
@@ -230,8 +260,12 @@ class _EncodeState:
         counter = occurs.depending_on
         if counter in self.values:
             if occurs.count_of(self.values[counter]) != count:
-                raise EncodeError(f"{counter} is {self.values[counter]!r} but the table has {count} items",
-                                  record_number=self.record_number, field_path=path, offset=offset)
+                raise EncodeError(
+                    f"{counter} is {self.values[counter]!r} but the table has {count} items",
+                    record_number=self.record_number,
+                    field_path=path,
+                    offset=offset,
+                )
             return
         if counter in self.slots:
             at, buf, conv = self.slots[counter]
@@ -239,11 +273,15 @@ class _EncodeState:
             if occurs.mapping is not None:
                 values = [v for v, n in occurs.mapping if n == count]
                 if len(values) != 1:
-                    raise EncodeError(f"no single value of {counter} stands for {count} items",
-                                      record_number=self.record_number, field_path=path, offset=offset)
+                    raise EncodeError(
+                        f"no single value of {counter} stands for {count} items",
+                        record_number=self.record_number,
+                        field_path=path,
+                        offset=offset,
+                    )
                 value = values[0]
             data = conv.encode(value)
-            buf[at:at + len(data)] = data
+            buf[at : at + len(data)] = data
             self.values[counter] = value
 
 

@@ -80,8 +80,9 @@ class FloatConverter(Converter):
             number = float(value)
         except OverflowError:  # an int beyond any float
             raise EncodeError(f"{value_text(value)} is too large for {name}") from None
-        if math.isinf(number) and not (math.isinf(value) if isinstance(value, float) else
-                                         isinstance(value, Decimal) and value.is_infinite()):
+        if math.isinf(number) and not (
+            math.isinf(value) if isinstance(value, float) else isinstance(value, Decimal) and value.is_infinite()
+        ):
             raise EncodeError(f"{value_text(value)} is too large for {name}")  # a huge Decimal turned into inf
         if self.ieee:
             try:

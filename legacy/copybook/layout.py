@@ -35,9 +35,13 @@ class Layout:
         self._options = options
         self._code_page = code_page
         plan = build_plan(root, code_page, options)
-        self._codec = Codec(plan, collapse=collapse, strict=options.strict,
-                            variable_occurs=options.variable_occurs,
-                            space=0x20 if code_page.table is None else code_page.space)
+        self._codec = Codec(
+            plan,
+            collapse=collapse,
+            strict=options.strict,
+            variable_occurs=options.variable_occurs,
+            space=0x20 if code_page.table is None else code_page.space,
+        )
         self._fields = tuple(f for f in root.walk() if f.level != 0)
         self._by_path = {f.path: f for f in self._fields}
         self._conditions = {c.name: c for f in self._fields for c in f.conditions}
@@ -86,8 +90,7 @@ class Layout:
             return matches[0]
         if not matches:
             raise KeyError(f"no field {name!r} in the layout")
-        raise KeyError(f"{name!r} names {len(matches)} fields; use a path: "
-                       + ", ".join(f.path for f in matches))
+        raise KeyError(f"{name!r} names {len(matches)} fields; use a path: " + ", ".join(f.path for f in matches))
 
     def __getitem__(self, name: str) -> Field:
         return self.field(name)
@@ -110,8 +113,15 @@ class Layout:
         """Encode one record; decoding the result gives the record back."""
         return self._codec.encode(record, record_number)
 
-    def iter_records(self, fileobj: BinaryIO, record_format: str = "fixed", *, record_length: int | None = None,
-                     rdw_byte_order: str = "big", rdw_adjustment: int = -4) -> Iterator[dict[str, Any]]:
+    def iter_records(
+        self,
+        fileobj: BinaryIO,
+        record_format: str = "fixed",
+        *,
+        record_length: int | None = None,
+        rdw_byte_order: str = "big",
+        rdw_adjustment: int = -4,
+    ) -> Iterator[dict[str, Any]]:
         """Decode a file one record at a time, in constant memory.
 
         ``record_format``: ``fixed`` (records of ``record_length`` bytes, by default the
@@ -120,17 +130,36 @@ class Layout:
         the record number and the file offset where it starts).
         """
         length = record_length if record_length is not None else self.record_length
-        raw = iter_raw_records(fileobj, record_format, record_length=length, rdw_byte_order=rdw_byte_order,
-                               rdw_adjustment=rdw_adjustment, pad_byte=self._codec.space,
-                               max_length=self._options.max_record_length)
+        raw = iter_raw_records(
+            fileobj,
+            record_format,
+            record_length=length,
+            rdw_byte_order=rdw_byte_order,
+            rdw_adjustment=rdw_adjustment,
+            pad_byte=self._codec.space,
+            max_length=self._options.max_record_length,
+        )
         return self._codec.decode_all(raw)
 
-    def write_records(self, fileobj: BinaryIO, records: Iterable[dict[str, Any]], record_format: str = "fixed", *,
-                      rdw_byte_order: str = "big", rdw_adjustment: int = -4) -> int:
+    def write_records(
+        self,
+        fileobj: BinaryIO,
+        records: Iterable[dict[str, Any]],
+        record_format: str = "fixed",
+        *,
+        rdw_byte_order: str = "big",
+        rdw_adjustment: int = -4,
+    ) -> int:
         """Encode records to a file; returns how many were written."""
         length = self.record_length if record_format == "fixed" else None
-        writer = RecordWriter(fileobj, record_format, record_length=length, rdw_byte_order=rdw_byte_order,
-                              rdw_adjustment=rdw_adjustment, pad_byte=self._codec.space)
+        writer = RecordWriter(
+            fileobj,
+            record_format,
+            record_length=length,
+            rdw_byte_order=rdw_byte_order,
+            rdw_adjustment=rdw_adjustment,
+            pad_byte=self._codec.space,
+        )
         for number, record in enumerate(records):
             writer.write(self._codec.encode(record, number))
         return writer.count
@@ -147,16 +176,23 @@ class Layout:
                 label += f" REDEFINES {f.redefines}"
             occurs = ""
             if f.occurs:
-                occurs = (str(f.occurs.maximum) if f.occurs.fixed
-                          else f"{f.occurs.minimum}-{f.occurs.maximum} ON {(f.occurs.depending_on or '').rsplit('.', 1)[-1]}")
+                occurs = (
+                    str(f.occurs.maximum)
+                    if f.occurs.fixed
+                    else f"{f.occurs.minimum}-{f.occurs.maximum} ON {(f.occurs.depending_on or '').rsplit('.', 1)[-1]}"
+                )
             rows.append((label, f.type_text or ("group" if f.is_group else f.kind), str(f.offset), str(f.size), occurs))
             for c in f.conditions:
                 rows.append((f"{indent}   88 {c.name}", _values_text(c), "", "", ""))
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
-        lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}  {r[4]}".rstrip()
-                 for r in rows]
-        lines.append(f"record length {self.record_length}" + (" (largest; varies with DEPENDING ON)"
-                                                               if self.variable_length else ""))
+        lines = [
+            f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}  {r[4]}".rstrip()
+            for r in rows
+        ]
+        lines.append(
+            f"record length {self.record_length}"
+            + (" (largest; varies with DEPENDING ON)" if self.variable_length else "")
+        )
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -174,12 +210,22 @@ def _values_text(c: Condition) -> str:
     return "VALUE " + ", ".join(parts)
 
 
-def parse_copybook(text: str, code_page: str | CodePage = "cp037", *, trim: str = "right",
-                   python_names: bool = False, strict: bool = True, float_format: str = "ibm",
-                   variable_occurs: bool = True, truncation: str = "bin", native_byte_order: str = "big",
-                   keep_root: bool = False, source_format: SourceFormat = "auto",
-                   occurs_mappings: dict[str, dict[str, int]] | None = None,
-                   max_record_length: int = DEFAULT_MAX_RECORD_LENGTH) -> Layout:
+def parse_copybook(
+    text: str,
+    code_page: str | CodePage = "cp037",
+    *,
+    trim: str = "right",
+    python_names: bool = False,
+    strict: bool = True,
+    float_format: str = "ibm",
+    variable_occurs: bool = True,
+    truncation: str = "bin",
+    native_byte_order: str = "big",
+    keep_root: bool = False,
+    source_format: SourceFormat = "auto",
+    occurs_mappings: dict[str, dict[str, int]] | None = None,
+    max_record_length: int = DEFAULT_MAX_RECORD_LENGTH,
+) -> Layout:
     """Parse copybook text into a Layout.
 
     - ``code_page``: cp037, cp273, cp277, cp278, cp280, cp284, cp285, cp297, cp500, cp1047,
@@ -223,12 +269,21 @@ def parse_copybook(text: str, code_page: str | CodePage = "cp037", *, trim: str 
     if isinstance(max_record_length, bool) or not isinstance(max_record_length, int) or max_record_length < 1:
         raise ValueError(f"max_record_length is a positive number of bytes, not {max_record_length!r}")
     page = get_code_page(code_page)
-    options = LayoutOptions(code_page=page.name, trim=trim, python_names=python_names, strict=strict,
-                            float_format=float_format, variable_occurs=variable_occurs, truncation=truncation,
-                            native_byte_order=native_byte_order, keep_root=keep_root,
-                            max_record_length=max_record_length,
-                            occurs_mappings=tuple((table.upper(), tuple(values.items()))
-                                                  for table, values in (occurs_mappings or {}).items()))
+    options = LayoutOptions(
+        code_page=page.name,
+        trim=trim,
+        python_names=python_names,
+        strict=strict,
+        float_format=float_format,
+        variable_occurs=variable_occurs,
+        truncation=truncation,
+        native_byte_order=native_byte_order,
+        keep_root=keep_root,
+        max_record_length=max_record_length,
+        occurs_mappings=tuple(
+            (table.upper(), tuple(values.items())) for table, values in (occurs_mappings or {}).items()
+        ),
+    )
     entries = parse_entries(text, source_format)
     if not entries:
         raise CopybookError("the copybook describes no data items")

@@ -56,7 +56,10 @@ def tokenize(lines: list[SourceLine]) -> list[Token]:
                 if stripped >= len(text) or text[stripped] != quote:
                     raise CopybookSyntaxError(
                         "a continued literal must go on after a quote on the continuation line",
-                        line=src.number, column=src.column + stripped, expected=f"{quote}")
+                        line=src.number,
+                        column=src.column + stripped,
+                        expected=f"{quote}",
+                    )
                 i = stripped + 1
             elif word_at_line_end and tokens and tokens[-1].kind == "word":
                 end = _word_end(text, stripped)
@@ -65,8 +68,7 @@ def tokenize(lines: list[SourceLine]) -> list[Token]:
                 i = end
         elif open_literal is not None:
             quote, _, line, column, _ = open_literal
-            raise CopybookSyntaxError("literal is not closed", line=line, column=column,
-                                      expected=f"closing {quote}")
+            raise CopybookSyntaxError("literal is not closed", line=line, column=column, expected=f"closing {quote}")
         word_at_line_end = False
         while i < len(text):
             if open_literal is not None:
@@ -75,7 +77,7 @@ def tokenize(lines: list[SourceLine]) -> list[Token]:
                 while j < len(text):
                     if text[j] == quote:
                         if text.startswith(quote * 2, j):  # doubled quote stands for one
-                            parts.append(text[i:j + 1])
+                            parts.append(text[i : j + 1])
                             j += 2
                             i = j
                             continue
@@ -120,11 +122,11 @@ def tokenize(lines: list[SourceLine]) -> list[Token]:
             i = end
     if open_literal is not None:
         quote, _, line, column, _ = open_literal
-        raise CopybookSyntaxError("literal is not closed", line=line, column=column,
-                                  expected=f"closing {quote}")
+        raise CopybookSyntaxError("literal is not closed", line=line, column=column, expected=f"closing {quote}")
     final = lines[-1] if lines else None
-    tokens.append(Token("end", "", final.number if final else 1,
-                        (final.column + len(final.text.rstrip())) if final else 1))
+    tokens.append(
+        Token("end", "", final.number if final else 1, (final.column + len(final.text.rstrip())) if final else 1)
+    )
     return tokens
 
 

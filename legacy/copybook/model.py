@@ -151,8 +151,9 @@ class Field:
     @property
     def type_text(self) -> str:
         """PICTURE and USAGE as a copybook would say them, e.g. ``S9(7)V99 COMP-3``."""
-        usage = {BINARY: "COMP", NATIVE: "COMP-5", PACKED: "COMP-3", FLOAT: "COMP-1",
-                 DOUBLE: "COMP-2"}.get(self.kind, "")
+        usage = {BINARY: "COMP", NATIVE: "COMP-5", PACKED: "COMP-3", FLOAT: "COMP-1", DOUBLE: "COMP-2"}.get(
+            self.kind, ""
+        )
         parts = [self.picture.text] if self.picture else []
         if usage:
             parts.append(usage)
@@ -205,6 +206,18 @@ class LayoutOptions:
 
 
 __all__ = [
-    "BINARY", "DOUBLE", "EDITED", "FLOAT", "GROUP", "NATIVE", "PACKED", "TEXT", "ZONED",
-    "Condition", "Field", "LayoutOptions", "Occurs", "kind_for",
+    "BINARY",
+    "DOUBLE",
+    "EDITED",
+    "FLOAT",
+    "GROUP",
+    "NATIVE",
+    "PACKED",
+    "TEXT",
+    "ZONED",
+    "Condition",
+    "Field",
+    "LayoutOptions",
+    "Occurs",
+    "kind_for",
 ]

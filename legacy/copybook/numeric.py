@@ -92,8 +92,17 @@ class ZonedConverter(Converter):
 
     kind = "zoned decimal"
 
-    def __init__(self, *, digits: int, scale: int, signed: bool, code_page: CodePage, leading: bool = False,
-                 separate: bool = False, point: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        digits: int,
+        scale: int,
+        signed: bool,
+        code_page: CodePage,
+        leading: bool = False,
+        separate: bool = False,
+        point: int | None = None,
+    ) -> None:
         self.digits = digits
         self.scale = scale
         self.signed = signed
@@ -160,8 +169,9 @@ class ZonedConverter(Converter):
                 digits.append(chr(0x30 + byte - cs.zero))
             elif role == ".":
                 if byte != cs.point:
-                    raise InvalidDataError(f"byte 0x{byte:02X} stands where the PICTURE has its decimal point",
-                                           offset=i)
+                    raise InvalidDataError(
+                        f"byte 0x{byte:02X} stands where the PICTURE has its decimal point", offset=i
+                    )
             elif role == "s":
                 if byte == cs.minus:
                     sign = "-"
@@ -211,8 +221,13 @@ class ZonedConverter(Converter):
                 point_at = len(digits)
             elif byte in (cs.plus, cs.minus) and not sign:
                 sign = "-" if byte == cs.minus else "+"
-            elif self.signed and not self.separate and cs.read_overpunch(byte) is not None and (
-                    cs.ebcdic or not 0x30 <= byte <= 0x39) and not sign:
+            elif (
+                self.signed
+                and not self.separate
+                and cs.read_overpunch(byte) is not None
+                and (cs.ebcdic or not 0x30 <= byte <= 0x39)
+                and not sign
+            ):
                 punched = cs.read_overpunch(byte)
                 sign = punched[0] or "+"  # type: ignore[index]
                 digits.append(punched[1])  # type: ignore[index]
@@ -274,17 +289,21 @@ class PackedConverter(Converter):
         for i, nibble in enumerate(nibbles[:-1]):
             if not nibble.isdigit():
                 return InvalidPackedDecimalError(
-                    f"nibble 0x{nibble.upper()} of packed decimal {data.hex(' ').upper()} is not a digit", offset=i // 2)
+                    f"nibble 0x{nibble.upper()} of packed decimal {data.hex(' ').upper()} is not a digit", offset=i // 2
+                )
         valid = _PACKED_SIGNED if self.signed else _PACKED_UNSIGNED
         if nibbles[-1] not in valid:
             what = "a sign" if self.signed else "a sign of an unsigned field (C or F)"
-            return InvalidSignError(f"nibble 0x{nibbles[-1].upper()} of packed decimal {data.hex(' ').upper()} "
-                                    f"is not {what}", offset=len(data) - 1)
+            return InvalidSignError(
+                f"nibble 0x{nibbles[-1].upper()} of packed decimal {data.hex(' ').upper()} is not {what}",
+                offset=len(data) - 1,
+            )
         return super().diagnose(data)
 
     def encode(self, value: Any) -> bytes:
-        number = scaled_integer(value, self.scale, self.digits, self.signed,
-                                f"PIC {'S' if self.signed else ''}9({self.digits}) COMP-3")
+        number = scaled_integer(
+            value, self.scale, self.digits, self.signed, f"PIC {'S' if self.signed else ''}9({self.digits}) COMP-3"
+        )
         sign = ("d" if number < 0 else "c") if self.signed else "f"
         return bytes.fromhex(str(abs(number)).zfill(self.size * 2 - 1) + sign)
 
@@ -304,8 +323,16 @@ class BinaryConverter(Converter):
 
     kind = "binary"
 
-    def __init__(self, *, size: int, digits: int, scale: int, signed: bool, byte_order: str = "big",
-                 bounded_by_digits: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        size: int,
+        digits: int,
+        scale: int,
+        signed: bool,
+        byte_order: str = "big",
+        bounded_by_digits: bool = True,
+    ) -> None:
         self.size = size
         self.digits = digits
         self.scale = scale
@@ -316,22 +343,24 @@ class BinaryConverter(Converter):
     def expr(self, src: str, tmp: str, env: dict[str, object]) -> str:
         number = f"int.from_bytes({src}, {self.byte_order!r}, signed={self.signed})"
         if self.bounded_by_digits:
-            v, limit = f"{tmp}v", 10 ** self.digits
+            v, limit = f"{tmp}v", 10**self.digits
             number = f"({v} if {-limit} < ({v} := {number}) < {limit} else _bad())"
         if self.scale == 0:
             return number
         if self.scale > 0:
             return f"Decimal(str({number}) + 'e-{self.scale}')"
-        return f"{number} * {10 ** -self.scale}"
+        return f"{number} * {10**-self.scale}"
 
     def diagnose(self, data: bytes) -> RecordError:
         if self.bounded_by_digits and len(data) == self.size:
             number = int.from_bytes(data, self.byte_order, signed=self.signed)  # type: ignore[arg-type]
-            if abs(number) >= 10 ** self.digits:
+            if abs(number) >= 10**self.digits:
                 return ValueRangeError(
                     f"binary {data.hex(' ').upper()} holds {number}, more than the {self.digits} digits of "
                     f"PIC {'S' if self.signed else ''}9({self.digits}) COMP allow (truncation='std'; "
-                    f"truncation='bin' reads it)", offset=0)
+                    f"truncation='bin' reads it)",
+                    offset=0,
+                )
         return super().diagnose(data)
 
     def encode(self, value: Any) -> bytes:

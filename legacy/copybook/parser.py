@@ -13,19 +13,48 @@ from legacy.errors import CopybookSyntaxError
 
 USAGES = {
     "DISPLAY": "display",
-    "COMP": "binary", "COMPUTATIONAL": "binary", "COMP-4": "binary", "COMPUTATIONAL-4": "binary",
-    "BINARY": "binary", "COMP-0": "binary", "COMPUTATIONAL-0": "binary",
-    "COMP-5": "native", "COMPUTATIONAL-5": "native",
-    "COMP-3": "packed", "COMPUTATIONAL-3": "packed", "PACKED-DECIMAL": "packed",
-    "COMP-1": "float", "COMPUTATIONAL-1": "float",
-    "COMP-2": "double", "COMPUTATIONAL-2": "double",
+    "COMP": "binary",
+    "COMPUTATIONAL": "binary",
+    "COMP-4": "binary",
+    "COMPUTATIONAL-4": "binary",
+    "BINARY": "binary",
+    "COMP-0": "binary",
+    "COMPUTATIONAL-0": "binary",
+    "COMP-5": "native",
+    "COMPUTATIONAL-5": "native",
+    "COMP-3": "packed",
+    "COMPUTATIONAL-3": "packed",
+    "PACKED-DECIMAL": "packed",
+    "COMP-1": "float",
+    "COMPUTATIONAL-1": "float",
+    "COMP-2": "double",
+    "COMPUTATIONAL-2": "double",
 }
-_UNSUPPORTED_USAGES = {"NATIONAL", "INDEX", "POINTER", "PROCEDURE-POINTER", "FUNCTION-POINTER",
-                       "DISPLAY-1", "COMP-6", "COMPUTATIONAL-6", "OBJECT"}
+_UNSUPPORTED_USAGES = {
+    "NATIONAL",
+    "INDEX",
+    "POINTER",
+    "PROCEDURE-POINTER",
+    "FUNCTION-POINTER",
+    "DISPLAY-1",
+    "COMP-6",
+    "COMPUTATIONAL-6",
+    "OBJECT",
+}
 _FIGURATIVE: dict[str, LiteralValue] = {
-    "SPACE": " ", "SPACES": " ", "ZERO": 0, "ZEROS": 0, "ZEROES": 0,
-    "HIGH-VALUE": b"\xff", "HIGH-VALUES": b"\xff", "LOW-VALUE": b"\x00", "LOW-VALUES": b"\x00",
-    "QUOTE": '"', "QUOTES": '"', "NULL": b"\x00", "NULLS": b"\x00",
+    "SPACE": " ",
+    "SPACES": " ",
+    "ZERO": 0,
+    "ZEROS": 0,
+    "ZEROES": 0,
+    "HIGH-VALUE": b"\xff",
+    "HIGH-VALUES": b"\xff",
+    "LOW-VALUE": b"\x00",
+    "LOW-VALUES": b"\x00",
+    "QUOTE": '"',
+    "QUOTES": '"',
+    "NULL": b"\x00",
+    "NULLS": b"\x00",
 }
 
 LiteralValue = str | int | Decimal | bytes
@@ -85,8 +114,13 @@ class _Parser:
     def error(self, expected: str, tok: Token | None = None, message: str | None = None) -> CopybookSyntaxError:
         tok = tok or self.tok
         found = tok.describe()
-        return CopybookSyntaxError(message or f"expected {expected}, found {found}",
-                                   line=tok.line, column=tok.column, expected=expected, found=found)
+        return CopybookSyntaxError(
+            message or f"expected {expected}, found {found}",
+            line=tok.line,
+            column=tok.column,
+            expected=expected,
+            found=found,
+        )
 
     def accept(self, *words: str) -> Token | None:
         if self.tok.kind == "word" and self.tok.upper in words:
@@ -124,7 +158,9 @@ class _Parser:
         tok = self.tok
         if tok.kind != "word" or not is_ascii_integer(tok.text) or len(tok.text.lstrip("0")) > 2:
             if tok.kind == "word" and tok.upper in ("COPY", "REPLACE", "EXEC"):
-                raise self.error("a level number", message=f"{tok.upper} statements are not supported in a copybook layout")
+                raise self.error(
+                    "a level number", message=f"{tok.upper} statements are not supported in a copybook layout"
+                )
             raise self.error("a level number (01-49, 66, 77 or 88)")
         level = int(tok.text)
         if not (1 <= level <= 49 or level in (66, 77, 88)):
@@ -152,8 +188,9 @@ class _Parser:
             raise self.error("a clause or '.' ending the entry")
         self.advance()
         if level == 88 and name is None:
-            raise CopybookSyntaxError("a level-88 condition needs a name", line=where.line,
-                                      column=where.column, expected="a condition name")
+            raise CopybookSyntaxError(
+                "a level-88 condition needs a name", line=where.line, column=where.column, expected="a condition name"
+            )
         return entry
 
     def _is_clause_start(self) -> bool:
@@ -180,9 +217,13 @@ class _Parser:
                 entry.picture = parse_picture(pic_tok.text)
             except PictureError as exc:
                 of = f" of {entry.name}" if entry.name else ""
-                raise CopybookSyntaxError(f"bad PICTURE string {pic_tok.text!r}{of}: {exc}", line=pic_tok.line,
-                                          column=pic_tok.column + exc.position,
-                                          expected="a valid PICTURE string", found=pic_tok.text) from None
+                raise CopybookSyntaxError(
+                    f"bad PICTURE string {pic_tok.text!r}{of}: {exc}",
+                    line=pic_tok.line,
+                    column=pic_tok.column + exc.position,
+                    expected="a valid PICTURE string",
+                    found=pic_tok.text,
+                ) from None
             entry.picture_where = Where(pic_tok.line, pic_tok.column)
         elif word == "USAGE":
             self.advance()
@@ -241,9 +282,13 @@ class _Parser:
         tok = self.expect_word("a USAGE such as DISPLAY, COMP, COMP-3 or BINARY")
         word = tok.upper
         if word in _UNSUPPORTED_USAGES:
-            raise CopybookSyntaxError(f"USAGE {word} is not supported", line=tok.line, column=tok.column,
-                                      expected="DISPLAY, COMP, COMP-1, COMP-2, COMP-3, COMP-4, COMP-5 or BINARY",
-                                      found=tok.text)
+            raise CopybookSyntaxError(
+                f"USAGE {word} is not supported",
+                line=tok.line,
+                column=tok.column,
+                expected="DISPLAY, COMP, COMP-1, COMP-2, COMP-3, COMP-4, COMP-5 or BINARY",
+                found=tok.text,
+            )
         if word not in USAGES:
             raise self.error("a USAGE such as DISPLAY, COMP, COMP-3 or BINARY", tok)
         entry.usage = USAGES[word]
@@ -256,7 +301,10 @@ class _Parser:
         if had_to:
             maximum = self.expect_int("the maximum number of occurrences after TO")
             if maximum < minimum:
-                raise self.error("a maximum not below the minimum", message=f"OCCURS {minimum} TO {maximum}: the maximum is below the minimum")
+                raise self.error(
+                    "a maximum not below the minimum",
+                    message=f"OCCURS {minimum} TO {maximum}: the maximum is below the minimum",
+                )
         self.accept("TIMES")
         clause = OccursClause(minimum, maximum, None, Where(tok.line, tok.column))
         if self.accept("DEPENDING"):
@@ -273,14 +321,22 @@ class _Parser:
             if self.accept("INDEXED"):
                 self.accept("BY")
                 self.expect_word("an index name after INDEXED BY")
-                while self.tok.kind == "word" and not self._is_clause_start() and self.tok.upper not in ("ASCENDING", "DESCENDING"):
+                while (
+                    self.tok.kind == "word"
+                    and not self._is_clause_start()
+                    and self.tok.upper not in ("ASCENDING", "DESCENDING")
+                ):
                     self.advance()
             else:
                 self.advance()
                 self.accept("KEY")
                 self.accept("IS")
                 self.expect_word("a key name")
-                while self.tok.kind == "word" and not self._is_clause_start() and self.tok.upper not in ("ASCENDING", "DESCENDING", "INDEXED"):
+                while (
+                    self.tok.kind == "word"
+                    and not self._is_clause_start()
+                    and self.tok.upper not in ("ASCENDING", "DESCENDING", "INDEXED")
+                ):
                     self.advance()
         entry.occurs = clause
 
@@ -332,11 +388,29 @@ class _Parser:
         raise self.error(expected)
 
 
-_CLAUSE_WORDS = frozenset({
-    "PIC", "PICTURE", "USAGE", "REDEFINES", "OCCURS", "SIGN", "LEADING", "TRAILING", "SYNC",
-    "SYNCHRONIZED", "JUST", "JUSTIFIED", "BLANK", "VALUE", "VALUES", "GLOBAL", "EXTERNAL", "IS",
-    "RENAMES",
-})
+_CLAUSE_WORDS = frozenset(
+    {
+        "PIC",
+        "PICTURE",
+        "USAGE",
+        "REDEFINES",
+        "OCCURS",
+        "SIGN",
+        "LEADING",
+        "TRAILING",
+        "SYNC",
+        "SYNCHRONIZED",
+        "JUST",
+        "JUSTIFIED",
+        "BLANK",
+        "VALUE",
+        "VALUES",
+        "GLOBAL",
+        "EXTERNAL",
+        "IS",
+        "RENAMES",
+    }
+)
 
 
 def _number(text: str) -> int | Decimal | None:

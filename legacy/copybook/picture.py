@@ -66,20 +66,20 @@ def _runs(text: str) -> list[tuple[str, int]]:
     i = 0
     while i < len(upper):
         if upper.startswith(("CR", "DB"), i):
-            sym, width = upper[i:i + 2], 2
+            sym, width = upper[i : i + 2], 2
         else:
             sym, width = upper[i], 1
         if sym not in _VALID:
-            raise PictureError(f"'{text[i:i + width]}' is not a PICTURE symbol", i)
+            raise PictureError(f"'{text[i : i + width]}' is not a PICTURE symbol", i)
         i += width
         count = 1
         if i < len(upper) and upper[i] == "(":
             close = upper.find(")", i)
-            if close < 0 or not is_ascii_integer(upper[i + 1:close]):
+            if close < 0 or not is_ascii_integer(upper[i + 1 : close]):
                 raise PictureError("a repeat count is a number in parentheses, as in X(10)", i)
-            if len(upper[i + 1:close].lstrip("0")) > MAX_INTEGER_DIGITS:
-                raise PictureError(f"repeat count {upper[i + 1:close]} is too large", i + 1)
-            count = int(upper[i + 1:close])
+            if len(upper[i + 1 : close].lstrip("0")) > MAX_INTEGER_DIGITS:
+                raise PictureError(f"repeat count {upper[i + 1 : close]} is too large", i + 1)
+            count = int(upper[i + 1 : close])
             if count < 1:
                 raise PictureError("a repeat count is at least 1", i + 1)
             i = close + 1
@@ -108,8 +108,11 @@ def parse_picture(text: str) -> Picture:
     if total > MAX_EDITED_POSITIONS:
         raise PictureError(f"a numeric PICTURE has at most {MAX_EDITED_POSITIONS} positions, this one {total}")
     symbols = [sym for sym, count in runs for _ in range(count)]
-    if kinds <= {"9", "S", "V", "P", "."} and symbols.count(".") <= 1 and not (
-            "." in kinds and ("V" in kinds or "P" in kinds)):
+    if (
+        kinds <= {"9", "S", "V", "P", "."}
+        and symbols.count(".") <= 1
+        and not ("." in kinds and ("V" in kinds or "P" in kinds))
+    ):
         picture = _numeric(text, symbols)
     else:
         picture = _edited(text, symbols)
@@ -140,7 +143,7 @@ def _numeric(text: str, symbols: list[str]) -> Picture:
             if "P" in body[first_digit:]:
                 raise PictureError("P may stand at the left or at the right of the 9s, not both")
         else:
-            tail = body[body.index("P"):]
+            tail = body[body.index("P") :]
             if any(s != "P" for s in tail):
                 raise PictureError("P may stand at the left or at the right of the 9s, not in between")
             if "V" in symbols and symbols.index("V") < symbols.index("P"):
@@ -213,15 +216,18 @@ def _edited(text: str, symbols: list[str]) -> Picture:
     floats = {sym for sym, role in zip(symbols, roles) if role.startswith("float")}
     if len(floats) > 1:
         raise PictureError("only one symbol can float")
-    if sum(1 for r in roles if r in ("sign", "crdb", "float-lead") and r != "float-lead") + (
-            1 if floats & {"+", "-"} else 0) > 1:
+    if (
+        sum(1 for r in roles if r in ("sign", "crdb", "float-lead") and r != "float-lead")
+        + (1 if floats & {"+", "-"} else 0)
+        > 1
+    ):
         raise PictureError("a PICTURE has one sign")
     points = [i for i, r in enumerate(roles) if r == "point"]
     if len(points) > 1:
         raise PictureError("a PICTURE has one decimal point", points[1])
     if "P" in symbols:
         raise PictureError("P is not supported in a numeric-edited PICTURE", symbols.index("P"))
-    scale = sum(1 for r in roles[points[0] + 1:] if r in _DIGIT_ROLES) if points else 0
+    scale = sum(1 for r in roles[points[0] + 1 :] if r in _DIGIT_ROLES) if points else 0
     signed = any(r in ("sign", "crdb") for r in roles) or bool(floats & {"+", "-"})
     length = sum(2 if s in ("CR", "DB") else 1 for s in symbols if s != "V")
     return Picture(text, _as_runs(symbols), NUMERIC_EDITED, length, digit_positions, scale, signed)
@@ -238,6 +244,13 @@ def _as_runs(symbols: list[str]) -> tuple[tuple[str, int], ...]:
 
 
 __all__ = [
-    "ALPHABETIC", "ALPHANUMERIC", "ALPHANUMERIC_EDITED", "NUMERIC", "NUMERIC_EDITED",
-    "Picture", "PictureError", "edit_roles", "parse_picture",
+    "ALPHABETIC",
+    "ALPHANUMERIC",
+    "ALPHANUMERIC_EDITED",
+    "NUMERIC",
+    "NUMERIC_EDITED",
+    "Picture",
+    "PictureError",
+    "edit_roles",
+    "parse_picture",
 ]

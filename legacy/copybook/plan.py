@@ -49,8 +49,13 @@ def build_plan(root: Field, code_page: CodePage, options: LayoutOptions) -> Node
 
 def _node(f: Field, parent_offset: int, code_page: CodePage, options: LayoutOptions, counters: set[str]) -> Node:
     if not f.is_group:
-        node = Node(f, converter_for(f, code_page, options), rel=f.offset - parent_offset,
-                    shown=not f.is_filler, counter=f.path in counters)
+        node = Node(
+            f,
+            converter_for(f, code_page, options),
+            rel=f.offset - parent_offset,
+            shown=not f.is_filler,
+            counter=f.path in counters,
+        )
         node.variable = bool(f.occurs and f.occurs.depending_on and options.variable_occurs)
         if not node.shown:
             node.filler_bytes = node.converter.filler() * (f.occurs.maximum if f.occurs else 1)  # type: ignore[union-attr]
@@ -67,7 +72,8 @@ def _node(f: Field, parent_offset: int, code_page: CodePage, options: LayoutOpti
             names[child.name.upper()] = i
         node.children.append(sub)
     node.variable = any(c.variable for c in node.children) or bool(
-        f.occurs and f.occurs.depending_on and options.variable_occurs)
+        f.occurs and f.occurs.depending_on and options.variable_occurs
+    )
     if not node.shown and not node.variable:
         node.filler_bytes = _fill(node) * (f.occurs.maximum if f.occurs else 1)
     return node
@@ -81,7 +87,7 @@ def _fill(node: Node) -> bytes:
     # redefining views first, so that the redefined item's filler wins where they overlap
     for child in sorted(node.children, key=lambda c: c.redefines is None):
         data = _fill(child) * (child.field.occurs.maximum if child.field.occurs else 1)
-        out[child.rel:child.rel + len(data)] = data
+        out[child.rel : child.rel + len(data)] = data
     return bytes(out)
 
 

@@ -41,14 +41,16 @@ def iter_fixed(fileobj: BinaryIO, record_length: int, *, chunk_size: int = CHUNK
             more = fileobj.read(record_length - len(chunk) % record_length)
             if not more:
                 whole = len(chunk) - len(chunk) % record_length
-                yield from (chunk[i:i + record_length] for i in range(0, whole, record_length))
+                yield from (chunk[i : i + record_length] for i in range(0, whole, record_length))
                 number += whole // record_length
                 raise RecordFramingError(
                     f"the file ends {len(chunk) - whole} bytes into a {record_length}-byte record",
-                    record_number=number, offset=len(chunk) - whole)
+                    record_number=number,
+                    offset=len(chunk) - whole,
+                )
             chunk += more
         for i in range(0, len(chunk), record_length):
-            yield chunk[i:i + record_length]
+            yield chunk[i : i + record_length]
         number += len(chunk) // record_length
 
 
@@ -65,7 +67,7 @@ class _Buffered:
     def take(self, n: int) -> bytes:
         end = self.pos + n
         if end > len(self.buf):
-            rest = self.buf[self.pos:]
+            rest = self.buf[self.pos :]
             self.consumed += self.pos
             parts = [rest]
             have = len(rest)
@@ -78,7 +80,7 @@ class _Buffered:
             self.buf = b"".join(parts)
             self.pos = 0
             end = n
-        data = self.buf[self.pos:end]
+        data = self.buf[self.pos : end]
         self.pos = min(end, len(self.buf))
         return data
 
@@ -96,8 +98,9 @@ def rdw_length(header: bytes, *, byte_order: str = "big", adjustment: int = -4) 
     else:
         raise ValueError(f"rdw_byte_order is 'big' or 'little', not {byte_order!r}")
     if rest != b"\x00\x00":
-        raise ValueError(f"RDW {header.hex(' ').upper()}: segment bytes must be zero (spanned VBS records "
-                         f"are not supported)")
+        raise ValueError(
+            f"RDW {header.hex(' ').upper()}: segment bytes must be zero (spanned VBS records are not supported)"
+        )
     payload = length + adjustment
     if payload < 0:
         raise ValueError(f"RDW {header.hex(' ').upper()} announces {length} bytes, less than the RDW itself")
@@ -113,8 +116,9 @@ def make_rdw(payload_length: int, *, byte_order: str = "big", adjustment: int = 
     return bytes([hi, lo, 0, 0]) if byte_order == "big" else bytes([0, 0, lo, hi])
 
 
-def iter_vb(fileobj: BinaryIO, *, rdw_byte_order: str = "big", rdw_adjustment: int = -4,
-            chunk_size: int = CHUNK) -> Iterator[bytes]:
+def iter_vb(
+    fileobj: BinaryIO, *, rdw_byte_order: str = "big", rdw_adjustment: int = -4, chunk_size: int = CHUNK
+) -> Iterator[bytes]:
     """The payloads of RDW-prefixed records."""
     reader = _Buffered(fileobj, chunk_size)
     number = 0
@@ -124,22 +128,30 @@ def iter_vb(fileobj: BinaryIO, *, rdw_byte_order: str = "big", rdw_adjustment: i
         if not header:
             return
         if len(header) < 4:
-            raise RecordFramingError(f"the file ends inside an RDW (file offset {at})",
-                                     record_number=number, offset=0)
+            raise RecordFramingError(f"the file ends inside an RDW (file offset {at})", record_number=number, offset=0)
         try:
             length = rdw_length(header, byte_order=rdw_byte_order, adjustment=rdw_adjustment)
         except ValueError as exc:
             raise RecordFramingError(f"{exc} (file offset {at})", record_number=number, offset=0) from None
         payload = reader.take(length)
         if len(payload) < length:
-            raise RecordFramingError(f"the RDW announces {length} bytes, the file ends after {len(payload)} "
-                                     f"(file offset {at})", record_number=number, offset=len(payload))
+            raise RecordFramingError(
+                f"the RDW announces {length} bytes, the file ends after {len(payload)} (file offset {at})",
+                record_number=number,
+                offset=len(payload),
+            )
         yield payload
         number += 1
 
 
-def iter_text(fileobj: BinaryIO, *, pad_to: int | None = None, pad_byte: int = 0x20,
-              chunk_size: int = CHUNK, max_length: int | None = None) -> Iterator[bytes]:
+def iter_text(
+    fileobj: BinaryIO,
+    *,
+    pad_to: int | None = None,
+    pad_byte: int = 0x20,
+    chunk_size: int = CHUNK,
+    max_length: int | None = None,
+) -> Iterator[bytes]:
     """Newline-terminated records (a ``\\r`` before the newline is dropped), padded with spaces
     to ``pad_to`` bytes, as editors strip trailing blanks.
 
@@ -195,13 +207,24 @@ def iter_text(fileobj: BinaryIO, *, pad_to: int | None = None, pad_byte: int = 0
 
 
 def _too_long(max_length: int, number: int, start: int) -> RecordFramingError:
-    return RecordFramingError(f"a text record longer than {max_length} bytes (max_record_length), starting at "
-                              f"file offset {start}", record_number=number, offset=max_length)
+    return RecordFramingError(
+        f"a text record longer than {max_length} bytes (max_record_length), starting at file offset {start}",
+        record_number=number,
+        offset=max_length,
+    )
 
 
-def iter_raw_records(fileobj: BinaryIO, record_format: str = "fixed", *, record_length: int | None = None,
-                     rdw_byte_order: str = "big", rdw_adjustment: int = -4, pad_byte: int = 0x20,
-                     chunk_size: int = CHUNK, max_length: int | None = None) -> Iterator[bytes]:
+def iter_raw_records(
+    fileobj: BinaryIO,
+    record_format: str = "fixed",
+    *,
+    record_length: int | None = None,
+    rdw_byte_order: str = "big",
+    rdw_adjustment: int = -4,
+    pad_byte: int = 0x20,
+    chunk_size: int = CHUNK,
+    max_length: int | None = None,
+) -> Iterator[bytes]:
     """The bytes of each record of a file in one of the record formats; ``max_length`` bounds a
     text record (fixed records have their length, VB records at most 65,531 bytes)."""
     _check_format(record_format)
@@ -211,16 +234,23 @@ def iter_raw_records(fileobj: BinaryIO, record_format: str = "fixed", *, record_
         return iter_fixed(fileobj, record_length, chunk_size=chunk_size)
     if record_format == "vb":
         return iter_vb(fileobj, rdw_byte_order=rdw_byte_order, rdw_adjustment=rdw_adjustment, chunk_size=chunk_size)
-    return iter_text(fileobj, pad_to=record_length, pad_byte=pad_byte, chunk_size=chunk_size,
-                     max_length=max_length)
+    return iter_text(fileobj, pad_to=record_length, pad_byte=pad_byte, chunk_size=chunk_size, max_length=max_length)
 
 
 class RecordWriter:
     """Writes encoded records in one record format; ``close`` flushes nothing itself."""
 
-    def __init__(self, fileobj: BinaryIO, record_format: str = "fixed", *, record_length: int | None = None,
-                 rdw_byte_order: str = "big", rdw_adjustment: int = -4, pad_byte: int = 0x40,
-                 newline: bytes = b"\n") -> None:
+    def __init__(
+        self,
+        fileobj: BinaryIO,
+        record_format: str = "fixed",
+        *,
+        record_length: int | None = None,
+        rdw_byte_order: str = "big",
+        rdw_adjustment: int = -4,
+        pad_byte: int = 0x40,
+        newline: bytes = b"\n",
+    ) -> None:
         _check_format(record_format)
         self.fileobj = fileobj
         self.record_format = record_format
@@ -235,8 +265,10 @@ class RecordWriter:
         if self.record_format == "fixed":
             if self.record_length is not None and len(data) != self.record_length:
                 if len(data) > self.record_length:
-                    raise RecordFramingError(f"a record of {len(data)} bytes does not fit fixed records of "
-                                             f"{self.record_length}", record_number=self.count)
+                    raise RecordFramingError(
+                        f"a record of {len(data)} bytes does not fit fixed records of {self.record_length}",
+                        record_number=self.count,
+                    )
                 data += self.pad * (self.record_length - len(data))
             self.fileobj.write(data)
         elif self.record_format == "vb":
@@ -247,8 +279,11 @@ class RecordWriter:
             self.fileobj.write(rdw + data)
         else:
             if self.newline in data:
-                raise RecordFramingError("a text record cannot contain the newline byte", record_number=self.count,
-                                         offset=data.index(self.newline))
+                raise RecordFramingError(
+                    "a text record cannot contain the newline byte",
+                    record_number=self.count,
+                    offset=data.index(self.newline),
+                )
             self.fileobj.write(data + self.newline)
         self.count += 1
 
@@ -259,6 +294,13 @@ class RecordWriter:
 
 
 __all__ = [
-    "RECORD_FORMATS", "RecordFormat", "RecordWriter", "iter_fixed", "iter_raw_records", "iter_text", "iter_vb",
-    "make_rdw", "rdw_length",
+    "RECORD_FORMATS",
+    "RecordFormat",
+    "RecordWriter",
+    "iter_fixed",
+    "iter_raw_records",
+    "iter_text",
+    "iter_vb",
+    "make_rdw",
+    "rdw_length",
 ]

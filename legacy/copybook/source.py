@@ -29,8 +29,7 @@ class SourceLine:
 
 def _physical_lines(text: str) -> list[str]:
     # 0x1A is the DOS end-of-file mark some copybooks still carry; tabs as an editor shows them
-    return [line.replace("\x1a", "").expandtabs(8).rstrip("\r\n")
-            for line in text.replace("\r\n", "\n").split("\n")]
+    return [line.replace("\x1a", "").expandtabs(8).rstrip("\r\n") for line in text.replace("\r\n", "\n").split("\n")]
 
 
 def detect_format(lines: list[str]) -> Literal["fixed", "free"]:

@@ -40,8 +40,9 @@ class TextConverter(Converter):
         try:
             self.code_page.decode(data)
         except UnicodeDecodeError as exc:
-            return InvalidTextError(f"byte 0x{data[exc.start]:02X} has no character in code page "
-                                    f"{self.code_page.name}", offset=exc.start)
+            return InvalidTextError(
+                f"byte 0x{data[exc.start]:02X} has no character in code page {self.code_page.name}", offset=exc.start
+            )
         return super().diagnose(data)
 
     def lenient(self, data: bytes) -> Any:

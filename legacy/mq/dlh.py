@@ -50,29 +50,49 @@ class DeadLetterHeader:
         date, time = put_date_time()
         try:
             return struct.pack(
-                byte_order(encoding) + _LAYOUT, STRUC_ID, VERSION_1, self.reason,
-                blank_padded(self.dest_q_name, 48), blank_padded(self.dest_q_mgr_name, 48),
-                self.encoding, self.ccsid, format_field(self.format), self.put_appl_type,
-                blank_padded(self.put_appl_name, 28), blank_padded(self.put_date or date, 8),
-                blank_padded(self.put_time or time, 8))
+                byte_order(encoding) + _LAYOUT,
+                STRUC_ID,
+                VERSION_1,
+                self.reason,
+                blank_padded(self.dest_q_name, 48),
+                blank_padded(self.dest_q_mgr_name, 48),
+                self.encoding,
+                self.ccsid,
+                format_field(self.format),
+                self.put_appl_type,
+                blank_padded(self.put_appl_name, 28),
+                blank_padded(self.put_date or date, 8),
+                blank_padded(self.put_time or time, 8),
+            )
         except (struct.error, ValueError) as exc:
             raise MqHeaderError(f"cannot write the MQDLH: {exc}") from None
 
     @classmethod
     def unpack(cls, data: bytes, encoding: int = ENCODING_NATIVE, offset: int = 0) -> tuple[DeadLetterHeader, int]:
         """The MQDLH at ``data[offset:]`` and the offset of the data after it."""
-        raw = data[offset:offset + LENGTH]
+        raw = data[offset : offset + LENGTH]
         if len(raw) < LENGTH:
             raise MqHeaderError(f"an MQDLH needs {LENGTH} bytes, only {len(raw)} left", offset=offset)
         struc_id = raw[:4]
         if struc_id not in (STRUC_ID, STRUC_ID_EBCDIC):
             raise MqHeaderError(f"not an MQDLH: StrucId {struc_id!r}", offset=offset)
         ebcdic = struc_id == STRUC_ID_EBCDIC
-        (_, _version, reason, dest_q, dest_qm, next_encoding, next_ccsid, fmt, appl_type, appl_name,
-         date, time) = struct.unpack(byte_order(encoding) + _LAYOUT, raw)
+        (_, _version, reason, dest_q, dest_qm, next_encoding, next_ccsid, fmt, appl_type, appl_name, date, time) = (
+            struct.unpack(byte_order(encoding) + _LAYOUT, raw)
+        )
 
         def text(value: bytes) -> str:
             return value.split(b"\0", 1)[0].decode("cp500" if ebcdic else "latin-1").strip()
 
-        return cls(reason, text(dest_q), text(dest_qm), format_name(fmt, ebcdic), next_encoding, next_ccsid,
-                   appl_type, text(appl_name), text(date), text(time)), offset + LENGTH
+        return cls(
+            reason,
+            text(dest_q),
+            text(dest_qm),
+            format_name(fmt, ebcdic),
+            next_encoding,
+            next_ccsid,
+            appl_type,
+            text(appl_name),
+            text(date),
+            text(time),
+        ), offset + LENGTH

@@ -84,8 +84,17 @@ class Rfh2:
         order = byte_order(encoding)
         length = FIXED_LENGTH + sum(4 + size for _, size in chunks)
         try:
-            fixed = struct.pack(f"{order}4s4i8s2i", STRUC_ID, VERSION_2, length, self.encoding, self.ccsid,
-                                format_field(self.format), self.flags, self.name_value_ccsid)
+            fixed = struct.pack(
+                f"{order}4s4i8s2i",
+                STRUC_ID,
+                VERSION_2,
+                length,
+                self.encoding,
+                self.ccsid,
+                format_field(self.format),
+                self.flags,
+                self.name_value_ccsid,
+            )
         except (struct.error, ValueError) as exc:
             raise MqHeaderError(f"cannot write the RFH2 header: {exc}") from None
         return fixed + b"".join(struct.pack(f"{order}i", size) + data for data, size in chunks)
@@ -94,7 +103,7 @@ class Rfh2:
     def unpack(cls, data: bytes, encoding: int = ENCODING_NATIVE, offset: int = 0) -> tuple[Rfh2, int]:
         """The RFH2 at ``data[offset:]`` and the offset just after it. ``encoding`` is the
         preceding header's (the MQMD's) and gives the byte order of the integers."""
-        fixed = data[offset:offset + FIXED_LENGTH]
+        fixed = data[offset : offset + FIXED_LENGTH]
         if len(fixed) < FIXED_LENGTH:
             raise MqHeaderError(f"an RFH2 needs {FIXED_LENGTH} bytes, only {len(fixed)} left", offset=offset)
         struc_id = fixed[:4]
@@ -102,26 +111,30 @@ class Rfh2:
             raise MqHeaderError(f"not an RFH2: StrucId {struc_id!r}", offset=offset)
         order = byte_order(encoding)
         _, version, length, next_encoding, next_ccsid, raw_format, flags, nv_ccsid = struct.unpack(
-            f"{order}4s4i8s2i", fixed)
+            f"{order}4s4i8s2i", fixed
+        )
         if version != VERSION_2:
-            raise MqHeaderError(f"RFH2 version {version} (only version 2 is read; is the encoding "
-                                f"{encoding} right?)", offset=offset + 4)
+            raise MqHeaderError(
+                f"RFH2 version {version} (only version 2 is read; is the encoding {encoding} right?)", offset=offset + 4
+            )
         end = offset + length
         if length < FIXED_LENGTH or end > len(data):
-            raise MqHeaderError(f"RFH2 StrucLength {length} does not fit the {len(data) - offset} bytes left",
-                                offset=offset + 8)
-        header = cls({}, format_name(raw_format, ebcdic=struc_id == STRUC_ID_EBCDIC), next_encoding,
-                     next_ccsid, flags, nv_ccsid)
+            raise MqHeaderError(
+                f"RFH2 StrucLength {length} does not fit the {len(data) - offset} bytes left", offset=offset + 8
+            )
+        header = cls(
+            {}, format_name(raw_format, ebcdic=struc_id == STRUC_ID_EBCDIC), next_encoding, next_ccsid, flags, nv_ccsid
+        )
         codec = codec_for(nv_ccsid)
         position = offset + FIXED_LENGTH
         while position < end:
             if position + 4 > end:
                 raise MqHeaderError("RFH2 folder length cut short", offset=position)
-            (size,) = struct.unpack(f"{order}i", data[position:position + 4])
+            (size,) = struct.unpack(f"{order}i", data[position : position + 4])
             position += 4
             if size < 0 or position + size > end:
                 raise MqHeaderError(f"RFH2 folder length {size} runs past the header's end", offset=position - 4)
-            raw = bytes(data[position:position + size])
+            raw = bytes(data[position : position + size])
             try:
                 text = raw.decode(codec)
             except UnicodeDecodeError as exc:
@@ -269,7 +282,7 @@ def decode_name(tag: str) -> str:
             if units:
                 out.append(_from_units(units))
                 units = []
-            out.append(tag[position:match.start()])
+            out.append(tag[position : match.start()])
         units.append(int(match.group(1), 16))
         position = match.end()
     if units:
@@ -280,7 +293,7 @@ def decode_name(tag: str) -> str:
 
 def _utf16_units(char: str) -> list[int]:
     data = char.encode("utf-16-be")
-    return [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2)]
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
 
 
 def _from_units(units: list[int]) -> str:
@@ -289,8 +302,7 @@ def _from_units(units: list[int]) -> str:
 
 def is_rfh2(data: bytes, offset: int = 0) -> bool:
     """True when ``data[offset:]`` starts with an RFH2 StrucId (ASCII or EBCDIC)."""
-    return data[offset:offset + 4] in (STRUC_ID, STRUC_ID_EBCDIC)
+    return data[offset : offset + 4] in (STRUC_ID, STRUC_ID_EBCDIC)
 
 
-__all__ = ["FIXED_LENGTH", "STRUC_ID", "Rfh2", "build_folder", "decode_name", "encode_name", "is_rfh2",
-           "parse_folder"]
+__all__ = ["FIXED_LENGTH", "STRUC_ID", "Rfh2", "build_folder", "decode_name", "encode_name", "is_rfh2", "parse_folder"]

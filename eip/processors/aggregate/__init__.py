@@ -49,12 +49,16 @@ def compile_aggregate(node: Aggregate, ctx: CompileContext) -> AggregateProcesso
     if node.completion_size is not None:
         if _is_expression(node.completion_size):
             size_expression = node.completion_size
-        elif isinstance(node.completion_size, int) and not isinstance(node.completion_size, bool) \
-                and node.completion_size > 0:
+        elif (
+            isinstance(node.completion_size, int)
+            and not isinstance(node.completion_size, bool)
+            and node.completion_size > 0
+        ):
             size = node.completion_size
         else:
-            raise ctx.error(f"aggregate(): completion_size must be a positive int or an expression, "
-                            f"got {node.completion_size!r}")
+            raise ctx.error(
+                f"aggregate(): completion_size must be a positive int or an expression, got {node.completion_size!r}"
+            )
 
     timeout: float | None = None
     timeout_expression: Any = None
@@ -70,19 +74,28 @@ def compile_aggregate(node: Aggregate, ctx: CompileContext) -> AggregateProcesso
         raise ctx.error("aggregate(): use completion_timeout or completion_interval, not both")
     if node.completion_predicate is not None and not _is_expression(node.completion_predicate):
         raise ctx.error(f"aggregate(): completion_predicate must be a predicate, got {node.completion_predicate!r}")
-    if (size is None and size_expression is None and timeout is None and timeout_expression is None
-            and interval is None and node.completion_predicate is None):
-        raise ctx.error("aggregate() needs a completion condition: completion_size, completion_timeout, "
-                        "completion_interval or completion_predicate")
+    if (
+        size is None
+        and size_expression is None
+        and timeout is None
+        and timeout_expression is None
+        and interval is None
+        and node.completion_predicate is None
+    ):
+        raise ctx.error(
+            "aggregate() needs a completion condition: completion_size, completion_timeout, "
+            "completion_interval or completion_predicate"
+        )
     if node.discard_on_completion_timeout and timeout is None and timeout_expression is None:
         raise ctx.error("aggregate(): discard_on_completion_timeout needs completion_timeout")
-    checker_interval = _seconds(node.completion_timeout_checker_interval,
-                                "completion_timeout_checker_interval", ctx)
+    checker_interval = _seconds(node.completion_timeout_checker_interval, "completion_timeout_checker_interval", ctx)
 
     close = node.close_correlation_key_on_completion
     if close is not None and (not isinstance(close, int) or isinstance(close, bool) or close < 0):
-        raise ctx.error("aggregate(): close_correlation_key_on_completion is the number of closed keys "
-                        f"to remember (0: all), got {close!r}")
+        raise ctx.error(
+            "aggregate(): close_correlation_key_on_completion is the number of closed keys "
+            f"to remember (0: all), got {close!r}"
+        )
 
     repository = node.repository
     if repository is None:
@@ -92,10 +105,17 @@ def compile_aggregate(node: Aggregate, ctx: CompileContext) -> AggregateProcesso
 
     steps = ctx.compile_steps(node.steps)
     processor = AggregateProcessor(
-        correlation=unwrap(node.correlation), strategy=node.strategy, steps=steps, repository=repository,
-        route_id=ctx.route_id, node_id=node.node_id, completion_size=size,
-        completion_size_expression=size_expression, completion_timeout=timeout,
-        completion_timeout_expression=timeout_expression, completion_interval=interval,
+        correlation=unwrap(node.correlation),
+        strategy=node.strategy,
+        steps=steps,
+        repository=repository,
+        route_id=ctx.route_id,
+        node_id=node.node_id,
+        completion_size=size,
+        completion_size_expression=size_expression,
+        completion_timeout=timeout,
+        completion_timeout_expression=timeout_expression,
+        completion_interval=interval,
         completion_predicate=node.completion_predicate,
         eager_check_completion=node.eager_check_completion,
         complete_on_stop=node.force_completion_on_stop or node.complete_all_on_stop,
@@ -103,5 +123,6 @@ def compile_aggregate(node: Aggregate, ctx: CompileContext) -> AggregateProcesso
         close_correlation_key_on_completion=close,
         discard_on_completion_timeout=node.discard_on_completion_timeout,
         checker_interval=checker_interval,
-        wait_on_stop=ctx.engine.shutdown_timeout if node.complete_all_on_stop else 0.0)
+        wait_on_stop=ctx.engine.shutdown_timeout if node.complete_all_on_stop else 0.0,
+    )
     return ctx.add_service(processor)

@@ -79,8 +79,7 @@ class CompletionChecker:
         if self.running:
             return
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(self._stopping,), name=self.name,
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(self._stopping,), name=self.name, daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:

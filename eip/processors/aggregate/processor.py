@@ -76,23 +76,32 @@ log = logging.getLogger("eip.processors.aggregate")
 _SIZE = c.AGGREGATED_SIZE
 
 
-
 class AggregateProcessor:
     """The aggregator of one ``aggregate()`` block; a route service (checker, stop behaviour)."""
 
-    def __init__(self, *, correlation: Callable[[Any], Any], strategy: Callable[..., Any],
-                 steps: Any, repository: Any, route_id: str, node_id: str | None,
-                 completion_size: int | None = None,
-                 completion_size_expression: Callable[[Any], Any] | None = None,
-                 completion_timeout: float | None = None,
-                 completion_timeout_expression: Callable[[Any], Any] | None = None,
-                 completion_interval: float | None = None,
-                 completion_predicate: Callable[[Any], Any] | None = None,
-                 eager_check_completion: bool = False, complete_on_stop: bool = False,
-                 ignore_invalid_correlation_keys: bool = False,
-                 close_correlation_key_on_completion: int | None = None,
-                 discard_on_completion_timeout: bool = False,
-                 checker_interval: float = 0.1, wait_on_stop: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        correlation: Callable[[Any], Any],
+        strategy: Callable[..., Any],
+        steps: Any,
+        repository: Any,
+        route_id: str,
+        node_id: str | None,
+        completion_size: int | None = None,
+        completion_size_expression: Callable[[Any], Any] | None = None,
+        completion_timeout: float | None = None,
+        completion_timeout_expression: Callable[[Any], Any] | None = None,
+        completion_interval: float | None = None,
+        completion_predicate: Callable[[Any], Any] | None = None,
+        eager_check_completion: bool = False,
+        complete_on_stop: bool = False,
+        ignore_invalid_correlation_keys: bool = False,
+        close_correlation_key_on_completion: int | None = None,
+        discard_on_completion_timeout: bool = False,
+        checker_interval: float = 0.1,
+        wait_on_stop: float = 0.0,
+    ) -> None:
         self.correlation = correlation
         self.strategy = strategy
         self.reads_new_only = getattr(strategy, "reads_new_only", False)
@@ -116,9 +125,10 @@ class AggregateProcessor:
         self.discard_on_timeout = discard_on_completion_timeout
         #: Closed keys, oldest first (bounded when the option is > 0); None when not closing.
         self.closed: OrderedDict[Hashable, None] | None = (
-            None if close_correlation_key_on_completion is None else OrderedDict())
+            None if close_correlation_key_on_completion is None else OrderedDict()
+        )
         self.closed_capacity = close_correlation_key_on_completion or 0
-        self._check_only_size = (completion_predicate is None and completion_size_expression is None)
+        self._check_only_size = completion_predicate is None and completion_size_expression is None
 
         if type(repository) is MemoryAggregationRepository:
             # Work on the dict under the repository's own lock: one acquisition per message.
@@ -143,8 +153,7 @@ class AggregateProcessor:
         self._lock_retries = int(getattr(repository, "optimistic_lock_retries", 0) or 0)
 
         timed = completion_timeout is not None or completion_timeout_expression is not None
-        self.timeouts: TimeoutMap | None = (
-            TimeoutMap(ordered=completion_timeout_expression is None) if timed else None)
+        self.timeouts: TimeoutMap | None = TimeoutMap(ordered=completion_timeout_expression is None) if timed else None
         name = f"eip-{route_id}-{node_id or 'aggregate'}-checker"
         self.checker: CompletionChecker | None = None
         if timed:
@@ -157,9 +166,14 @@ class AggregateProcessor:
         self.discarded_groups = 0
         self.failed_completions = 0
         self._failure_lock = threading.Lock()
-        if (self._check_only_size and completion_size is not None and not eager_check_completion
-                and self.closed is None and self.timeouts is None
-                and type(repository) is MemoryAggregationRepository):
+        if (
+            self._check_only_size
+            and completion_size is not None
+            and not eager_check_completion
+            and self.closed is None
+            and self.timeouts is None
+            and type(repository) is MemoryAggregationRepository
+        ):
             self.process = self._process_by_size  # type: ignore[method-assign]
 
     # -- aggregating -----------------------------------------------------------------------------
@@ -182,8 +196,11 @@ class AggregateProcessor:
                 if attempt > self._lock_retries:
                     raise OptimisticLockingError(
                         f"aggregate: correlation key {key!r}: the group kept changing under us; gave up "
-                        f"after {attempt} attempt(s) ({exc})", key=key, route_id=self.route_id,
-                        node_id=self.node_id) from exc
+                        f"after {attempt} attempt(s) ({exc})",
+                        key=key,
+                        route_id=self.route_id,
+                        node_id=self.node_id,
+                    ) from exc
                 time.sleep(random.uniform(0.0, min(0.1, 0.002 * 2 ** min(attempt, 10))))
                 continue
             break
@@ -198,7 +215,10 @@ class AggregateProcessor:
             if closed is not None and key in closed:
                 raise ClosedCorrelationKeyError(
                     f"aggregate: correlation key {key!r} is closed (its group already completed)",
-                    key=key, route_id=self.route_id, node_id=self.node_id)
+                    key=key,
+                    route_id=self.route_id,
+                    node_id=self.node_id,
+                )
             old = self._get(key)
             size = 1 if old is None else old.properties.get(_SIZE, 0) + 1
             by = None
@@ -262,14 +282,21 @@ class AggregateProcessor:
         self._emit(aggregated, key, "size")
 
     def _invalid_key(self, key: Any) -> NoReturn:
-        raise AggregationError(f"aggregate: invalid correlation key {key!r} (the correlation expression "
-                               "gave nothing); set ignore_invalid_correlation_keys=True to let such "
-                               "exchanges pass", route_id=self.route_id, node_id=self.node_id)
+        raise AggregationError(
+            f"aggregate: invalid correlation key {key!r} (the correlation expression "
+            "gave nothing); set ignore_invalid_correlation_keys=True to let such "
+            "exchanges pass",
+            route_id=self.route_id,
+            node_id=self.node_id,
+        )
 
     def _strategy_returned_none(self) -> NoReturn:
         raise AggregationError(
             f"aggregate: strategy {getattr(self.strategy, '__name__', self.strategy)!r} returned "
-            "None; a strategy must return old or new", route_id=self.route_id, node_id=self.node_id)
+            "None; a strategy must return old or new",
+            route_id=self.route_id,
+            node_id=self.node_id,
+        )
 
     def _completed_by(self, target: Exchange, size: int) -> str | None:
         predicate = self.completion_predicate
@@ -326,11 +353,20 @@ class AggregateProcessor:
         except Exception as exc:  # nobody upstream waits for this exchange: log and count
             with self._failure_lock:
                 self.failed_completions += 1
-            log.error("route '%s', node '%s': aggregated exchange %s (correlation key %r, completed "
-                      "by %s, %d message(s)) failed%s: %s: %s", self.route_id, self.node_id,
-                      aggregated.exchange_id, key, by, props.get(_SIZE, 0),
-                      "" if uow is None else " (kept in the repository for recovery)",
-                      type(exc).__name__, exc, exc_info=exc)
+            log.error(
+                "route '%s', node '%s': aggregated exchange %s (correlation key %r, completed "
+                "by %s, %d message(s)) failed%s: %s: %s",
+                self.route_id,
+                self.node_id,
+                aggregated.exchange_id,
+                key,
+                by,
+                props.get(_SIZE, 0),
+                "" if uow is None else " (kept in the repository for recovery)",
+                type(exc).__name__,
+                exc,
+                exc_info=exc,
+            )
             if uow is not None:
                 aggregated.exception = exc
                 self._settle(uow, aggregated)
@@ -349,23 +385,36 @@ class AggregateProcessor:
         try:
             self._confirm(exchange_id)  # type: ignore[misc]
         except Exception as exc:
-            log.error("route '%s', node '%s': confirming aggregated exchange %s failed: %s",
-                      self.route_id, self.node_id, exchange_id, exc, exc_info=exc)
+            log.error(
+                "route '%s', node '%s': confirming aggregated exchange %s failed: %s",
+                self.route_id,
+                self.node_id,
+                exchange_id,
+                exc,
+                exc_info=exc,
+            )
 
     def _unconfirmed(self, exchange_id: str) -> None:
         if self._release is not None:
             try:
                 self._release(exchange_id)
             except Exception as exc:
-                log.error("route '%s', node '%s': releasing aggregated exchange %s for recovery failed: %s",
-                          self.route_id, self.node_id, exchange_id, exc, exc_info=exc)
+                log.error(
+                    "route '%s', node '%s': releasing aggregated exchange %s for recovery failed: %s",
+                    self.route_id,
+                    self.node_id,
+                    exchange_id,
+                    exc,
+                    exc_info=exc,
+                )
 
     def redeliver(self, exchange: Exchange) -> None:
         """Run a completed exchange that a durable repository recovered through the steps again
         (it is confirmed, or released for a later redelivery, as any completion)."""
         props = exchange.properties
-        self._emit(exchange, props.get(c.AGGREGATED_CORRELATION_KEY),
-                   props.get(c.AGGREGATED_COMPLETED_BY) or "recovery")
+        self._emit(
+            exchange, props.get(c.AGGREGATED_CORRELATION_KEY), props.get(c.AGGREGATED_COMPLETED_BY) or "recovery"
+        )
 
     def _take(self, keys: Any, by: str) -> list[tuple[Hashable, Exchange]]:
         """Remove the groups of ``keys`` (caller holds the lock)."""
@@ -385,8 +434,13 @@ class AggregateProcessor:
                 taken.append((key, aggregated))
                 break
             else:
-                log.warning("route '%s', node '%s': group %r kept changing while completing it by %s; "
-                            "left open", self.route_id, self.node_id, key, by)
+                log.warning(
+                    "route '%s', node '%s': group %r kept changing while completing it by %s; left open",
+                    self.route_id,
+                    self.node_id,
+                    key,
+                    by,
+                )
         return taken
 
     def _complete_timed_out(self) -> None:
@@ -450,16 +504,24 @@ class AggregateProcessor:
             with self.lock:
                 left = len(self._keys())
         except Exception as exc:  # noqa: BLE001 - a repository that cannot count must not block the stop
-            log.warning("route '%s', node '%s': cannot count open groups at stop: %s", self.route_id,
-                        self.node_id, exc)
+            log.warning("route '%s', node '%s': cannot count open groups at stop: %s", self.route_id, self.node_id, exc)
             return
         if left and self._confirm is None:
-            log.warning("route '%s', node '%s': %d open group(s) left in the in-memory repository at stop: "
-                        "lost when the process ends (use a durable repository or force_completion_on_stop)",
-                        self.route_id, self.node_id, left)
+            log.warning(
+                "route '%s', node '%s': %d open group(s) left in the in-memory repository at stop: "
+                "lost when the process ends (use a durable repository or force_completion_on_stop)",
+                self.route_id,
+                self.node_id,
+                left,
+            )
         elif left:
-            log.info("route '%s', node '%s': %d open group(s) kept in %r for the next start",
-                     self.route_id, self.node_id, left, self.repository)
+            log.info(
+                "route '%s', node '%s': %d open group(s) kept in %r for the next start",
+                self.route_id,
+                self.node_id,
+                left,
+                self.repository,
+            )
 
     def open_groups(self) -> int:
         with self.lock:
