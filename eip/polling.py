@@ -109,6 +109,7 @@ class ScheduledPollingConsumer(Consumer):
         self.last_error: BaseException | None = None
         self.thread: threading.Thread | None = None
         self._stop_event: threading.Event | None = None
+        self._own = threading.local()  # each poll thread's own stop event (see is_run_allowed)
 
     # -- to implement ---------------------------------------------------------------------------
     def poll(self) -> int:
@@ -132,8 +133,11 @@ class ScheduledPollingConsumer(Consumer):
 
     def is_run_allowed(self) -> bool:
         """False once ``stop()`` was called: a poll should stop taking messages (True before
-        ``start()``, as Camel's ``isRunAllowed``, so ``run_once()`` works without the thread)."""
-        return self._stop_event is None or not self._stop_event.is_set()
+        ``start()``, as Camel's ``isRunAllowed``, so ``run_once()`` works without the thread).
+        A poll thread asks its own stop event: after a quick stop and start, a poll still running
+        on the old thread stops taking messages instead of taking them beside the new thread."""
+        event = getattr(self._own, "stop_event", None) or self._stop_event
+        return event is None or not event.is_set()
 
     @property
     def consecutive_errors(self) -> int:
@@ -141,6 +145,7 @@ class ScheduledPollingConsumer(Consumer):
 
     # -- scheduling -----------------------------------------------------------------------------
     def _run(self, stop_event: threading.Event) -> None:
+        self._own.stop_event = stop_event
         if stop_event.wait(self.initial_delay):
             return
         while not stop_event.is_set():

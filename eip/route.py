@@ -115,43 +115,49 @@ class RouteEntry:
         nested = key in inflight
         inflight[key] = exchange
         started = _now()
+        # In flight until the source is settled too (uow.done: a file moved, a row marked, an MQ
+        # commit), so a route stopped and started again never polls what is still being settled.
         try:
-            self.pipeline.process(exchange)
-        except Exception as exc:
-            exchange.exception = exc
+            try:
+                self.pipeline.process(exchange)
+            except Exception as exc:
+                exchange.exception = exc
+            finished = _now()
+            elapsed = finished - started
+            with stats.lock:  # inline rather than a method call: this runs once per exchange
+                if exchange.exception is None:
+                    stats.completed += 1
+                else:
+                    stats.failed += 1
+                stats.total_time += elapsed
+                if stats.min_time is None or elapsed < stats.min_time:
+                    stats.min_time = elapsed
+                if elapsed > stats.max_time:
+                    stats.max_time = elapsed
+                stats.last_completed_at = finished
+            if self.listeners:
+                for listener in tuple(self.listeners):  # a snapshot: listeners come and go on other threads
+                    try:
+                        if getattr(listener, "wants_elapsed", False):  # metrics: the time just measured
+                            listener(self.route_id, exchange, elapsed)
+                        else:
+                            listener(self.route_id, exchange)
+                    except Exception:  # a listener must not skip the unit of work below
+                        log.exception(
+                            "route '%s': listener %r failed for exchange %s",
+                            self.route_id,
+                            listener,
+                            exchange.exchange_id,
+                        )
+            if owner:
+                if exchange.exception is not None:
+                    _log_failure(self.route_id, exchange)
+                if self.on_completions:
+                    self._run_on_completions(exchange)
+                uow.done(exchange)
         finally:
             if not nested:
                 inflight.pop(key, None)
-        finished = _now()
-        elapsed = finished - started
-        with stats.lock:  # inline rather than a method call: this runs once per exchange
-            if exchange.exception is None:
-                stats.completed += 1
-            else:
-                stats.failed += 1
-            stats.total_time += elapsed
-            if stats.min_time is None or elapsed < stats.min_time:
-                stats.min_time = elapsed
-            if elapsed > stats.max_time:
-                stats.max_time = elapsed
-            stats.last_completed_at = finished
-        if self.listeners:
-            for listener in tuple(self.listeners):  # a snapshot: listeners come and go on other threads
-                try:
-                    if getattr(listener, "wants_elapsed", False):  # metrics: the time just measured
-                        listener(self.route_id, exchange, elapsed)
-                    else:
-                        listener(self.route_id, exchange)
-                except Exception:  # a listener must not skip the unit of work below
-                    log.exception(
-                        "route '%s': listener %r failed for exchange %s", self.route_id, listener, exchange.exchange_id
-                    )
-        if owner:
-            if exchange.exception is not None:
-                _log_failure(self.route_id, exchange)
-            if self.on_completions:
-                self._run_on_completions(exchange)
-            uow.done(exchange)
 
     def _run_on_completions(self, exchange: Exchange) -> None:
         failed = exchange.exception is not None

@@ -258,3 +258,54 @@ def test_a_poll_stops_taking_messages_once_stopped(box_engine: Engine) -> None:
     assert stopped.wait(5)
     assert box_engine.get_endpoint("mock:out").received_bodies == [1]
     assert list(box.messages) == [2, 3]
+
+
+def test_a_poll_still_running_after_a_quick_stop_and_start_takes_no_more_messages(box_engine: Engine) -> None:
+    """The old poll asks its own thread's stop event, not the new thread's: two polls never take
+    messages side by side (a table without row locks would see one row processed twice)."""
+    endpoint = box_engine.get_endpoint("box:quick?initial_delay=0&delay=0.01")
+    entered, release = threading.Event(), threading.Event()
+    allowed_in_old_poll: list[bool] = []
+
+    class HeldFirstPoll(BoxConsumer):
+        def poll(self) -> int:
+            if not entered.is_set():
+                entered.set()
+                release.wait(5)  # still "between SELECT and processing" when the route restarts
+                allowed_in_old_poll.append(self.is_run_allowed())
+                return 0
+            return super().poll()
+
+    consumer = HeldFirstPoll(endpoint, Recorder())
+    consumer.start()
+    assert entered.wait(5)
+    old_thread = consumer.thread
+    consumer.stop()
+    consumer.start()
+    release.set()
+    assert old_thread is not None
+    old_thread.join(5)
+    consumer.stop()
+    assert allowed_in_old_poll == [False]
+
+
+def test_an_exchange_is_in_flight_until_its_source_is_settled(box_engine: Engine) -> None:
+    """The source's settlement (a file move, a row mark, a commit) runs in ``uow.done``; until it
+    finished, the exchange counts as in flight, so ``stop_route`` waits for it and a restarted
+    poll never sees a message that is still being settled."""
+    seen_in_flight: list[int] = []
+    settled = threading.Event()
+
+    def settle(exchange: Any) -> None:
+        seen_in_flight.append(box_engine.route_stats("r")["exchanges_in_flight"])
+        settled.set()
+
+    box_engine.add_routes(
+        lambda b: b.from_("box:settle?initial_delay=0").route_id("r").process(
+            lambda ex: ex.unit_of_work.on_completion(settle)
+        )
+    )
+    box_engine.get_endpoint("box:settle").messages.append("m-1")
+    box_engine.start()
+    assert settled.wait(5)
+    assert seen_in_flight == [1]
