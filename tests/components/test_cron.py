@@ -18,6 +18,7 @@ from eip.constants import (
     TIMER_NAME,
     TIMER_SCHEDULED_TIME,
 )
+from eip.testing import eventually
 
 
 def routes(fn):
@@ -25,15 +26,6 @@ def routes(fn):
         def configure(self) -> None:
             fn(self)
     return Routes()
-
-
-def wait_until(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.005)
-    return condition()
 
 
 def add(engine: Engine, uri: str, work=None, route_id: str = "c") -> None:
@@ -76,12 +68,12 @@ def test_a_fire_while_the_previous_run_is_going_is_skipped_not_overlapped(engine
     add(engine, "cron:busy?schedule=* * * * * *", work)  # plain spaces work too
     engine.start()
     try:
-        assert wait_until(lambda: engine.route_stats("c")["fires_skipped"] >= 1, timeout=5)
+        eventually(lambda: engine.route_stats("c")["fires_skipped"] >= 1, timeout=5)
         stats = engine.route_stats("c")
         assert stats["fires"] == 1 and stats["exchanges_in_flight"] == 1
     finally:
         release.set()
-    assert wait_until(lambda: engine.route_stats("c")["exchanges_completed"] >= 1)
+    eventually(lambda: engine.route_stats("c")["exchanges_completed"] >= 1)
     engine.stop()
     assert overlapped == []
 

@@ -24,7 +24,7 @@ from eip import (
 from eip import constants as c
 from eip.errors import FileOperationError
 from eip.file_body import FileBody
-from eip.testing import Notifier
+from eip.testing import Notifier, eventually
 
 FAST = "initial_delay=0&delay=0.02"
 
@@ -54,14 +54,6 @@ def files(folder: Path) -> list[str]:
     if not folder.exists():
         return []
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
-
-
-def wait_until(condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met within the timeout")
-        time.sleep(0.005)
 
 
 def start(engine: Engine, uri: str, *, to: str = "mock:out", fn=None, route_id: str = "files",
@@ -235,7 +227,7 @@ def test_a_file_whose_exchange_is_still_running_is_not_picked_again(engine, tmp_
     assert route_done.wait(5)
     consumer = engine.route("files").consumer
     polls = consumer.polls
-    wait_until(lambda: consumer.polls >= polls + 3)  # several polls see the file, none takes it
+    eventually(lambda: consumer.polls >= polls + 3)  # several polls see the file, none takes it
     assert engine.get_endpoint("mock:out").received_counter == 1
     assert files(inbox) == ["a.txt"]
     releases[0](None)

@@ -25,6 +25,8 @@ from legacy.mq import DeadLetterHeader, unwrap
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 from ibmmq_standin import World, get_message, put_message, standin_world
 
+from eip.testing import eventually
+
 
 @pytest.fixture
 def mqi_standin() -> Iterator[World]:
@@ -43,14 +45,6 @@ def uri(queue: str, **options: Any) -> str:
     merged = dict(part.split("=", 1) for part in CONNECT.split("&"))
     merged.update((name, str(value)) for name, value in options.items())
     return f"ibmmq:{queue}?" + "&".join(f"{name}={value}" for name, value in merged.items())
-
-
-def wait_for(condition: Any, timeout: float = 5.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s")
-        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -95,7 +89,7 @@ def test_get_is_committed_only_after_the_route_completed(engine: Engine, world: 
     # Still on the queue, held by the consumer's unit of work: a crash now would leave it there.
     assert queue(world, "IN").depth == 1 and commits == []
     release.set()
-    wait_for(lambda: queue(world, "IN").depth == 0, what="message committed")
+    eventually(lambda: queue(world, "IN").depth == 0, what="message committed")
     assert commits == [1]
     assert engine.get_endpoint("mock:out").received_bodies == [b"order-1"]
 
@@ -113,10 +107,10 @@ def test_failure_backs_out_and_the_message_comes_again(engine: Engine, world: Wo
     put_message("IN", "one", Format=b"MQSTR   ")
     put_message("IN", "two", Format=b"MQSTR   ")
     mock = engine.get_endpoint("mock:out")
-    wait_for(lambda: mock.received_counter == 2, what="both delivered")
+    eventually(lambda: mock.received_counter == 2, what="both delivered")
     assert attempts == [0, 1, 0]  # the backed-out message comes first again, BackoutCount 1
     assert mock.received_bodies == ["one", "two"]
-    wait_for(lambda: queue(world, "IN").depth == 0)
+    eventually(lambda: queue(world, "IN").depth == 0)
 
 
 def test_poison_message_goes_to_the_backout_queue_after_bothresh(engine: Engine, world: World) -> None:
@@ -132,13 +126,13 @@ def test_poison_message_goes_to_the_backout_queue_after_bothresh(engine: Engine,
     put_message("IN", b"poison", Format=b"MQSTR   ", CorrelId=b"C-1".ljust(24, b"\0"))
     put_message("IN", b"fine", Format=b"MQSTR   ")
     mock = engine.get_endpoint("mock:out")
-    wait_for(lambda: mock.received_bodies == ["fine"] and queue(world, "IN.BOQ").depth == 1, what="poison moved")
+    eventually(lambda: mock.received_bodies == ["fine"] and queue(world, "IN.BOQ").depth == 1, what="poison moved")
     assert seen[:3] == [("poison", 0), ("poison", 1), ("poison", 2)]  # BOTHRESH 3: three tries, no fourth
     assert ("poison", 3) not in seen
     moved = queue(world, "IN.BOQ").committed()[0]
     assert moved.data == b"poison" and moved.correl_id == b"C-1".ljust(24, b"\0")
     assert moved.field("Format") == "MQSTR"
-    wait_for(lambda: queue(world, "IN").depth == 0, what="input queue empty")
+    eventually(lambda: queue(world, "IN").depth == 0, what="input queue empty")
 
 
 def test_poison_message_goes_to_the_dead_letter_queue_with_an_mqdlh(mqi_standin: World) -> None:
@@ -150,7 +144,7 @@ def test_poison_message_goes_to_the_dead_letter_queue_with_an_mqdlh(mqi_standin:
     with Engine() as engine:
         route(engine, uri("IN", dead_letter_queue="MY.DLQ"), lambda ex: 1 / 0)
         put_message("IN", "bad order".encode("cp037"), Format=b"MQSTR   ", CodedCharSetId=37)
-        wait_for(lambda: qm.queue("MY.DLQ").depth == 1, what="dead-lettered")
+        eventually(lambda: qm.queue("MY.DLQ").depth == 1, what="dead-lettered")
     dead = qm.queue("MY.DLQ").committed()[0]
     assert dead.field("Format") == "MQDEAD"
     header, offset = DeadLetterHeader.unpack(dead.data, dead.md["Encoding"])
@@ -170,7 +164,7 @@ def test_poison_message_falls_back_to_the_queue_managers_dead_letter_queue(mqi_s
     with Engine() as engine:
         route(engine, uri("IN", backout_threshold=1), lambda ex: 1 / 0)
         put_message("IN", b"x")
-        wait_for(lambda: qm.queue("SYSTEM.DEAD").depth == 1, what="dead-lettered")
+        eventually(lambda: qm.queue("SYSTEM.DEAD").depth == 1, what="dead-lettered")
     assert qm.queue("SYSTEM.DEAD").committed()[0].field("Format") == "MQDEAD"
 
 
@@ -182,7 +176,7 @@ def test_poison_message_with_nowhere_to_go_stays_and_is_not_spun_on(mqi_standin:
     with Engine() as engine:
         route(engine, uri("IN", max_reconnect_delay="1s"), lambda ex: attempts.append(1) or 1 / 0)
         put_message("IN", b"x")
-        wait_for(lambda: "nowhere to move it" in caplog.text, what="error logged")
+        eventually(lambda: "nowhere to move it" in caplog.text, what="error logged")
         time.sleep(0.3)
         assert attempts == [1] and qm.queue("IN").depth == 1  # routed once, then parked, not looped
 
@@ -199,7 +193,7 @@ def test_exchange_handled_by_the_dead_letter_channel_is_committed(engine: Engine
     put_message("IN", b"x")
     engine.get_endpoint("mock:dead").expected_message_count(1)
     engine.get_endpoint("mock:dead").assert_is_satisfied(timeout=5)
-    wait_for(lambda: queue(world, "IN").depth == 0, what="committed")
+    eventually(lambda: queue(world, "IN").depth == 0, what="committed")
     assert queue(world, "IN.BOQ").depth == 0
 
 
@@ -224,15 +218,15 @@ def test_commit_waits_for_a_held_unit_of_work_and_runs_on_the_consumer_thread(en
     route(engine, uri("IN"), async_confirm)
     engine.start()
     put_message("IN", b"ok")
-    wait_for(lambda: queue(world, "IN").depth == 0, what="committed")
+    eventually(lambda: queue(world, "IN").depth == 0, what="committed")
     assert commits_after_release == [True]
     commit = world.commits()[-1]
     assert commit.reason == 0 and commit.thread == consumer_threads[0]  # the worker's own thread
     released.clear()
     put_message("IN", b"nack")
-    wait_for(lambda: len(consumer_threads) >= 2, what="nack routed")
-    wait_for(lambda: released.is_set())
-    wait_for(lambda: any(m.backout_count >= 1 for m in queue(world, "IN").committed()), what="backed out")
+    eventually(lambda: len(consumer_threads) >= 2, what="nack routed")
+    eventually(lambda: released.is_set())
+    eventually(lambda: any(m.backout_count >= 1 for m in queue(world, "IN").committed()), what="backed out")
 
 
 def test_consumer_reconnects_after_the_connection_broke(engine: Engine, world: World) -> None:
@@ -240,10 +234,10 @@ def test_consumer_reconnects_after_the_connection_broke(engine: Engine, world: W
     engine.start()
     put_message("IN", b"1")
     mock = engine.get_endpoint("mock:out")
-    wait_for(lambda: mock.received_counter == 1)
+    eventually(lambda: mock.received_counter == 1)
     assert world.break_connections("QM1") >= 1
     put_message("IN", b"2")
-    wait_for(lambda: mock.received_bodies == [b"1", b"2"], what="consumed after reconnect")
+    eventually(lambda: mock.received_bodies == [b"1", b"2"], what="consumed after reconnect")
     assert any(e.verb == "MQGET" and e.reason == 2009 for e in world.events)
 
 
@@ -259,12 +253,12 @@ def test_message_in_flight_when_the_connection_breaks_is_delivered_again(engine:
     route(engine, uri("IN"), first_blocks)
     engine.start()
     put_message("IN", b"a")
-    wait_for(lambda: len(bodies) == 1)
+    eventually(lambda: len(bodies) == 1)
     world.break_connections("QM1")  # the queue manager backs the get out
     go_on.set()  # the commit then fails with 2009
-    wait_for(lambda: len(bodies) == 2, what="delivered again")
+    eventually(lambda: len(bodies) == 2, what="delivered again")
     assert bodies == [(b"a", 0), (b"a", 1)]
-    wait_for(lambda: queue(world, "IN").depth == 0)
+    eventually(lambda: queue(world, "IN").depth == 0)
 
 
 def test_unreachable_queue_manager_does_not_fail_start_and_is_retried(engine: Engine, world: World,
@@ -273,10 +267,10 @@ def test_unreachable_queue_manager_does_not_fail_start_and_is_retried(engine: En
     qm.available = False
     route(engine, uri("IN"), "mock:out")
     engine.start()
-    wait_for(lambda: "not reachable yet" in caplog.text)
+    eventually(lambda: "not reachable yet" in caplog.text)
     qm.available = True
     put_message("IN", b"late")
-    wait_for(lambda: engine.get_endpoint("mock:out").received_counter == 1, what="consumed once reachable")
+    eventually(lambda: engine.get_endpoint("mock:out").received_counter == 1, what="consumed once reachable")
 
 
 @pytest.mark.parametrize(("options", "reason"), [
@@ -303,11 +297,11 @@ def test_unknown_queue_fails_the_route_start(world: World) -> None:
 def test_concurrent_consumers_each_have_their_own_connection(engine: Engine, world: World) -> None:
     route(engine, uri("IN", concurrent_consumers=3), lambda ex: time.sleep(0.01), "mock:out")
     engine.start()
-    wait_for(lambda: len(world.connections_to("QM1")) == 3, what="three connections")
+    eventually(lambda: len(world.connections_to("QM1")) == 3, what="three connections")
     for n in range(30):
         put_message("IN", str(n).encode())
     mock = engine.get_endpoint("mock:out")
-    wait_for(lambda: mock.received_counter == 30)
+    eventually(lambda: mock.received_counter == 30)
     assert sorted(int(b) for b in mock.received_bodies) == list(range(30))
     committing = {e.thread for e in world.commits()}
     assert len(committing) >= 2 and all(name.startswith("ibmmq-consumer-IN-") for name in committing)
@@ -323,7 +317,7 @@ def test_stop_is_prompt_and_a_message_sent_while_stopped_waits(engine: Engine, w
     time.sleep(0.1)
     assert queue(world, "IN").depth == 1 and engine.get_endpoint("mock:out").received_counter == 0
     engine.start_route("mq")
-    wait_for(lambda: engine.get_endpoint("mock:out").received_counter == 1)
+    eventually(lambda: engine.get_endpoint("mock:out").received_counter == 1)
 
 
 # -- producing ------------------------------------------------------------------------------------------
@@ -360,7 +354,7 @@ def test_properties_travel_as_rfh2_and_come_back_as_typed_headers(engine: Engine
                "Content Type": "x<y&z", "big": 1 << 40, "CamelFileName": "not sent"}
     engine.template.send_body(uri("OUT"), "body", headers=headers)
     mock = engine.get_endpoint("mock:out")
-    wait_for(lambda: mock.received_counter == 1)
+    eventually(lambda: mock.received_counter == 1)
     received = mock.received_exchanges[0].message
     assert received.body == "body"
     expected = {k: v for k, v in headers.items() if k != "CamelFileName"}
@@ -390,7 +384,7 @@ def test_properties_none_writes_no_rfh2_and_gets_none(engine: Engine, world: Wor
     assert queue(world, "OUT").committed()[0].field("Format") == "MQSTR"
     engine.template.send_body(uri("IN"), "with props", headers={"tenant": "acme"})  # has an RFH2
     mock = engine.get_endpoint("mock:out")
-    wait_for(lambda: mock.received_counter == 1)
+    eventually(lambda: mock.received_counter == 1)
     message = mock.received_exchanges[0].message
     assert message.body == "with props" and "tenant" not in message.headers  # the queue manager removed it
 
@@ -401,7 +395,7 @@ def test_consumer_sets_mqmd_headers(engine: Engine, world: World) -> None:
     md = put_message("IN", "text", Format=b"MQSTR   ", CorrelId=b"K" * 24, ReplyToQ=b"REPLY", Priority=4,
                      Persistence=1, MsgType=1)
     mock = engine.get_endpoint("mock:out")
-    wait_for(lambda: mock.received_counter == 1)
+    eventually(lambda: mock.received_counter == 1)
     exchange = mock.received_exchanges[0]
     headers = exchange.message.headers
     assert headers[c.IBMMQ_MSG_ID] == md.MsgId and headers[c.IBMMQ_CORREL_ID] == b"K" * 24
@@ -416,12 +410,12 @@ def test_ebcdic_text_is_decoded_by_its_ccsid_or_converted(engine: Engine, world:
     route(engine, uri("IN"), "mock:a")
     engine.start()
     put_message("IN", "Grüße".encode("cp037"), Format=b"MQSTR   ", CodedCharSetId=37)
-    wait_for(lambda: engine.get_endpoint("mock:a").received_bodies == ["Grüße"])
+    eventually(lambda: engine.get_endpoint("mock:a").received_bodies == ["Grüße"])
     engine.stop_route("mq")
     with Engine() as other:
         route(other, uri("IN", convert="true", body_type="bytes"), "mock:b")
         put_message("IN", "Grüße".encode("cp037"), Format=b"MQSTR   ", CodedCharSetId=37)
-        wait_for(lambda: other.get_endpoint("mock:b").received_counter == 1)
+        eventually(lambda: other.get_endpoint("mock:b").received_counter == 1)
         message = other.get_endpoint("mock:b").received_exchanges[0].message
         assert message.body == "Grüße".encode() and message.headers[c.IBMMQ_CODED_CHARSET_ID] == 1208
 
@@ -437,10 +431,10 @@ def test_put_inside_the_consumers_unit_of_work_commits_and_backs_out_with_the_ge
     route(engine, uri("IN", backout_threshold=2), uri("OUT"), after_put)
     engine.start()
     put_message("IN", b"fail")
-    wait_for(lambda: queue(world, "IN.BOQ").depth == 1, what="failed message moved")
+    eventually(lambda: queue(world, "IN.BOQ").depth == 1, what="failed message moved")
     assert queue(world, "OUT").depth == 0  # both puts backed out with their gets
     put_message("IN", b"good")
-    wait_for(lambda: queue(world, "OUT").depth == 1 and queue(world, "IN").depth == 0)
+    eventually(lambda: queue(world, "OUT").depth == 1 and queue(world, "IN").depth == 0)
     assert visible_before_commit == [0, 0, 0]  # never visible before the commit
     assert queue(world, "OUT").committed()[0].data == b"good"
 
@@ -497,7 +491,7 @@ def test_consumed_request_gets_its_reply_in_the_same_unit_of_work(engine: Engine
     assert reply is not None
     reply_md, data = reply
     assert data == b"PING" and reply_md.MsgType == 2 and reply_md.Persistence == 1
-    wait_for(lambda: queue(world, "IN").depth == 0)
+    eventually(lambda: queue(world, "IN").depth == 0)
 
 
 # -- the client library, options, secrets -------------------------------------------------------------------
@@ -547,12 +541,12 @@ def test_password_is_masked_in_logs_and_errors(world: World, caplog: pytest.LogC
     with Engine() as engine:  # the placeholder resolves from the environment
         route(engine, source, "mock:out")
         put_message("IN", b"x")
-        wait_for(lambda: engine.get_endpoint("mock:out").received_counter == 1)
+        eventually(lambda: engine.get_endpoint("mock:out").received_counter == 1)
         endpoint = engine.get_endpoint(source)
         assert PASSWORD not in endpoint.uri and "password=xxxxxx" in endpoint.uri
         world.break_connections("QM1")  # reconnect warnings name the endpoint
         put_message("IN", b"y")
-        wait_for(lambda: engine.get_endpoint("mock:out").received_counter == 2)
+        eventually(lambda: engine.get_endpoint("mock:out").received_counter == 2)
     engine = Engine()
     route(engine, uri("IN").replace(PASSWORD, "not-" + PASSWORD), "mock:out")
     with pytest.raises(MqError) as caught:

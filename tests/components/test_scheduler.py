@@ -17,6 +17,7 @@ from eip.constants import (
     TIMER_SCHEDULED_TIME,
 )
 from eip.scheduling import EngineScheduler
+from eip.testing import eventually
 
 
 def routes(fn):
@@ -24,15 +25,6 @@ def routes(fn):
         def configure(self) -> None:
             fn(self)
     return Routes()
-
-
-def wait_until(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.005)
-    return condition()
 
 
 def add(engine: Engine, uri: str, work=None, route_id: str = "s") -> None:
@@ -47,7 +39,7 @@ def test_runs_carry_name_counter_and_times_and_stop_after_repeat_count(engine: E
     tick.expected_message_count(3)
     tick.assert_is_satisfied(5)
     consumer = engine.route("s").consumer
-    assert wait_until(lambda: consumer.job_id is None and consumer.pending_exchanges() == 0)
+    eventually(lambda: consumer.job_id is None and consumer.pending_exchanges() == 0)
     received = tick.received_exchanges
     assert [ex.properties[TIMER_COUNTER] for ex in received] == [1, 2, 3]
     assert {ex.properties[TIMER_NAME] for ex in received} == {"poller"}
@@ -72,7 +64,7 @@ def test_fixed_delay_waits_a_full_delay_after_each_run_ends(engine: Engine) -> N
 
     add(engine, "scheduler:s?delay=50ms&initial_delay=0&repeat_count=3", work)
     engine.start()
-    assert wait_until(lambda: len(ends) == 3)
+    eventually(lambda: len(ends) == 3)
     gaps = [starts[i + 1] - ends[i] for i in range(2)]
     assert all(gap >= 0.049 for gap in gaps), gaps
 
@@ -97,7 +89,7 @@ def test_fixed_rate_never_overlaps_a_slow_run_and_counts_the_skipped_fires(engin
     add(engine, "scheduler:s?delay=20ms&initial_delay=0&fixed_rate=true", lambda ex: release.wait(5))
     engine.start()
     try:
-        assert wait_until(lambda: engine.route_stats("s")["fires_skipped"] >= 3)
+        eventually(lambda: engine.route_stats("s")["fires_skipped"] >= 3)
         stats = engine.route_stats("s")
         assert stats["fires"] == 1 and stats["exchanges_in_flight"] == 1
     finally:
@@ -135,7 +127,7 @@ def test_engine_stop_lets_a_run_in_flight_finish(engine: Engine) -> None:
     result: dict = {}
     stopper = threading.Thread(target=lambda: result.update(engine.stop(timeout=5)))
     stopper.start()
-    assert wait_until(lambda: engine.route("s").consumer.job_id is None)  # no new fires
+    eventually(lambda: engine.route("s").consumer.job_id is None)  # no new fires
     assert stopper.is_alive()  # waiting for the run in flight
     release.set()
     stopper.join(5)
@@ -174,7 +166,7 @@ def test_a_failing_run_does_not_stop_the_schedule(engine: Engine) -> None:
     tick.expected_message_count(2)
     tick.assert_is_satisfied(5)
     assert [ex.properties[TIMER_COUNTER] for ex in tick.received_exchanges] == [2, 3]
-    assert wait_until(lambda: engine.route_stats("s")["exchanges_failed"] == 1)
+    eventually(lambda: engine.route_stats("s")["exchanges_failed"] == 1)
 
 
 def test_routes_share_one_scheduler_thread_and_pool_per_engine(engine: Engine) -> None:

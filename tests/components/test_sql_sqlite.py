@@ -21,6 +21,7 @@ from eip import (
 from eip import constants as c
 from eip.datasources import DataSourceRegistry, mask_url
 from eip.errors import EndpointNotConnectedError, SqlConnectionError, SqlError
+from eip.testing import eventually
 from eip.uri import parse_uri
 
 INSERT = "sql:INSERT INTO orders(id, total, note) VALUES (:#id, :#total, :#note)?datasource=db"
@@ -301,7 +302,7 @@ def test_each_row_is_an_exchange_marked_only_after_it_completed(engine: Engine, 
     assert first.properties[c.BATCH_INDEX] == 0 and first.properties[c.BATCH_SIZE] == 3
     assert out.received_exchanges[2].properties[c.BATCH_COMPLETE] is True
     assert first.message.headers[c.SQL_ROW_COUNT] == 3
-    wait_for(lambda: [r["status"] for r in rows(db)] == ["done"] * 3)
+    eventually(lambda: [r["status"] for r in rows(db)] == ["done"] * 3)
 
 
 def test_a_failing_row_is_marked_failed_and_the_rows_after_it_go_on(engine: Engine, db: Any) -> None:
@@ -317,7 +318,7 @@ def test_a_failing_row_is_marked_failed_and_the_rows_after_it_go_on(engine: Engi
     out.when_any_exchange_received(fail_row_two)
     engine.start()
     out.assert_is_satisfied(5)
-    wait_for(lambda: [r["status"] for r in rows(db)] == ["done", "failed", "done"])
+    eventually(lambda: [r["status"] for r in rows(db)] == ["done", "failed", "done"])
 
 
 def test_a_row_without_on_consume_failed_stays_and_is_polled_again(engine: Engine, db: Any) -> None:
@@ -336,7 +337,7 @@ def test_a_row_without_on_consume_failed_stays_and_is_polled_again(engine: Engin
     engine.start()
     out.assert_is_satisfied(5)
     assert attempts == [1, 1, 1]
-    wait_for(lambda: rows(db)[0]["status"] == "done")
+    eventually(lambda: rows(db)[0]["status"] == "done")
 
 
 def test_handled_failures_count_as_done(engine: Engine, db: Any) -> None:
@@ -350,7 +351,7 @@ def test_handled_failures_count_as_done(engine: Engine, db: Any) -> None:
     engine.start()
     engine.get_endpoint("mock:dead").expected_message_count(1)
     engine.get_endpoint("mock:dead").assert_is_satisfied(5)
-    wait_for(lambda: rows(db)[0]["status"] == "done")
+    eventually(lambda: rows(db)[0]["status"] == "done")
 
 
 def test_max_messages_per_poll_and_on_consume_batch_complete(engine: Engine, db: Any) -> None:
@@ -364,7 +365,7 @@ def test_max_messages_per_poll_and_on_consume_batch_complete(engine: Engine, db:
     engine.start()
     out.assert_is_satisfied(5)
     assert [ex.properties[c.BATCH_SIZE] for ex in out.received_exchanges] == [2, 2, 2, 2, 1]
-    wait_for(lambda: rows(db, "SELECT count(*) AS n FROM polls")[0]["n"] == 3)
+    eventually(lambda: rows(db, "SELECT count(*) AS n FROM polls")[0]["n"] == 3)
 
 
 def test_marks_wait_for_asynchronous_confirmations(engine: Engine, db: Any) -> None:
@@ -385,7 +386,7 @@ def test_marks_wait_for_asynchronous_confirmations(engine: Engine, db: Any) -> N
     confirmer = threading.Thread(target=releases[0], args=(None,))
     confirmer.start()
     confirmer.join()
-    wait_for(lambda: rows(db)[0]["status"] == "done")
+    eventually(lambda: rows(db)[0]["status"] == "done")
 
 
 def test_on_consume_binds_from_the_row_then_headers_and_checks_the_update_count(
@@ -400,7 +401,7 @@ def test_on_consume_binds_from_the_row_then_headers_and_checks_the_update_count(
     with caplog.at_level(logging.ERROR):
         engine.start()
         out.assert_is_satisfied(5)
-        wait_for(lambda: "expected update count 1 but was 2" in caplog.text)
+        eventually(lambda: "expected update count 1 but was 2" in caplog.text)
     assert rows(db)[0] == {"id": 1, "total": 10, "note": "route", "status": "done"}
 
 
@@ -416,12 +417,3 @@ def test_sqlite_polls_without_locking(engine: Engine, db: Any) -> None:
     consumer = engine.route(engine.route_ids()[0]).consumer
     assert consumer is not None and consumer.locking is False
     assert "FOR UPDATE" not in consumer.select.source
-
-
-def wait_for(condition: Any, timeout: float = 5.0) -> None:
-    import time
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)

@@ -9,7 +9,7 @@ from collections import Counter
 
 from eip import Engine, Exchange, RouteBuilder, dead_letter_channel
 from eip.errors import ExchangeDiscardedError, QueueClosedError, QueueFullError
-from eip.testing import Notifier
+from eip.testing import Notifier, eventually
 from eip.unit_of_work import UnitOfWork
 
 
@@ -18,15 +18,6 @@ def routes(fn):
         def configure(self) -> None:
             fn(self)
     return Routes()
-
-
-def wait_until(condition, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
 
 
 def test_four_consumers_really_run_at_the_same_time(engine: Engine) -> None:
@@ -64,7 +55,7 @@ def test_ten_thousand_messages_over_four_consumers_lose_and_duplicate_nothing(en
         p.start()
     for p in producers:
         p.join(30)
-    assert wait_until(lambda: engine.route_stats("r")["exchanges_completed"] >= total)
+    eventually(lambda: engine.route_stats("r")["exchanges_completed"] >= total, timeout=10)
     assert engine.stop(timeout=5) == {}
     assert Counter(received) == Counter(range(total))  # the exact multiset: no loss, no duplicate
     assert len(received) == total
@@ -115,7 +106,7 @@ def test_stop_under_load_leaves_no_exchange_unaccounted_for() -> None:
     producers = [threading.Thread(target=send) for _ in range(4)]
     for p in producers:
         p.start()
-    assert wait_until(lambda: len(completed) >= 200)
+    eventually(lambda: len(completed) >= 200, timeout=10)
     unfinished = engine.stop(timeout=0.05)  # far too short to drain a full queue of slow work
     for p in producers:
         p.join(10)
@@ -125,7 +116,7 @@ def test_stop_under_load_leaves_no_exchange_unaccounted_for() -> None:
         with lock:
             return len(completed) + len(failed) + len(rejected)
 
-    assert wait_until(lambda: accounted() == len(sent), 5), (len(completed), len(failed), len(rejected), len(sent))
+    eventually(lambda: accounted() == len(sent), 5, f"all {len(sent)} sent exchanges completed, failed or rejected")
     assert completed.isdisjoint(failed) and completed.isdisjoint(rejected) and set(failed).isdisjoint(rejected)
     assert set(sent) == completed | set(failed) | set(rejected)
     assert len(rejected) == 4 and all(isinstance(e, (QueueClosedError, QueueFullError)) for e in rejected.values())

@@ -20,6 +20,7 @@ from eip import (
 )
 from eip.component import Component, Consumer, Endpoint
 from eip.errors import QueueClosedError
+from eip.testing import eventually
 from eip.unit_of_work import UnitOfWork
 
 
@@ -28,15 +29,6 @@ def routes(fn):
         def configure(self) -> None:
             fn(self)
     return Routes()
-
-
-def wait_until(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
 
 
 class Gate:
@@ -63,7 +55,7 @@ def stop_in_background(engine: Engine, timeout: float) -> tuple[threading.Thread
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    assert wait_until(lambda: engine.state == "stopping")
+    eventually(lambda: engine.state == "stopping")
     return thread, result
 
 
@@ -83,7 +75,7 @@ def test_graceful_stop_stops_consumers_first_and_lets_a_slow_exchange_finish() -
     assert gate.entered.wait(5)
     thread, result = stop_in_background(engine, timeout=5)
     # consumers are stopped while the slow exchange is still in flight...
-    assert wait_until(lambda: engine.route("other").state == "stopped")
+    eventually(lambda: engine.route("other").state == "stopped")
     # ...but direct: routes stay callable until the others drained (Camel's ShutdownRoute.Defer),
     # so in-flight exchanges that call them can still finish
     engine.template.send_body("direct:other", "during stop")
@@ -106,7 +98,7 @@ def test_engine_stop_drains_the_seda_queue_within_the_timeout() -> None:
     engine.start()
     for i in range(10):
         engine.template.send_body("seda:work", i)
-    assert wait_until(lambda: len(gate.exchange_ids) == 2)
+    eventually(lambda: len(gate.exchange_ids) == 2)
     assert engine.get_endpoint("seda:work").queue_size == 8
     thread, result = stop_in_background(engine, timeout=5)
     gate.opened.set()
@@ -261,7 +253,7 @@ def test_route_statistics(engine: Engine) -> None:
     assert gate.entered.wait(5)
     assert engine.route_stats("r")["exchanges_in_flight"] == 1
     gate.opened.set()
-    assert wait_until(lambda: engine.route_stats("r")["exchanges_in_flight"] == 0)
+    eventually(lambda: engine.route_stats("r")["exchanges_in_flight"] == 0)
     assert engine.route_stats("r")["exchanges_completed"] == 3
 
 

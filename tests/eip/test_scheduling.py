@@ -21,17 +21,9 @@ from eip.scheduling import (
     resolve_time_zone,
     scheduler_for,
 )
+from eip.testing import eventually
 
 MONDAY_NOON = datetime(2024, 1, 1, 12, 3, 10, tzinfo=UTC)  # 2024-01-01 is a Monday
-
-
-def wait_until(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.005)
-    return condition()
 
 
 def fires(expression: str, now: datetime = MONDAY_NOON, count: int = 4, zone: str = "UTC") -> list[str]:
@@ -198,19 +190,19 @@ def test_scheduler_starts_lazily_and_restarts_after_stop(scheduler: EngineSchedu
     rec = Recorder()
     scheduler.add_job("a", rec, IntervalSchedule(0.02, datetime.now(UTC)))
     assert scheduler.running
-    assert wait_until(lambda: len(rec.due) >= 2)
+    eventually(lambda: len(rec.due) >= 2)
     scheduler.stop()
     assert not scheduler.running and not scheduler.has_job("a")
     rec2 = Recorder()
     scheduler.add_job("a", rec2, IntervalSchedule(0.02, datetime.now(UTC)))
-    assert wait_until(lambda: len(rec2.due) >= 1)
+    eventually(lambda: len(rec2.due) >= 1)
 
 
 def test_interval_fires_at_its_due_times_and_remove_stops_it_at_once(scheduler: EngineScheduler) -> None:
     rec = Recorder()
     start = datetime.now(UTC) + timedelta(seconds=0.05)
     scheduler.add_job("a", rec, IntervalSchedule(0.03, start), coalesce=False)
-    assert wait_until(lambda: len(rec.due) >= 3)
+    eventually(lambda: len(rec.due) >= 3)
     steps = [(due - start) / timedelta(seconds=0.03) for due in rec.due]
     assert steps == sorted(set(steps)) and all(step == int(step) for step in steps), steps
     assert rec.due[0] == start
@@ -233,18 +225,18 @@ def test_a_fire_while_the_previous_run_is_going_is_skipped_and_reported(schedule
     rec = Recorder(block=release)
     scheduler.add_job("a", rec, IntervalSchedule(0.02, datetime.now(UTC)), on_skipped=rec.skipped)
     try:
-        assert wait_until(lambda: rec.count(SKIPPED_RUNNING) >= 3)
+        eventually(lambda: rec.count(SKIPPED_RUNNING) >= 3)
         assert len(rec.due) == 1  # never a second run in parallel
     finally:
         release.set()
-    assert wait_until(lambda: len(rec.due) >= 2)
+    eventually(lambda: len(rec.due) >= 2)
 
 
 def test_overdue_fires_coalesce_into_one_at_the_latest_due_time(scheduler: EngineScheduler) -> None:
     start = datetime.now(UTC) - timedelta(seconds=35)  # due at -35, -25, -15 and -5 s
     rec = Recorder()
     scheduler.add_job("a", rec, IntervalSchedule(10.0, start), coalesce=True, on_skipped=rec.skipped)
-    assert wait_until(lambda: len(rec.due) >= 1)
+    eventually(lambda: len(rec.due) >= 1)
     assert rec.due[0] == start + timedelta(seconds=30)
     assert scheduler.next_fire_time("a") == start + timedelta(seconds=40)
     assert rec.skips == []
@@ -254,7 +246,7 @@ def test_without_coalesce_every_overdue_fire_runs(scheduler: EngineScheduler) ->
     start = datetime.now(UTC) - timedelta(seconds=35)
     rec = Recorder()
     scheduler.add_job("a", rec, IntervalSchedule(10.0, start), coalesce=False)
-    assert wait_until(lambda: len(rec.due) >= 4)
+    eventually(lambda: len(rec.due) >= 4)
     assert rec.due == [start + timedelta(seconds=n * 10) for n in range(4)]
 
 
@@ -263,7 +255,7 @@ def test_fires_later_than_the_misfire_grace_time_are_skipped_and_reported(schedu
     rec = Recorder()
     scheduler.add_job("a", rec, IntervalSchedule(10.0, start), coalesce=False, misfire_grace_time=10.0,
                       on_skipped=rec.skipped)
-    assert wait_until(lambda: len(rec.due) >= 1)
+    eventually(lambda: len(rec.due) >= 1)
     assert rec.due == [start + timedelta(seconds=30)]  # only the one due five seconds ago
     assert rec.count(SKIPPED_MISSED) == 3
 
@@ -274,13 +266,13 @@ def test_a_fire_waiting_for_a_busy_pool_past_its_grace_is_missed() -> None:
         release = threading.Event()
         blocker = Recorder(block=release)
         scheduler.add_job("blocker", blocker, IntervalSchedule(60, datetime.now(UTC)))
-        assert wait_until(lambda: len(blocker.due) == 1)  # holds the only thread
+        eventually(lambda: len(blocker.due) == 1)  # holds the only thread
         late = Recorder()
         due = datetime.now(UTC) + timedelta(seconds=0.02)
         scheduler.add_job("late", late, IntervalSchedule(60, due), misfire_grace_time=0.05, on_skipped=late.skipped)
-        assert wait_until(lambda: datetime.now(UTC) > due + timedelta(seconds=0.1))
+        eventually(lambda: datetime.now(UTC) > due + timedelta(seconds=0.1))
         release.set()
-        assert wait_until(lambda: late.skips == [(SKIPPED_MISSED, 1)])
+        eventually(lambda: late.skips == [(SKIPPED_MISSED, 1)])
         assert late.due == []
     finally:
         scheduler.stop()
@@ -290,7 +282,7 @@ def test_fixed_delay_waits_the_delay_after_each_run_ends(scheduler: EngineSchedu
     rec = Recorder()
     rec.work = 0.03
     scheduler.add_job("a", rec, FixedDelaySchedule(0.05, 0.0))
-    assert wait_until(lambda: len(rec.ended) >= 3)
+    eventually(lambda: len(rec.ended) >= 3)
     scheduler.remove_job("a")
     gaps = [rec.started[i + 1] - rec.ended[i] for i in range(2)]
     assert all(gap >= 0.049 for gap in gaps), gaps
@@ -303,11 +295,11 @@ def test_fixed_delay_next_fire_time_and_removal_during_a_run(scheduler: EngineSc
     scheduler.add_job("a", rec, FixedDelaySchedule(30, 0.05))
     upcoming = scheduler.next_fire_time("a")
     assert upcoming is not None and before + timedelta(seconds=0.05) <= upcoming < before + timedelta(seconds=1)
-    assert wait_until(lambda: len(rec.due) == 1)
+    eventually(lambda: len(rec.due) == 1)
     assert scheduler.next_fire_time("a") is None  # running: the next is planned when it ends
     scheduler.remove_job("a")
     release.set()
-    assert wait_until(lambda: len(rec.ended) == 1)
+    eventually(lambda: len(rec.ended) == 1)
     assert scheduler.next_fire_time("a") is None and not scheduler.has_job("a")
 
 
@@ -319,7 +311,7 @@ def test_a_raising_job_keeps_its_schedule(scheduler: EngineScheduler) -> None:
         raise RuntimeError("boom")
 
     scheduler.add_job("a", fail, FixedDelaySchedule(0.01, 0.0))
-    assert wait_until(lambda: len(calls) >= 3)
+    eventually(lambda: len(calls) >= 3)
 
 
 def test_misfire_grace_time_must_be_positive(scheduler: EngineScheduler) -> None:
@@ -336,6 +328,6 @@ def test_one_scheduler_per_engine_stopped_with_it() -> None:
     engine.start()
     rec = Recorder()
     first.add_job("a", rec, IntervalSchedule(0.02, datetime.now(UTC)))
-    assert wait_until(lambda: len(rec.due) >= 1)
+    eventually(lambda: len(rec.due) >= 1)
     engine.stop()
     assert not first.running and not first.has_job("a")

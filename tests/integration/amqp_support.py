@@ -126,12 +126,3 @@ def close_connections(name_part: str, timeout: float = 10.0) -> int:
         subprocess.run(["rabbitmqctl", "-q", "close_connection", pid, "test: connection dropped on purpose"],
                        capture_output=True, timeout=timeout, check=False)
     return len(pids)
-
-
-def wait_until(condition: Any, timeout: float, message: str = "condition", period: float = 0.02) -> None:
-    """Poll ``condition()`` until true; AssertionError naming ``message`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{message} not reached within {timeout}s")
-        time.sleep(period)

@@ -43,6 +43,7 @@ import pytest
 from eip import Engine
 from eip.errors import EndpointError
 from eip.exchange import Exchange
+from eip.testing import eventually
 from eip.testing.mock import MockEndpoint
 
 ROUTE_ID = "conformance"
@@ -91,14 +92,6 @@ class ConformanceAdapter:
         """Remove what the adapter created (queues, tables)."""
 
 
-def wait_for(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s")
-        time.sleep(0.02)
-
-
 class ConformanceSuite:
     """The behaviours; a ``Test...`` subclass provides the ``conformance`` adapter fixture."""
 
@@ -143,14 +136,14 @@ class ConformanceSuite:
         mock = self._route(suite_engine, conformance)
         suite_engine.start()
         conformance.send(suite_engine, 1)
-        wait_for(lambda: self._numbers(conformance, mock) == [1], conformance.timeout, "first message consumed")
+        eventually(lambda: self._numbers(conformance, mock) == [1], conformance.timeout, "first message consumed")
         started = time.monotonic()
         suite_engine.stop_route(ROUTE_ID)
         assert time.monotonic() - started < 5, "stop_route must be prompt"
         conformance.send(suite_engine, 2)  # waits at the source while the route is stopped
         assert self._numbers(conformance, mock) == [1]
         suite_engine.start_route(ROUTE_ID)
-        wait_for(lambda: self._numbers(conformance, mock) == [1, 2], conformance.timeout,
+        eventually(lambda: self._numbers(conformance, mock) == [1, 2], conformance.timeout,
                  "message sent while stopped consumed after the restart")
         started = time.monotonic()
         suite_engine.stop()
@@ -163,7 +156,7 @@ class ConformanceSuite:
         mock = self._route(suite_engine, conformance)
         suite_engine.start()
         conformance.send(suite_engine, 1, headers=samples)
-        wait_for(lambda: mock.received_counter == 1, conformance.timeout, "message consumed")
+        eventually(lambda: mock.received_counter == 1, conformance.timeout, "message consumed")
         exchange: Exchange = mock.received_exchanges[0]
         assert conformance.number(exchange.message.body) == 1
         assert conformance.received_headers(exchange, samples) == samples
@@ -173,7 +166,7 @@ class ConformanceSuite:
         suite_engine.start()
         for n in range(1, 31):
             conformance.send(suite_engine, n)
-        wait_for(lambda: mock.received_counter >= 30, conformance.timeout, "30 messages consumed")
+        eventually(lambda: mock.received_counter >= 30, conformance.timeout, "30 messages consumed")
         assert self._numbers(conformance, mock) == list(range(1, 31))
 
     def test_redelivery_on_failure(self, suite_engine: Engine, conformance: ConformanceAdapter) -> None:
@@ -189,7 +182,7 @@ class ConformanceSuite:
         suite_engine.start()
         for n in (1, 2, 3):
             conformance.send(suite_engine, n)
-        wait_for(lambda: {1, 2, 3} <= set(self._numbers(conformance, mock)), conformance.timeout,
+        eventually(lambda: {1, 2, 3} <= set(self._numbers(conformance, mock)), conformance.timeout,
                  "every message consumed, the failed one again")
         assert failed == [2]
         assert self._numbers(conformance, mock).count(2) == 1  # its failed attempt never reached the end
@@ -199,10 +192,10 @@ class ConformanceSuite:
         suite_engine.start()
         for n in (1, 2, 3):
             conformance.send(suite_engine, n)
-        wait_for(lambda: set(self._numbers(conformance, mock)) >= {1, 2, 3}, conformance.timeout,
+        eventually(lambda: set(self._numbers(conformance, mock)) >= {1, 2, 3}, conformance.timeout,
                  "messages before the connections dropped")
         conformance.break_connections(suite_engine)
         for n in (4, 5, 6):
             self._send_retrying(suite_engine, conformance, n)
-        wait_for(lambda: set(self._numbers(conformance, mock)) >= {1, 2, 3, 4, 5, 6}, conformance.timeout,
+        eventually(lambda: set(self._numbers(conformance, mock)) >= {1, 2, 3, 4, 5, 6}, conformance.timeout,
                  "messages after the connections dropped")

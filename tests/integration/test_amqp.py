@@ -23,7 +23,9 @@ from eip.errors import (
 from eip.exchange import Exchange
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from amqp_support import Broker, close_connections, wait_until
+from amqp_support import Broker, close_connections
+
+from eip.testing import eventually
 
 FAST = "reconnect_delay=0.1&max_reconnect_delay=0.5"
 
@@ -249,8 +251,8 @@ def test_stop_does_not_hang_on_a_stuck_exchange_and_loses_nothing(rabbitmq_servi
     finally:
         release.set()
     # the exchange finishes after the stop: it is acked then, on its own connection
-    wait_until(lambda: engine.get_endpoint("mock:out").received_counter == 1, 5, "the late exchange finished")
-    wait_until(lambda: not any(s.alive for s in engine.get_endpoint(f"amqp:queue:{queue}").consumers
+    eventually(lambda: engine.get_endpoint("mock:out").received_counter == 1, 5, "the late exchange finished")
+    eventually(lambda: not any(s.alive for s in engine.get_endpoint(f"amqp:queue:{queue}").consumers
                                for s in s._closing), 5, "the consumer's connection closed")
     assert broker.count(queue) == 0
 
@@ -279,7 +281,7 @@ def test_message_in_flight_when_the_connection_drops_is_redelivered_and_its_late
     mock.expected_message_count(2)
     mock.assert_is_satisfied(timeout=10)
     assert seen == [False, True]
-    wait_until(lambda: broker.count(queue) == 0, 5, "queue empty")
+    eventually(lambda: broker.count(queue) == 0, 5, "queue empty")
     amqp_engine.template.send_body(f"amqp:queue:{queue}", "after")  # and the consumer carries on
     mock.expected_message_count(3)
     mock.assert_is_satisfied(timeout=5)
@@ -294,7 +296,7 @@ def test_prefetch_bounds_the_deliveries_in_hand(amqp_engine: Engine, broker: Bro
     try:
         for i in range(5):
             broker.publish(queue, b"%d" % i)
-        wait_until(lambda: broker.count(queue) == 3, 5, "two messages in hand, three ready")
+        eventually(lambda: broker.count(queue) == 3, 5, "two messages in hand, three ready")
     finally:
         release.set()
     mock = amqp_engine.get_endpoint("mock:out")
@@ -385,7 +387,7 @@ def test_dead_letter_channel_to_amqp_acks_the_source_after_the_dead_letter_is_co
     mock = amqp_engine.get_endpoint("mock:out")
     mock.expected_bodies_received({"fine": True})
     mock.assert_is_satisfied(timeout=5)
-    wait_until(lambda: broker.count(queue) == 0, 5, "source queue empty")
+    eventually(lambda: broker.count(queue) == 0, 5, "source queue empty")
 
 
 def test_bridge_to_another_broker_url_acks_after_that_connections_confirm(amqp_engine: Engine, broker: Broker,
@@ -409,9 +411,9 @@ def test_bridge_to_another_broker_url_acks_after_that_connections_confirm(amqp_e
     _, props, body = broker.get(dlq)
     assert body == b"lost" and props.headers["x-death"][0]["reason"] == "rejected"
     arrived: list[bytes] = []
-    wait_until(lambda: arrived.extend(b for _, b in broker.drain(target)) or {b"a", b"b"} <= set(arrived), 10,
+    eventually(lambda: arrived.extend(b for _, b in broker.drain(target)) or {b"a", b"b"} <= set(arrived), 10,
                "a and b published")  # at least once: one caught unconfirmed when the channel closed comes twice
-    wait_until(lambda: broker.count(source) == 0, 5, "source settled")
+    eventually(lambda: broker.count(source) == 0, 5, "source settled")
     assert broker.count(dlq) == 0  # the bystanders on the closed channel were retried, not dead-lettered
 
 

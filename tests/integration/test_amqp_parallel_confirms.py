@@ -22,7 +22,9 @@ from eip.component import Component, Consumer, Endpoint
 from eip.unit_of_work import UnitOfWork
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from amqp_support import Broker, wait_until
+from amqp_support import Broker
+
+from eip.testing import eventually
 
 PARTS = 4
 SOURCES = 150
@@ -127,7 +129,7 @@ def test_parallel_split_to_amqp_acks_the_source_only_after_every_confirm(broker:
         consumer = engine.get_endpoint("src:orders").consumer  # type: ignore[attr-defined]
         for number in range(SOURCES):
             consumer.deliver(number)
-        wait_until(lambda: len(consumer.acked) + len(consumer.nacked) == SOURCES, 60,
+        eventually(lambda: len(consumer.acked) + len(consumer.nacked) == SOURCES, 60,
                    "every source message acked or nacked")
     finally:
         sys.settrace(None)

@@ -27,7 +27,9 @@ from eip import constants as c
 from eip.exchange import Exchange
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from amqp_support import Broker, wait_until
+from amqp_support import Broker
+
+from eip.testing import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,7 +88,7 @@ def test_kill_9_mid_run_loses_no_message(broker: Broker, rabbitmq_service: Any) 
 
     first = start_bridge(rabbitmq_service.url, source, target)
     try:
-        wait_until(lambda: broker.count(target) >= 1_000, 20, "the bridge moving messages")
+        eventually(lambda: broker.count(target) >= 1_000, 20, "the bridge moving messages")
     finally:
         os.kill(first.pid, signal.SIGKILL)
         first.wait(10)
@@ -136,7 +138,7 @@ def test_broker_restart_while_consuming_reconnects_and_loses_nothing(broker: Bro
             rabbitmqctl("stop_app")
             go.set()  # the exchange in hand finishes against a dead connection
             session = engine.route(engine.route_ids()[0]).consumer.sessions[0]
-            wait_until(lambda: not session.ready.is_set(), 10, "the engine noticed the broker is gone")
+            eventually(lambda: not session.ready.is_set(), 10, "the engine noticed the broker is gone")
         finally:
             rabbitmqctl("start_app")
             rabbitmqctl("await_startup")
@@ -169,8 +171,8 @@ def test_poison_message_is_dead_lettered_with_its_cause_and_the_rest_flow(broker
             body = b'{"id": %d' % i if i == 5 else b'{"id": %d}' % i  # message 5 misses its brace
             broker.publish(source, body, content_type="application/json", message_id=f"p-{i}")
         _, props, body = broker.get(dlq, timeout=10)
-        wait_until(lambda: broker.count(target) == 19, 10, "the 19 good messages delivered")
-        wait_until(lambda: broker.count(source) == 0, 10, "the source queue emptied")
+        eventually(lambda: broker.count(target) == 19, 10, "the 19 good messages delivered")
+        eventually(lambda: broker.count(source) == 0, 10, "the source queue emptied")
     finally:
         engine.stop()
     assert body == b'{"id": 5' and props.message_id == "p-5"

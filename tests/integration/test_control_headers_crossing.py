@@ -19,8 +19,10 @@ from legacy.mq import ENCODING_NATIVE, STRING, Rfh2, unwrap
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
-from amqp_support import Broker, wait_until
+from amqp_support import Broker
 from ibmmq_standin import World, put_message, standin_world
+
+from eip.testing import eventually
 
 TIMEOUT = 5
 IN_ONLY = ExchangePattern.IN_ONLY
@@ -69,7 +71,7 @@ def mq(queue: str, extra: str = "") -> str:
 
 
 def committed(world: World, queue: str, count: int = 1) -> list[Any]:
-    wait_until(lambda: len(world.qmgr("QM1").queue(queue).committed()) >= count, TIMEOUT, f"{count} on {queue}")
+    eventually(lambda: len(world.qmgr("QM1").queue(queue).committed()) >= count, TIMEOUT, f"{count} on {queue}")
     return world.qmgr("QM1").queue(queue).committed()
 
 
@@ -178,7 +180,7 @@ def test_mq_properties_cannot_steer_the_amqp_publish(bridge: Engine, broker: Bro
     assert (props.priority, props.reply_to, props.expiration, props.correlation_id, props.app_id, props.type,
             props.user_id) == (None, None, None, None, None, None, None)
     assert props.message_id != "forged"
-    wait_until(lambda: world.qmgr("QM1").queue("IN").depth == 0, TIMEOUT, "the get committed")
+    eventually(lambda: world.qmgr("QM1").queue("IN").depth == 0, TIMEOUT, "the get committed")
     assert broker.count(other) == 0  # CC copied it nowhere else
 
 

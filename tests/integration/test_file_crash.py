@@ -14,9 +14,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from eip.testing import eventually
 
 CHILD = r"""
 import sys, time
@@ -53,15 +56,15 @@ def listing(folder: Path) -> set[str]:
     return {p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else set()
 
 
-def wait_for(condition, timeout: float, what: str, process: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if process is not None and process.poll() is not None:
+def while_alive(process: subprocess.Popen, condition: Callable[[], object], what: str) -> Callable[[], object]:
+    """``condition`` for ``eventually``, giving up at once (with its stderr) if the engine process exited."""
+    def check() -> object:
+        value = condition()
+        if not value and process.poll() is not None:
             raise AssertionError(f"engine process exited ({process.returncode}) before {what}: "
                                  f"{process.stderr.read().decode() if process.stderr else ''}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
+        return value
+    return check
 
 
 def run_engine(tmp: Path, options: str, block_on: str) -> tuple[subprocess.Popen, Path]:
@@ -92,7 +95,8 @@ def test_kill_9_mid_route_loses_no_file(tmp_path, options, in_progress):
 
     process, marker = run_engine(tmp_path, options, victim)
     try:
-        wait_for(marker.exists, 20, "the route to reach the victim file", process)
+        what = "the route to reach the victim file"
+        eventually(while_alive(process, marker.exists, what), 20, what)
     finally:
         kill(process)
 
@@ -111,7 +115,8 @@ def test_kill_9_mid_route_loses_no_file(tmp_path, options, in_progress):
 
     process, marker = run_engine(tmp_path, options, "no file blocks this time")
     try:
-        wait_for(lambda: len(listing(inbox / ".done")) == COUNT, 20, "every file to be consumed", process)
+        what = "every file to be consumed"
+        eventually(while_alive(process, lambda: len(listing(inbox / ".done")) == COUNT, what), 20, what)
     finally:
         kill(process)
     assert listing(inbox) == set()

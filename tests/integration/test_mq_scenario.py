@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -34,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 from amqp_support import Broker
 from ibmmq_standin import StoredMessage, World, put_message, standin_world
+
+from eip.testing import eventually
 
 
 @pytest.fixture
@@ -81,14 +82,6 @@ class PaymentBridge(RouteBuilder):
 def record(pay_id: int, kind: str, amount: str, account: str = "DE00012345", currency: str = "EUR") -> bytes:
     return LAYOUT.encode({"PAY-ID": pay_id, "PAY-TYPE": kind, "ACCOUNT": account, "AMOUNT": Decimal(amount),
                           "CURRENCY": currency})
-
-
-def wait_for(condition: Any, timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s")
-        time.sleep(0.02)
 
 
 class Systems:
@@ -174,7 +167,7 @@ def test_records_are_decoded_routed_published_and_inserted_before_the_mq_commit(
         put_message("PAYMENTS", record(1, "C", "19.99"))
         put_message("PAYMENTS", record(2, "W", "1250.00", account="FR76300060"))
         put_message("PAYMENTS", record(3, "C", "5.10", currency="USD"))
-        wait_for(lambda: len(seen_at_commit) == 3 and systems.qm.queue("PAYMENTS").depth == 0, what="all committed")
+        eventually(lambda: len(seen_at_commit) == 3 and systems.qm.queue("PAYMENTS").depth == 0, what="all committed", timeout=10)
     assert [(pay_id, exists) for pay_id, exists, _ in seen_at_commit] == [(1, True), (2, True), (3, True)]
     assert [count for _, _, count in seen_at_commit] == [1, 1, 2]  # cards: 1 then 2; wires: 1
     assert systems.rows() == [(1, "C", "DE00012345", Decimal("19.99"), "EUR"),
@@ -198,7 +191,7 @@ def test_a_database_failure_backs_the_mq_message_out_and_it_comes_again(systems:
     systems.world.on_backout.append(fix_the_database)
     with systems.engine():
         put_message("PAYMENTS", record(7, "W", "-40.00"))  # a refund: refused by the CHECK at first
-        wait_for(lambda: systems.row_exists(7) and systems.qm.queue("PAYMENTS").depth == 0, what="redelivered")
+        eventually(lambda: systems.row_exists(7) and systems.qm.queue("PAYMENTS").depth == 0, what="redelivered", timeout=10)
     assert backouts == [1]
     assert systems.rows() == [(7, "W", "DE00012345", Decimal("-40.00"), "EUR")]
     # At-least-once: the wire was published on both attempts (the first one's publish was already
@@ -210,8 +203,8 @@ def test_a_record_the_database_always_refuses_ends_on_the_backout_queue(systems:
     with systems.engine():
         put_message("PAYMENTS", record(8, "C", "-1.00"))  # refused by the CHECK every time
         put_message("PAYMENTS", record(9, "C", "2.00"))
-        wait_for(lambda: systems.qm.queue("PAYMENTS.BOQ").depth == 1 and systems.row_exists(9), what="poison parked")
-        wait_for(lambda: systems.qm.queue("PAYMENTS").depth == 0, what="input queue drained")
+        eventually(lambda: systems.qm.queue("PAYMENTS.BOQ").depth == 1 and systems.row_exists(9), what="poison parked", timeout=10)
+        eventually(lambda: systems.qm.queue("PAYMENTS").depth == 0, what="input queue drained", timeout=10)
     parked = systems.qm.queue("PAYMENTS.BOQ").committed()[0]
     assert LAYOUT.decode(parked.data)["PAY-ID"] == 8  # the original EBCDIC record, as it came
     assert [row[0] for row in systems.rows()] == [9]

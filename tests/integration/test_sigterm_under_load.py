@@ -16,10 +16,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from eip import RouteBuilder, body
+from eip.testing import eventually
 
 FILES = 100
 LINES = 100
@@ -45,14 +45,6 @@ def expected_lines(name: str) -> list[str]:
 
 def names(folder: Path) -> set[str]:
     return {p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else set()
-
-
-def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def start(tmp_path: Path, run: int) -> tuple[subprocess.Popen, Path]:
@@ -107,7 +99,7 @@ def test_sigterm_mid_load_loses_nothing_and_a_restart_finishes_the_rest(tmp_path
 
     process, log = start(tmp_path, 1)
     try:  # under load: a quarter of the files done, the queue full of the next ones' lines
-        wait_for(lambda: len(names(inbox / ".done")) >= FILES // 4 or process.poll() is not None, 30,
+        eventually(lambda: len(names(inbox / ".done")) >= FILES // 4 or process.poll() is not None, 30,
                  "a quarter of the files done")
         assert process.poll() is None, log.read_text()
     finally:
@@ -117,7 +109,7 @@ def test_sigterm_mid_load_loses_nothing_and_a_restart_finishes_the_rest(tmp_path
 
     process, log = start(tmp_path, 2)
     try:
-        wait_for(lambda: len(names(inbox / ".done")) == FILES or process.poll() is not None, 60, "every file done")
+        eventually(lambda: len(names(inbox / ".done")) == FILES or process.poll() is not None, 60, "every file done")
     finally:
         if process.poll() is None:
             stop(process, log)

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from eip import Engine, Exchange
 from eip import constants as c
 from eip.errors import SqlError
+from eip.testing import eventually
 
 
 def psycopg_url(service: Any) -> str:
@@ -53,14 +53,6 @@ def insert(source: Any, table: str, ids: range | list[int]) -> None:
     with source.begin() as conn:
         conn.execute(text(f"INSERT INTO {table}(id, total) VALUES (:id, :total)"),
                      [{"id": i, "total": i} for i in ids])
-
-
-def wait_for(condition: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 # -- producer ----------------------------------------------------------------------------------------
@@ -131,8 +123,8 @@ def test_the_poll_locks_its_rows_until_they_are_marked(engine: Engine, pg: tuple
         consumer = engine.route(engine.route_ids()[0]).consumer
         assert consumer.locking and consumer.select.source.endswith("LIMIT 10\nFOR UPDATE SKIP LOCKED")
         assert visible_to_another_poller == [[], [], []]  # the whole batch is locked while it runs
-        wait_for(lambda: [r["status"] for r in rows(source, f"SELECT status FROM {table} ORDER BY id")]
-                 == ["done"] * 3)
+        eventually(lambda: [r["status"] for r in rows(source, f"SELECT status FROM {table} ORDER BY id")]
+                 == ["done"] * 3, timeout=10)
     finally:
         other.dispose()
 
@@ -147,8 +139,8 @@ def test_a_failing_mark_does_not_undo_the_others(engine: Engine, pg: tuple[Any, 
     out.expected_message_count(4)
     engine.start()
     out.assert_is_satisfied(10)
-    wait_for(lambda: [r["status"] for r in rows(source, f"SELECT status FROM {table} ORDER BY id")]
-             == ["done", "done", "new", "done"])
+    eventually(lambda: [r["status"] for r in rows(source, f"SELECT status FROM {table} ORDER BY id")]
+             == ["done", "done", "new", "done"], timeout=10)
 
 
 def test_failures_are_marked_failed_and_async_confirmations_are_awaited(engine: Engine, pg: tuple[Any, str]) -> None:
@@ -163,8 +155,8 @@ def test_failures_are_marked_failed_and_async_confirmations_are_awaited(engine: 
 
     engine.add_routes(lambda r: r.from_(poll_uri(table, delay="5")).process(confirm_later).to("mock:out"))
     engine.start()
-    wait_for(lambda: [r["status"] for r in rows(source, f"SELECT status FROM {table} ORDER BY id")]
-             == ["done", "failed", "done"])
+    eventually(lambda: [r["status"] for r in rows(source, f"SELECT status FROM {table} ORDER BY id")]
+             == ["done", "failed", "done"], timeout=10)
     assert len(engine.get_endpoint("mock:out").received_exchanges) == 2
 
 

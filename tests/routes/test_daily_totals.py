@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from eip.loader import load_module
-from eip.testing import advice_with
+from eip.testing import advice_with, eventually
 
 ROUTES = Path(__file__).resolve().parents[2] / "routes"
 report = load_module(ROUTES / "daily_totals.py")
 intake = load_module(ROUTES / "order_intake.py")
 
 EVERY_SECOND = "* * * * * *"
-
-
-def wait_for(condition, timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def make_db(path: Path, orders: list[tuple]) -> None:
@@ -59,7 +50,7 @@ ORDERS = [
 def test_yesterdays_totals_go_to_a_csv_file_with_today_fixed_by_a_property(engine, tmp_path):
     reports = start_report(engine, tmp_path, ORDERS, cron=True, **{"reports.today": "2024-05-02"})
     csv_file = reports / "daily-totals-2024-05-01.csv"
-    wait_for(csv_file.exists, what="the report")
+    eventually(csv_file.exists, what="the report", timeout=10)
     assert csv_file.read_text() == (
         "date,service,orders,lines,total_cents,total\n"
         "2024-05-01,priority,1,3,7148,71.48\n"

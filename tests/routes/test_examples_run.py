@@ -14,21 +14,25 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+
+from eip.testing import eventually
 
 ROUTES = Path(__file__).resolve().parents[2] / "routes"
 SAMPLES = ROUTES / "samples"
 
 
-def wait_for(condition, timeout: float, what: str, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}\n{log.read_text()}")
-        time.sleep(0.02)
+@contextmanager
+def log_on_failure(log: Path) -> Iterator[None]:
+    """A failed wait shows the engine's log: why the routes did not start or the files stayed."""
+    try:
+        yield
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}\n{log.read_text()}") from None
 
 
 def free_port() -> int:
@@ -47,8 +51,9 @@ def test_eip_run_starts_the_examples_and_the_sample_files_go_through(tmp_path):
                                    stdout=out, stderr=subprocess.STDOUT)
     data = tmp_path / "data"
     try:
-        wait_for(lambda: (data / "orders" / "in").is_dir() and (data / "mainframe" / "in").is_dir()
-                 and "route(s) running" in log.read_text(), 30, "the routes to start", log)
+        with log_on_failure(log):
+            eventually(lambda: (data / "orders" / "in").is_dir() and (data / "mainframe" / "in").is_dir()
+                       and "route(s) running" in log.read_text(), 30, "the routes to start")
         for sample in SAMPLES.glob("orders/*.json"):
             shutil.copy(sample, data / "orders" / "in")
         shutil.copy(SAMPLES / "mainframe" / "customers.dat", data / "mainframe" / "in")
@@ -58,9 +63,10 @@ def test_eip_run_starts_the_examples_and_the_sample_files_go_through(tmp_path):
         assert quote.status_code == 200, quote.text
         assert quote.json()["total"] == 23.0
 
-        wait_for(lambda: len(list((data / "orders" / "out").glob("*.json"))) == 2
-                 and len(list((data / "orders" / "error").glob("*.reason"))) == 3
-                 and len(list((data / "mainframe" / "out").glob("*.json"))) == 5, 30, "the samples", log)
+        with log_on_failure(log):
+            eventually(lambda: len(list((data / "orders" / "out").glob("*.json"))) == 2
+                       and len(list((data / "orders" / "error").glob("*.reason"))) == 3
+                       and len(list((data / "mainframe" / "out").glob("*.json"))) == 5, 30, "the samples")
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=30)

@@ -5,26 +5,17 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
 
 from eip.loader import load_module
-from eip.testing import Notifier
+from eip.testing import Notifier, eventually
 
 ROUTES = Path(__file__).resolve().parents[2] / "routes"
 SAMPLES = ROUTES / "samples" / "mainframe"
 bridge = load_module(ROUTES / "mainframe_bridge.py")
 make_customers = load_module(SAMPLES / "make_customers.py")
-
-
-def wait_for(condition, timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def start_bridge(engine, tmp_path: Path, out: str | None = None) -> tuple[Path, Path]:
@@ -59,7 +50,7 @@ def test_each_record_becomes_one_json_document(engine, tmp_path, caplog):
                  for n in range(1, 6)]
     assert documents == make_customers.RECORDS  # every field, amounts to the cent, accents from cp037
     assert documents[4]["CUST-NAME"] == "JOSÉ MARÍA ÁLVAREZ"
-    wait_for(lambda: (inbox / ".done" / "customers.dat").exists(), what="the file marked done")
+    eventually(lambda: (inbox / ".done" / "customers.dat").exists(), what="the file marked done", timeout=10)
     assert "customers.dat: 5 records to JSON" in caplog.messages
 
 
@@ -71,7 +62,7 @@ def test_a_bad_record_fails_the_file_at_that_record(engine, tmp_path, caplog):
     failed = Notifier(engine, "mainframe-bridge", failed=1)
     (inbox / "broken.dat").write_bytes(bytes(data))
     assert failed.wait(10)
-    wait_for(lambda: (inbox / ".error" / "broken.dat").exists(), what="the file moved to .error")
+    eventually(lambda: (inbox / ".error" / "broken.dat").exists(), what="the file moved to .error", timeout=10)
     written = sorted(p.name for p in outbox.iterdir()) if outbox.exists() else []
     assert set(written) <= {"broken-000001.json", "broken-000002.json", "broken-000003.json"}
     assert "broken-000004.json" not in written

@@ -13,19 +13,11 @@ from types import SimpleNamespace
 import pytest
 
 from eip.loader import load_module
-from eip.testing import Notifier
+from eip.testing import Notifier, eventually
 
 ROUTES = Path(__file__).resolve().parents[2] / "routes"
 SAMPLE_ORDERS = ROUTES / "samples" / "orders"
 intake = load_module(ROUTES / "order_intake.py")
-
-
-def wait_for(condition, timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def names(folder: Path) -> list[str]:
@@ -72,8 +64,8 @@ def test_the_sample_orders_are_priced_saved_and_rejected_with_their_reasons(engi
         shutil.copy(sample, shop.inbox)
 
     rejected = [f"order-{n}.json{ext}" for n in ("1003", "1004", "1005") for ext in ("", ".reason")]
-    wait_for(lambda: len(names(shop.inbox / ".done")) == 5 and names(shop.out) == ["1001.json", "1002.json"]
-             and names(shop.error) == rejected, what="every sample order handled")
+    eventually(lambda: len(names(shop.inbox / ".done")) == 5 and names(shop.out) == ["1001.json", "1002.json"]
+             and names(shop.error) == rejected, what="every sample order handled", timeout=10)
     assert all(lane.wait(10) for lane in lanes)
 
     today = time.strftime("%Y-%m-%d")
@@ -133,7 +125,7 @@ def test_an_order_is_priced_from_the_table_as_it_is_now(engine, tmp_path):
     shop.inbox.mkdir(parents=True, exist_ok=True)
     order = {"order_id": "A-7", "customer": "C-1", "lines": [{"sku": "SKU-APPLE", "qty": 3}]}
     (shop.inbox / "a7.json").write_text(json.dumps(order))
-    wait_for(lambda: (shop.out / "A-7.json").exists(), what="the priced order")
+    eventually(lambda: (shop.out / "A-7.json").exists(), what="the priced order", timeout=10)
     result = json.loads((shop.out / "A-7.json").read_text())
     assert result["service"] == "standard"  # the default
     assert (result["total_cents"], result["lines"][0]["unit_price_cents"]) == (300, 100)
@@ -161,7 +153,7 @@ def test_an_order_missing_lines_is_rejected_as_incomplete_after_the_timeout(engi
     shop = start_intake(engine, tmp_path, completion_timeout=0.2)
     engine.template.send_body("direct:order-pricing", {"sku": "SKU-PEAR", "qty": 2},
                               headers=order_line_headers("T-1", 1, 3))
-    wait_for(lambda: (shop.error / "T-1.json.reason").exists(), what="the incomplete order")
+    eventually(lambda: (shop.error / "T-1.json.reason").exists(), what="the incomplete order", timeout=10)
     assert (shop.error / "T-1.json.reason").read_text() == \
         "incomplete: 1 of 3 lines arrived (completed by timeout)\n"
     partial = json.loads((shop.error / "T-1.json").read_text())
@@ -200,7 +192,7 @@ def test_a_database_failure_is_not_a_rejection_the_file_goes_to_the_failed_folde
     engine.start()
     inbox.mkdir(parents=True, exist_ok=True)
     shutil.copy(SAMPLE_ORDERS / "order-1001.json", inbox)
-    wait_for(lambda: names(inbox / ".error") == ["order-1001.json"], what="the failed file")
+    eventually(lambda: names(inbox / ".error") == ["order-1001.json"], what="the failed file", timeout=10)
     assert names(error) == []  # a valid order is not rejected because the database broke
     assert engine.route_stats("order-files")["exchanges_failed"] == 1
 
@@ -253,7 +245,7 @@ def test_the_same_routes_run_on_rabbitmq_and_postgresql(engine, tmp_path, rabbit
         shop.inbox.mkdir(parents=True, exist_ok=True)
         for number in ("1001", "1002", "1004"):
             shutil.copy(SAMPLE_ORDERS / f"order-{number}.json", shop.inbox)
-        wait_for(lambda: names(shop.out) == ["1001.json", "1002.json"]
+        eventually(lambda: names(shop.out) == ["1001.json", "1002.json"]
                  and names(shop.error) == ["order-1004.json", "order-1004.json.reason"], timeout=20,
                  what="the orders through RabbitMQ and PostgreSQL")
         assert json.loads((shop.out / "1002.json").read_text())["total_cents"] == 7148

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ from click.testing import CliRunner
 
 from eip import cli
 from eip.loader import find_builders, load_module
-from eip.testing import advice_with
+from eip.testing import advice_with, eventually
 
 ROUTES = Path(__file__).resolve().parents[2] / "routes"
 orders = load_module(ROUTES / "orders.py")
@@ -51,15 +50,6 @@ def expected_report(batch: dict) -> dict:
         if order["type"] == "priority":
             report["amount"] += 500
     return report
-
-
-def wait_for(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def start_job(engine, **options):
@@ -127,7 +117,7 @@ def test_a_batch_is_totalled_once_with_bad_orders_dead_lettered(engine):
     assert "quantity 0" in dead.message.headers["CamelDeadLetterCause"]
     assert "InvalidOrderError" in dead.message.headers["CamelDeadLetterCause"]
     # every order completed the intake route: the bad one counts as handled, not failed
-    assert wait_for(lambda: engine.route_stats("order-intake")["exchanges_total"] == 10)
+    eventually(lambda: engine.route_stats("order-intake")["exchanges_total"] == 10)
     stats = engine.route_stats("order-intake")
     assert stats["exchanges_completed"] == 10 and stats["exchanges_failed"] == 0
     assert stats["dead_lettered"] == 1

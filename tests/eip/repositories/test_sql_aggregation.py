@@ -27,14 +27,7 @@ from eip import (
     header,
 )
 from eip import constants as c
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)
+from eip.testing import eventually
 
 
 def aggregator(repo: Any, strategy: Any = group_bodies, before: Any = None, **options: Any) -> RouteBuilder:
@@ -250,7 +243,7 @@ def test_open_groups_survive_a_stop_and_complete_after_restart(make_repo: Any, e
     exchange = out.received_exchanges[0]
     assert exchange.properties[c.AGGREGATED_SIZE] == 3
     assert exchange.properties[c.AGGREGATED_COMPLETED_BY] == "size"
-    wait_until(lambda: repo.scan() == [], what="the confirmation")
+    eventually(lambda: repo.scan() == [], what="the confirmation")
 
 
 def test_a_group_left_open_times_out_after_restart(make_repo: Any, engines: Any) -> None:
@@ -365,7 +358,7 @@ def test_a_failed_completion_is_redelivered_by_the_next_engine(make_repo: Any, e
     assert redelivered.message.headers[c.REDELIVERED] is True
     assert redelivered.message.headers[c.REDELIVERY_COUNTER] == 1
     assert redelivered.properties[c.AGGREGATED_COMPLETED_BY] == "size"
-    wait_until(lambda: repo.scan() == [], what="the confirmation")
+    eventually(lambda: repo.scan() == [], what="the confirmation")
 
 
 def _crash_after_completion(repo: Any, body: Any) -> str:
@@ -387,7 +380,7 @@ def test_a_crashed_process_completion_is_recovered_when_its_lease_runs_out(make_
     out.expected_bodies_received(["x", "y"])
     out.assert_is_satisfied(timeout=5)
     assert ids == [exchange_id]
-    wait_until(lambda: repo.scan() == [], what="the confirmation")
+    eventually(lambda: repo.scan() == [], what="the confirmation")
 
 
 def test_a_stable_instance_id_recovers_its_own_at_once(make_repo: Any, engines: Any) -> None:
@@ -412,7 +405,7 @@ def test_dead_letter_after_maximum_redeliveries(make_repo: Any, engines: Any) ->
     dead = engine.get_endpoint("mock:dead")
     dead.expected_bodies_received(["a", "b"])
     dead.assert_is_satisfied(timeout=5)
-    wait_until(lambda: repo.scan() == [], what="the dead-lettered exchange to be confirmed")
+    eventually(lambda: repo.scan() == [], what="the dead-lettered exchange to be confirmed")
     headers = dead.received_exchanges[0].message.headers
     assert headers[c.REDELIVERED] is True and headers[c.REDELIVERY_COUNTER] == 2
     assert headers[c.REDELIVERY_MAX_COUNTER] == 2
@@ -427,19 +420,19 @@ def test_a_failing_dead_letter_endpoint_parks_instead_of_looping(make_repo: Any,
     engine = engines(aggregator(repo, completion_size=1,
                                 before=lambda ex: (attempts.append(1), fail_always(ex))))
     send(engine, "a")
-    wait_until(lambda: repo.parked() != [], what="the exchange to be parked")
+    eventually(lambda: repo.parked() != [], what="the exchange to be parked")
     [parked] = repo.parked()
     assert repo.scan() == [parked] and len(attempts) == 2  # one delivery, one redelivery
     assert repo.recover(lambda ex: pytest.fail("a parked exchange is not redelivered")) == 0
     assert repo.unpark(parked) == 1
-    wait_until(lambda: len(attempts) == 3 and repo.parked() == [parked], what="another round, parked again")
+    eventually(lambda: len(attempts) == 3 and repo.parked() == [parked], what="another round, parked again")
 
 
 def test_exhausted_without_dead_letter_uri_is_parked(make_repo: Any, engines: Any) -> None:
     repo = make_repo(SqlAggregationRepository, recovery_interval=0.05, maximum_redeliveries=0)
     engine = engines(aggregator(repo, completion_size=1, before=fail_always))
     send(engine, "a")
-    wait_until(lambda: repo.parked() != [], what="the exchange to be parked")
+    eventually(lambda: repo.parked() != [], what="the exchange to be parked")
     assert engine.get_endpoint("mock:out").received_bodies == []
 
 
@@ -556,7 +549,7 @@ def test_eip_run_keeps_open_groups_on_sigterm(tmp_path: Any, engines: Any) -> No
     proc = subprocess.Popen([sys.executable, "-m", "eip.cli", "run", str(routes), "--no-progress"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        wait_until(lambda: (group := repo.get("batch")) is not None
+        eventually(lambda: (group := repo.get("batch")) is not None
                    and group.properties[c.AGGREGATED_SIZE] == 2, timeout=20, what="two ticks aggregated")
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
