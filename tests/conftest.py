@@ -1,8 +1,9 @@
 """Shared fixtures: the real services some tests need at the edges.
 
-A test that needs RabbitMQ asks for the ``rabbitmq_service`` fixture (or ``services.require("rabbitmq")``).
-When the service is not reachable the test is skipped with a reason naming the service and the
-command that starts it; with ``EIP_REQUIRE_SERVICES=1`` (as ``.ci/run`` sets) it fails instead,
+A test that needs RabbitMQ asks for the ``rabbitmq_service`` fixture (or ``services.require("rabbitmq")``);
+one that runs an external program asks for the ``require_tool`` fixture (``require_tool("dot")``).
+When the service is not reachable (or the program not installed) the test is skipped with a reason
+naming it and how to start (or install) it; with ``EIP_REQUIRE_SERVICES=1`` (as ``.ci/run`` sets) it fails instead,
 so CI never passes by skipping. Addresses follow ``/work/shared/DESIGN.md`` "Services for tests"
 and can be moved with ``EIP_<NAME>_HOST`` / ``EIP_<NAME>_PORT``.
 """
@@ -10,7 +11,9 @@ and can be moved with ``EIP_<NAME>_HOST`` / ``EIP_<NAME>_PORT``.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -140,6 +143,33 @@ def mosquitto_service(services: Services) -> Service:
 @pytest.fixture
 def nats_service(services: Services) -> Service:
     return services.require("nats")
+
+
+# -- external programs (Graphviz's dot, rabbitmqctl, ...) ------------------------------------------
+
+TOOLS: dict[str, str] = {
+    "dot": "Graphviz's dot program is not installed (apt-get install graphviz)",
+    "rabbitmqctl": "RabbitMQ's rabbitmqctl is not installed (apt-get install rabbitmq-server)",
+}
+
+
+def find_tool(name: str) -> str:
+    """The path of the program ``name``; skip the test without it (fail under EIP_REQUIRE_SERVICES=1,
+    as for a missing service: ``.ci/run`` installs Graphviz, so CI never passes by skipping)."""
+    path = shutil.which(name)
+    if path:
+        return path
+    reason = TOOLS.get(name, f"the program {name!r} is not on the PATH")
+    if services_required():
+        pytest.fail(f"{reason} ({REQUIRE_ENV}=1, so a missing program is a failure)", pytrace=False)
+    pytest.skip(reason)
+    raise AssertionError("unreachable")  # pragma: no cover - skip() raises
+
+
+@pytest.fixture(scope="session")
+def require_tool() -> Callable[[str], str]:
+    """Ask for an external program: ``dot = require_tool("dot")`` (its path), else skip or fail."""
+    return find_tool
 
 
 # -- shared test data written by others (../shared/testdata) ---------------------------------------

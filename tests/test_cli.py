@@ -6,7 +6,6 @@ import html
 import logging
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -524,16 +523,6 @@ def test_run_serves_the_management_api_configured_from_the_file(tmp_path):
 
 
 # -- graph ---------------------------------------------------------------------------------------
-def need_dot() -> None:
-    """Skip without Graphviz's dot; fail instead under EIP_REQUIRE_SERVICES=1 (.ci/run installs it)."""
-    if shutil.which("dot"):
-        return
-    reason = "Graphviz's dot program is not installed (apt-get install graphviz)"
-    if os.environ.get("EIP_REQUIRE_SERVICES", "").strip().lower() in ("1", "true", "yes"):
-        pytest.fail(f"{reason}; EIP_REQUIRE_SERVICES=1, so this is a failure", pytrace=False)
-    pytest.skip(reason)
-
-
 def test_graph_prints_mermaid_by_default(tmp_path):
     result = CliRunner().invoke(cli.main, ["graph", str(write(tmp_path, "good.py", GOOD))])
     assert result.exit_code == 0, result.output
@@ -567,8 +556,8 @@ def test_graph_of_invalid_routes_lists_the_problems(tmp_path):
     assert result.exit_code == 2 and "when() outside a choice()" in result.output
 
 
-def test_graph_draws_svg_and_png_files_with_graphviz(tmp_path):
-    need_dot()
+def test_graph_draws_svg_and_png_files_with_graphviz(tmp_path, require_tool):
+    require_tool("dot")
     routes = write(tmp_path, "good.py", GOOD)
     svg = tmp_path / "routes.svg"
     assert invoke("graph", str(routes), "-o", str(svg)).exit_code == 0
@@ -587,9 +576,9 @@ def test_graph_svg_without_graphviz_says_to_install_it(tmp_path, monkeypatch):
     assert "apt-get install graphviz" in result.output
 
 
-def test_the_readme_route_diagram_is_current():
+def test_the_readme_route_diagram_is_current(require_tool):
     """routes/orders.svg is what `eip graph routes/orders.py -o routes/orders.svg` draws."""
-    need_dot()
+    require_tool("dot")
     root = Path(__file__).resolve().parents[1]
     result = CliRunner().invoke(cli.main, ["graph", str(root / "routes" / "orders.py"), "--format", "svg"])
     assert result.exit_code == 0, result.output

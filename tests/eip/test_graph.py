@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import html
-import os
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 
@@ -18,19 +16,6 @@ from eip.graph import GraphvizMissingError, build_diagram, render
 from eip.graph import graphviz as graphviz_drawing
 from eip.graph import mermaid as mermaid_drawing
 from eip.graph.model import EDGE_STYLES, NODE_KINDS
-
-
-def require_dot() -> str:
-    """Graphviz's ``dot``: skipped when missing, a failure under EIP_REQUIRE_SERVICES=1 (CI
-    installs the Debian package ``graphviz`` in ``.ci/run``)."""
-    dot = shutil.which("dot")
-    if dot:
-        return dot
-    reason = "Graphviz's dot program is not installed (apt-get install graphviz)"
-    if os.environ.get("EIP_REQUIRE_SERVICES", "").strip().lower() in ("1", "true", "yes"):
-        pytest.fail(f"{reason}; EIP_REQUIRE_SERVICES=1, so this is a failure", pytrace=False)
-    pytest.skip(reason)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def merge(old, new):
@@ -287,8 +272,8 @@ def test_svg_and_png_need_graphviz_and_say_how_to_install_it(definitions, monkey
         render(definitions, "png")
 
 
-def test_svg_is_drawn_by_graphviz(definitions):
-    require_dot()
+def test_svg_is_drawn_by_graphviz(definitions, require_tool):
+    require_tool("dot")
     svg = render(definitions, "svg")
     assert isinstance(svg, str) and svg.lstrip().startswith("<?xml") and "</svg>" in svg
     svg = html.unescape(svg)
@@ -297,14 +282,14 @@ def test_svg_is_drawn_by_graphviz(definitions):
     assert "hunter2" not in svg and "s3cret" not in svg
 
 
-def test_png_is_drawn_by_graphviz(definitions):
-    require_dot()
+def test_png_is_drawn_by_graphviz(definitions, require_tool):
+    require_tool("dot")
     png = render(definitions, "png")
     assert isinstance(png, bytes) and png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
 
 
-def test_the_dot_text_is_valid_graphviz_input(definitions):
-    dot = require_dot()
+def test_the_dot_text_is_valid_graphviz_input(definitions, require_tool):
+    dot = require_tool("dot")
     result = subprocess.run([dot, "-Tcanon"], input=render(definitions, "dot"), capture_output=True,
                             text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr

@@ -258,7 +258,8 @@ def test_stop_does_not_hang_on_a_stuck_exchange_and_loses_nothing(rabbitmq_servi
 
 
 def test_message_in_flight_when_the_connection_drops_is_redelivered_and_its_late_ack_dropped(
-        amqp_engine: Engine, broker: Broker) -> None:
+        amqp_engine: Engine, broker: Broker, require_tool: Any) -> None:
+    require_tool("rabbitmqctl")  # drops the connection
     queue = broker.queue("in")
     entered, release = threading.Event(), threading.Event()
     seen: list[bool] = []

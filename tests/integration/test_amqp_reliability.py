@@ -111,7 +111,9 @@ def rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
-def test_broker_restart_while_consuming_reconnects_and_loses_nothing(broker: Broker, rabbitmq_service: Any) -> None:
+def test_broker_restart_while_consuming_reconnects_and_loses_nothing(broker: Broker, rabbitmq_service: Any,
+                                                                      require_tool: Any) -> None:
+    require_tool("rabbitmqctl")  # stops and starts the broker
     source, target = broker.queue("in", durable=True), broker.queue("out", durable=True)
     ids = [f"r-{i:04d}" for i in range(2_000)]
     broker.publish_many(source, [b"payload"] * len(ids), persistent=True, message_ids=ids)

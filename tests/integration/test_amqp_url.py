@@ -47,8 +47,9 @@ def _ctl(*args: str) -> None:
 
 
 @pytest.fixture
-def odd_vhost(rabbitmq_service: Any) -> Any:
+def odd_vhost(rabbitmq_service: Any, require_tool: Any) -> Any:
     """A vhost named with a '/' and a '%' in it, open to guest; deleted afterwards."""
+    require_tool("rabbitmqctl")
     name = f"eip/test%{uuid.uuid4().hex[:8]}"
     _ctl("add_vhost", name)
     try:
