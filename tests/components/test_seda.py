@@ -15,6 +15,7 @@ from components.seda import (
 )
 from eip import EndpointOptionError, Engine, Exchange, InOnly, InOut, RouteBuilder
 from eip.errors import QueueFullError
+from eip.testing import eventually
 from eip.unit_of_work import UnitOfWork
 
 
@@ -413,9 +414,7 @@ def test_engine_stop_fails_what_is_still_queued_and_releases_waiting_callers() -
     caller = threading.Thread(target=request)
     caller.start()
     endpoint = engine.get_endpoint("seda:in")
-    deadline = time.monotonic() + 5
-    while endpoint.queue_size < 2 and time.monotonic() < deadline:
-        time.sleep(0.005)
+    eventually(lambda: endpoint.queue_size >= 2, what="two exchanges queued")
     assert endpoint.queue_size == 2
 
     unfinished = engine.stop(timeout=0.1)  # the gate is closed: nothing can drain

@@ -6,6 +6,7 @@ import pytest
 
 from eip import RouteBuilder, body, dead_letter_channel, default_error_handler, header
 from eip import constants as c
+from eip.testing import eventually
 
 
 class Flaky:
@@ -497,9 +498,7 @@ def test_engine_stop_cuts_a_redelivery_wait_short_and_the_file_is_kept(tmp_path)
     assert outcomes[0].route_id == "orders" and outcomes[0].node_id == "call"
     assert failing.calls == 1  # never retried, before or after stop() returned
     # The source keeps the message: the file goes to the failure folder, not to .done.
-    deadline = time.monotonic() + 3
-    while not (inbox / ".error" / "order.txt").exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    eventually((inbox / ".error" / "order.txt").exists, 3, "the file moved to .error")
     assert (inbox / ".error" / "order.txt").read_text() == "o-1"
     assert not (inbox / ".done").exists()
     assert failing.calls == 1

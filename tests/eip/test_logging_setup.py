@@ -17,6 +17,7 @@ from eip.logging_setup import (
     resolve_format,
 )
 from eip.secrets import MASK
+from eip.testing import eventually
 
 
 class Terminal(io.StringIO):
@@ -184,12 +185,7 @@ def test_progress_reporter_runs_as_an_engine_service(engine):
     mock = engine.get_endpoint("mock:out")
     mock.expected_message_count(5)
     mock.assert_is_satisfied(timeout=5)
-    import time
-
-    deadline = time.monotonic() + 5
-    while not any(line.startswith("in 5 done") for line in emitted) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert any(line.startswith("in 5 done") for line in emitted), emitted
+    eventually(lambda: any(line.startswith("in 5 done") for line in emitted), what="the 'in 5 done' progress line")
     engine.stop()
     assert emitted[-1].startswith("in: 5 exchange(s) in ")
     assert progress._thread is None

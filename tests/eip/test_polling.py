@@ -18,6 +18,7 @@ from eip import EndpointOptionError, Engine, RouteBuilder
 from eip.component import Component, Consumer
 from eip.options import Option, OptionSpec
 from eip.polling import POLLING_OPTIONS, ScheduledPollEndpoint, ScheduledPollingConsumer
+from eip.testing import eventually
 
 
 class BoxConsumer(ScheduledPollingConsumer):
@@ -194,9 +195,7 @@ def test_delay_is_measured_between_polls(box_engine: Engine) -> None:
                                  .to("mock:out")))
     box = box_engine.get_endpoint("box:in")
     box_engine.start()
-    deadline = time.monotonic() + 5
-    while len(box.poll_times) < 4 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    eventually(lambda: len(box.poll_times) >= 4, what="four polls")
     times = list(box.poll_times[:4])
     assert all(b - a >= 0.049 for a, b in itertools.pairwise(times))
 
@@ -218,9 +217,7 @@ def test_stop_wakes_the_thread_at_once(box_engine: Engine) -> None:
                                  .to("mock:out")))
     box = box_engine.get_endpoint("box:in")
     box_engine.start()
-    deadline = time.monotonic() + 5
-    while not box.poll_times and time.monotonic() < deadline:
-        time.sleep(0.005)
+    eventually(lambda: box.poll_times, what="the first poll")
     thread = box_engine.route("r").consumer.thread
     started = time.monotonic()
     box_engine.stop_route("r", timeout=1)

@@ -15,6 +15,8 @@ from typing import Any
 import pika
 import pika.exceptions
 
+from eip.testing import eventually
+
 
 class Broker:
     """A blocking pika connection for setting up and checking a test's queues."""
@@ -86,14 +88,12 @@ class Broker:
 
     def get(self, queue: str, timeout: float = 5.0) -> tuple[Any, Any, bytes]:
         """The next message of ``queue`` (acked), waiting up to ``timeout``; AssertionError if none."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def next_message() -> tuple[Any, Any, bytes] | None:
             method, properties, body = self.channel.basic_get(queue, auto_ack=True)
-            if method is not None:
-                return method, properties, body
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no message in {queue} within {timeout}s")
-            time.sleep(0.02)
+            return (method, properties, body) if method is not None else None
+
+        return eventually(next_message, timeout, f"a message in {queue}")
 
     def drain(self, queue: str) -> list[tuple[Any, bytes]]:
         """Every message ready in ``queue`` now, as ``(properties, body)`` (acked)."""

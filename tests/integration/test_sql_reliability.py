@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, text
 
 from eip import Engine, Exchange, default_error_handler
 from eip.errors import SqlConnectionError
+from eip.testing import eventually
 
 ROWS = 300
 
@@ -80,20 +81,14 @@ def test_connection_loss_mid_run_is_redelivered_and_nothing_is_marked_unprocesse
     try:
         engine.start()
         assert outage_started.wait(15), "the route never reached row 60"
-        deadline = time.monotonic() + 10
-        while engine.route_stats("relay")["redeliveries"] < 5 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert engine.route_stats("relay")["redeliveries"] >= 5, "the producer never failed into the error handler"
+        eventually(lambda: engine.route_stats("relay")["redeliveries"] >= 5, 10,
+                   "the producer failing into the error handler (5 redeliveries)")
         consumer = engine.route("relay").consumer
         with admin.connect() as conn:
             conn.execute(text(f"ALTER ROLE {role} LOGIN"))  # the database is back
-        deadline = time.monotonic() + 20
         with admin.connect() as conn:
-            while time.monotonic() < deadline:
-                left = conn.execute(text(f"SELECT count(*) FROM {src} WHERE status <> 'done'")).scalar()
-                if left == 0:
-                    break
-                time.sleep(0.05)
+            eventually(lambda: conn.execute(text(f"SELECT count(*) FROM {src} WHERE status <> 'done'")).scalar() == 0,
+                       20, "every row done after the outage")
             statuses = dict(conn.execute(text(f"SELECT status, count(*) FROM {src} GROUP BY status")).all())
             delivered = set(conn.execute(text(f"SELECT id FROM {dst}")).scalars())
         assert statuses == {"done": ROWS}
@@ -123,9 +118,6 @@ def test_a_poll_against_a_database_that_is_down_is_logged_and_retried(engine: En
                       .route_id("poller").to("mock:out"))
     engine.start()
     consumer = engine.route("poller").consumer
-    deadline = time.monotonic() + 5
-    while consumer.consecutive_errors < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert consumer.consecutive_errors >= 3  # it keeps polling
+    eventually(lambda: consumer.consecutive_errors >= 3, what="three failed polls")  # it keeps polling
     assert isinstance(consumer.last_error, SqlConnectionError)
     assert "datasource 'down'" in str(consumer.last_error)

@@ -11,6 +11,7 @@ from eip import ConfigurationError, ExpressionError, header
 from eip.errors import DelayInterruptedError
 from eip.exchange import Exchange
 from eip.processors.delay import DelayProcessor
+from eip.testing import eventually
 
 
 def start(engine, configure):
@@ -87,9 +88,7 @@ def test_engine_stop_does_not_wait_for_a_long_delay(engine):
     start(engine, lambda b: b.from_("direct:in").delay(30).to("mock:out"))
     sender = threading.Thread(target=lambda: engine.template.send("direct:in", Exchange("x")))
     sender.start()
-    deadline = time.monotonic() + 5
-    while not engine.route(engine.route_ids()[0]).entry.stats.inflight and time.monotonic() < deadline:
-        time.sleep(0.005)
+    eventually(lambda: engine.route(engine.route_ids()[0]).entry.stats.inflight, what="the exchange in the delay")
     assert timed(engine.stop) < 5
     sender.join(5)
     assert not sender.is_alive()
