@@ -95,8 +95,8 @@ def test_stop_removes_the_job_at_once_and_clears_the_next_fire_time(engine: Engi
     engine.start()
     assert engine.route_stats("c")["next_fire_time"] is not None
     started = time.monotonic()
-    engine.stop_route("c", timeout=1)
-    assert time.monotonic() - started < 0.5
+    engine.stop_route("c", timeout=30)
+    assert time.monotonic() - started < 10  # did not wait out the 30 s stop timeout
     assert engine.route_stats("c")["next_fire_time"] is None
     engine.start_route("c")
     assert engine.route_stats("c")["next_fire_time"] is not None

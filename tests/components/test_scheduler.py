@@ -106,8 +106,8 @@ def test_stop_removes_the_job_at_once(engine: Engine) -> None:
     engine.start()
     assert engine.route_stats("s")["next_fire_time"] is not None
     started = time.monotonic()
-    engine.stop_route("s", timeout=1)
-    assert time.monotonic() - started < 0.5
+    engine.stop_route("s", timeout=30)
+    assert time.monotonic() - started < 10  # did not wait out the 30 s stop timeout (nor the 60 s delay)
     assert engine.route_stats("s")["next_fire_time"] is None
     assert engine.get_endpoint("mock:tick").received_counter == 0
 
