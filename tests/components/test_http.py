@@ -24,6 +24,7 @@ from eip import (
 from eip import constants as c
 from eip.errors import ExchangeTimedOutError, HttpOperationFailedError
 from eip.http_server import http_server
+from eip.testing import eventually
 
 pytestmark = pytest.mark.eip(properties={"server.port": 0})
 TIMEOUT = 5
@@ -589,10 +590,9 @@ def test_engine_stop_lets_a_request_in_flight_finish_and_answers_503_meanwhile(e
     assert entered.wait(TIMEOUT)
     stopper = threading.Thread(target=engine.stop)
     stopper.start()
-    for _ in range(500):  # the routes' consumers stop first: new requests are turned away
-        if engine.state == "stopping" and requests.get(url + "/other", timeout=TIMEOUT).status_code == 503:
-            break
-        threading.Event().wait(0.01)
+    # the routes' consumers stop first: new requests are turned away
+    eventually(lambda: engine.state == "stopping" and requests.get(url + "/other", timeout=TIMEOUT).status_code == 503,
+               what="a new request turned away with 503 while stopping")
     assert requests.get(url + "/other", timeout=TIMEOUT).status_code == 503
     release.set()
     client.join(TIMEOUT)

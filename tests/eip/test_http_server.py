@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from eip import ConfigurationError, Engine
 from eip.http_server import HttpServer, PathTemplate, http_server, parse_size
+from eip.testing import eventually
 
 pytestmark = pytest.mark.eip(properties={"server.port": 0})
 TIMEOUT = 5
@@ -308,12 +309,7 @@ def test_stop_refuses_new_connections_but_lets_a_running_request_finish() -> Non
     assert entered.wait(TIMEOUT)
     stopper = threading.Thread(target=server.stop)
     stopper.start()
-    deadline = threading.Event()
-    for _ in range(200):  # the listening socket closes first
-        if refused(port):
-            break
-        deadline.wait(0.01)
-    assert refused(port)
+    eventually(lambda: refused(port), what="the listening socket closed")  # it closes first
     assert stopper.is_alive()  # still waiting for the request in flight
     release.set()
     client.join(TIMEOUT)

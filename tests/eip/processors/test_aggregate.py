@@ -16,6 +16,7 @@ from eip.repositories.aggregation import (
     MemoryAggregationRepository,
 )
 from eip.strategies import concat_bodies, group_bodies, use_latest
+from eip.testing import eventually
 
 
 def mock(engine, name):
@@ -231,11 +232,7 @@ def test_discard_on_completion_timeout_drops_the_group(engine):
     engine.start()
     send_all(engine, [("a", 1)])
     processor = aggregator(engine, "r")
-    deadline = threading.Event()
-    for _ in range(200):
-        if processor.discarded_groups:
-            break
-        deadline.wait(0.01)
+    eventually(lambda: processor.discarded_groups, what="the timed-out group discarded")
     assert processor.discarded_groups == 1
     assert processor.open_groups() == 0
     assert mock(engine, "out").received_counter == 0
