@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from eip import model as m
 from eip.errors import ConfigurationError
+from eip.options import parse_duration
 from eip.processors.pipeline import Pipeline
 
 if TYPE_CHECKING:
@@ -101,6 +102,39 @@ class CompileContext:
             node_id=node.node_id if node else None,
             location=node.location if node else None,
         )
+
+    def _option(self, option: str) -> str:
+        """``'sample() period'``: the verb of the node being compiled, then the option."""
+        return f"{self.node.kind_name()}() {option}" if self.node is not None else option
+
+    def duration(self, value: Any, option: str, *, allow_zero: bool = False) -> float:
+        """Seconds from a number or a duration text (``500ms``, ``2s``), positive (or >= 0 with
+        ``allow_zero``); a route-definition error naming the option otherwise."""
+        try:
+            seconds = parse_duration(value)
+        except ValueError as exc:
+            raise self.error(f"{self._option(option)}: {exc}") from None
+        if seconds < 0 or (seconds == 0 and not allow_zero):
+            raise self.error(f"{self._option(option)} must be {'>= 0' if allow_zero else 'positive'}, got {value!r}")
+        return seconds
+
+    def positive(self, value: Any, option: str) -> int:
+        """An int >= 1 (not a bool); a route-definition error naming the option otherwise."""
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.error(f"{self._option(option)} must be a positive integer, got {value!r}")
+        return value
+
+    def non_negative(self, value: Any, option: str) -> int:
+        """An int >= 0 (not a bool); a route-definition error naming the option otherwise."""
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.error(f"{self._option(option)} must be an integer >= 0, got {value!r}")
+        return value
+
+    def choice(self, value: Any, option: str, choices: Sequence[Any]) -> Any:
+        """``value`` if it is one of ``choices``; a route-definition error listing them otherwise."""
+        if value not in choices:
+            raise self.error(f"{self._option(option)} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+        return value
 
     def endpoint(self, uri: str) -> Endpoint:
         return self.engine._declared_endpoint(uri, self.route_id, self.node)

@@ -247,30 +247,12 @@ class CircuitBreakerProcessor:
 
 
 def compile_circuit_breaker(node: CircuitBreaker, ctx: CompileContext) -> CircuitBreakerProcessor:
-    from eip.options import parse_duration
-
-    def positive_int(name: str) -> int:
-        value = getattr(node, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ctx.error(f"circuit_breaker() {name} must be a positive integer, got {value!r}")
-        return value
-
-    def seconds(name: str, allow_zero: bool) -> float:
-        value = getattr(node, name)
-        try:
-            number = parse_duration(value)
-        except ValueError as exc:
-            raise ctx.error(f"circuit_breaker() {name}: {exc}") from None
-        if number < 0 or (number == 0 and not allow_zero):
-            raise ctx.error(f"circuit_breaker() {name} must be {'>= 0' if allow_zero else 'positive'}, got {value!r}")
-        return number
-
-    threshold = positive_int("failure_threshold")
-    window = positive_int("sliding_window_size")
-    minimum = positive_int("minimum_number_of_calls")
-    permitted = positive_int("permitted_calls_in_half_open_state")
-    wait = seconds("wait_duration_in_open_state", allow_zero=True)
-    timeout = None if node.timeout is None else seconds("timeout", allow_zero=False)
+    threshold = ctx.positive(node.failure_threshold, "failure_threshold")
+    window = ctx.positive(node.sliding_window_size, "sliding_window_size")
+    minimum = ctx.positive(node.minimum_number_of_calls, "minimum_number_of_calls")
+    permitted = ctx.positive(node.permitted_calls_in_half_open_state, "permitted_calls_in_half_open_state")
+    wait = ctx.duration(node.wait_duration_in_open_state, "wait_duration_in_open_state", allow_zero=True)
+    timeout = None if node.timeout is None else ctx.duration(node.timeout, "timeout")
     rate = node.failure_rate_threshold
     if rate is not None:
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 100:

@@ -64,7 +64,6 @@ class DynamicRouterProcessor:
 def compile_dynamic_router(node: DynamicRouter, ctx: CompileContext) -> DynamicRouterProcessor:
     if not callable(node.expression):
         raise ctx.error(f"dynamic_router() needs an expression, got {node.expression!r}")
-    if not isinstance(node.max_hops, int) or isinstance(node.max_hops, bool) or node.max_hops < 1:
-        raise ctx.error(f"dynamic_router(): max_hops must be a positive integer, got {node.max_hops!r}")
+    ctx.positive(node.max_hops, "max_hops")
     cache = hop_cache(ctx, node, slip=True, what="dynamic_router")
     return DynamicRouterProcessor(node, cache, ctx.route_id)

@@ -95,8 +95,7 @@ class LoopProcessor:
 def compile_loop(node: Loop, ctx: CompileContext) -> LoopProcessor:
     if (node.count is None) == (node.do_while is None):
         raise ctx.error("loop() needs either a count or do_while=predicate")
-    if not isinstance(node.max_iterations, int) or node.max_iterations < 1:
-        raise ctx.error(f"loop() max_iterations must be a positive integer, got {node.max_iterations!r}")
+    ctx.positive(node.max_iterations, "max_iterations")
     return LoopProcessor(
         ctx.compile_steps(node.steps),
         node.count,

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from eip import constants as c
 from eip.errors import AggregationError
-from eip.options import parse_duration
 from eip.processors.parallel import DONE, shared_pool
 from eip.strategies import check_strategy
 
@@ -287,12 +286,7 @@ def parse_timeout(value: Any, parallel: bool, ctx: CompileContext, what: str) ->
     """Validate a fan-out ``timeout`` option (seconds; only meaningful with ``parallel``)."""
     if value is None:
         return None
-    try:
-        seconds = parse_duration(value)
-    except ValueError as exc:
-        raise ctx.error(f"{what}(): timeout {exc}") from None
-    if seconds <= 0:
-        raise ctx.error(f"{what}(): timeout must be positive, got {value!r}")
+    seconds = ctx.duration(value, "timeout")
     if not parallel:
         raise ctx.error(f"{what}(): timeout only applies with parallel=True")
     return seconds

@@ -153,23 +153,15 @@ class ResequenceProcessor:
 
 
 def compile_resequence(node: Resequence, ctx: CompileContext) -> ResequenceProcessor:
-    from eip.options import parse_duration
-
-    if isinstance(node.batch_size, bool) or not isinstance(node.batch_size, int) or node.batch_size < 1:
-        raise ctx.error(f"resequence() batch_size must be a positive integer, got {node.batch_size!r}")
-    try:
-        timeout = parse_duration(node.batch_timeout)
-    except ValueError as exc:
-        raise ctx.error(f"resequence() batch_timeout: {exc}") from None
-    if timeout <= 0:
-        raise ctx.error(f"resequence() batch_timeout must be positive, got {node.batch_timeout!r}")
+    batch_size = ctx.positive(node.batch_size, "batch_size")
+    timeout = ctx.duration(node.batch_timeout, "batch_timeout")
     pipeline = ctx.compile_steps(node.steps)
     # Added after the block's producers: stopped (and flushed) before they stop.
     return ctx.add_service(
         ResequenceProcessor(
             node.expression,
             pipeline,
-            node.batch_size,
+            batch_size,
             timeout,
             node.allow_duplicates,
             node.reverse,

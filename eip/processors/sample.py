@@ -47,19 +47,8 @@ class FrequencySampleProcessor:
 
 
 def compile_sample(node: Sample, ctx: CompileContext) -> PeriodSampleProcessor | FrequencySampleProcessor:
-    from eip.options import parse_duration
-
     if node.message_frequency is not None:
-        frequency = node.message_frequency
-        if isinstance(frequency, bool) or not isinstance(frequency, int) or frequency < 1:
-            raise ctx.error(f"sample() message_frequency must be a positive integer, got {frequency!r}")
-        return FrequencySampleProcessor(frequency)
+        return FrequencySampleProcessor(ctx.positive(node.message_frequency, "message_frequency"))
     if node.period is None:
         raise ctx.error("sample() needs a period (seconds) or a message_frequency")
-    try:
-        period = parse_duration(node.period)
-    except ValueError as exc:
-        raise ctx.error(f"sample() period: {exc}") from None
-    if period <= 0:
-        raise ctx.error(f"sample() period must be positive, got {node.period!r}")
-    return PeriodSampleProcessor(period)
+    return PeriodSampleProcessor(ctx.duration(node.period, "period"))

@@ -127,14 +127,7 @@ class ThrottleProcessor:
 
 
 def compile_throttle(node: Throttle, ctx: CompileContext) -> ThrottleProcessor:
-    from eip.options import parse_duration
-
-    try:
-        period = parse_duration(node.time_period)
-    except ValueError as exc:
-        raise ctx.error(f"throttle() time_period: {exc}") from None
-    if period <= 0:
-        raise ctx.error(f"throttle() time_period must be positive, got {node.time_period!r}")
+    period = ctx.duration(node.time_period, "time_period")
     maximum = node.maximum_requests
     if isinstance(maximum, str) and "${" in maximum:
         from eip.simple_language import compile_template

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from eip.errors import ClosedCorrelationKeyError
 from eip.expressions import unwrap
-from eip.options import parse_duration
 from eip.processors.aggregate.processor import AggregateProcessor
 from eip.repositories.aggregation import MemoryAggregationRepository
 from eip.strategies import check_strategy
@@ -23,16 +22,6 @@ if TYPE_CHECKING:
 _REPOSITORY_METHODS = ("add", "get", "remove", "keys", "confirm")  # the AggregationRepository protocol
 
 __all__ = ["AggregateProcessor", "ClosedCorrelationKeyError", "compile_aggregate"]
-
-
-def _seconds(value: Any, name: str, ctx: CompileContext) -> float:
-    try:
-        seconds = parse_duration(value)
-    except ValueError as exc:
-        raise ctx.error(f"aggregate(): {name} {exc}") from None
-    if seconds <= 0:
-        raise ctx.error(f"aggregate(): {name} must be positive, got {value!r}")
-    return seconds
 
 
 def _is_expression(value: Any) -> bool:
@@ -66,10 +55,10 @@ def compile_aggregate(node: Aggregate, ctx: CompileContext) -> AggregateProcesso
         if _is_expression(node.completion_timeout):
             timeout_expression = node.completion_timeout
         else:
-            timeout = _seconds(node.completion_timeout, "completion_timeout", ctx)
+            timeout = ctx.duration(node.completion_timeout, "completion_timeout")
     interval = None
     if node.completion_interval is not None:
-        interval = _seconds(node.completion_interval, "completion_interval", ctx)
+        interval = ctx.duration(node.completion_interval, "completion_interval")
     if interval is not None and (timeout is not None or timeout_expression is not None):
         raise ctx.error("aggregate(): use completion_timeout or completion_interval, not both")
     if node.completion_predicate is not None and not _is_expression(node.completion_predicate):
@@ -88,14 +77,11 @@ def compile_aggregate(node: Aggregate, ctx: CompileContext) -> AggregateProcesso
         )
     if node.discard_on_completion_timeout and timeout is None and timeout_expression is None:
         raise ctx.error("aggregate(): discard_on_completion_timeout needs completion_timeout")
-    checker_interval = _seconds(node.completion_timeout_checker_interval, "completion_timeout_checker_interval", ctx)
+    checker_interval = ctx.duration(node.completion_timeout_checker_interval, "completion_timeout_checker_interval")
 
     close = node.close_correlation_key_on_completion
-    if close is not None and (not isinstance(close, int) or isinstance(close, bool) or close < 0):
-        raise ctx.error(
-            "aggregate(): close_correlation_key_on_completion is the number of closed keys "
-            f"to remember (0: all), got {close!r}"
-        )
+    if close is not None:  # the number of closed keys to remember (0: all)
+        ctx.non_negative(close, "close_correlation_key_on_completion")
 
     repository = node.repository
     if repository is None:
