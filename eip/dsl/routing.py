@@ -40,16 +40,6 @@ class RoutingVerbs(BlockTracker):
     def aggregate(self, correlation: Any, strategy: Any, **options: Any) -> Self:
         if "completion_predicate" in options and options["completion_predicate"] is not None:
             options["completion_predicate"] = _expr(options["completion_predicate"])
-        if not callable(strategy):
-            raise self._error("aggregate() needs an aggregation strategy: a callable (old, new) -> exchange")
-        if not any(
-            options.get(k) is not None
-            for k in ("completion_size", "completion_timeout", "completion_interval", "completion_predicate")
-        ):
-            raise self._error(
-                "aggregate() needs a completion condition: completion_size, "
-                "completion_timeout, completion_interval or completion_predicate"
-            )
         return self._open("aggregate", m.Aggregate, correlation=_expr(correlation), strategy=strategy, **options)
 
     def multicast(self, strategy: Any = None, **options: Any) -> Self:
@@ -78,10 +68,6 @@ class RoutingVerbs(BlockTracker):
         return self._open("resequence", m.Resequence, expression=_expr(expression), **options)
 
     def load_balance(self, policy: str = "round_robin", **options: Any) -> Self:
-        if policy not in ("round_robin", "random", "failover", "weighted", "sticky"):
-            raise self._error(
-                f"load_balance() policy must be round_robin, random, failover, weighted or sticky, got {policy!r}"
-            )
         if "failover_on" in options:
             options["failover_on"] = tuple(options["failover_on"])
         return self._open("load_balance", m.LoadBalance, policy=policy, **options)

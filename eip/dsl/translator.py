@@ -66,8 +66,4 @@ class TranslatorVerbs(BlockTracker):
         return self._add(m.Rollback, message=message)
 
     def claim_check(self, operation: str, key: Any = None, repository: Any = None) -> Self:
-        if operation not in ("set", "get", "get_and_remove", "push", "pop"):
-            raise self._error(
-                f"claim_check() operation must be set, get, get_and_remove, push or pop, got {operation!r}"
-            )
         return self._add(m.ClaimCheck, operation=operation, key=key, repository=repository)

@@ -92,9 +92,7 @@ class ClaimCheckProcessor:
 
 
 def compile_claim_check(node: ClaimCheck, ctx: CompileContext) -> ClaimCheckProcessor:
-    operation = node.operation
-    if operation not in ("set", "get", "get_and_remove", "push", "pop"):
-        raise ctx.error(f"claim_check() operation must be set, get, get_and_remove, push or pop, got {operation!r}")
+    operation = ctx.choice(node.operation, "operation", ("set", "get", "get_and_remove", "push", "pop"))
     key = node.key
     if key is None:
         if operation in ("set", "get", "get_and_remove"):

@@ -181,10 +181,13 @@ class FailoverProcessor(LoadBalanceProcessor):
             return
 
 
+_POLICIES = ("round_robin", "random", "failover", "weighted", "sticky")
+
+
 def compile_load_balance(node: LoadBalance, ctx: CompileContext) -> LoadBalanceProcessor:
     if not node.steps:
         raise ctx.error("load_balance() has no targets: add one step per target inside the block")
-    policy = node.policy
+    policy = ctx.choice(node.policy, "policy", _POLICIES)
     if policy == "failover":
         inner = ctx.with_handler(None)
         targets = [inner.compile_steps([step], handler=None) for step in node.steps]
@@ -219,14 +222,13 @@ def compile_load_balance(node: LoadBalance, ctx: CompileContext) -> LoadBalanceP
         else:
             raise ctx.error(f"load_balance('sticky') sticky_expression must be an expression, got {expression!r}")
         return StickyProcessor(targets, expression)
-    if policy == "failover":
-        for exc in node.failover_on:
-            if not (isinstance(exc, type) and issubclass(exc, BaseException)):
-                raise ctx.error(f"load_balance('failover') failover_on takes exception classes, got {exc!r}")
-        if not isinstance(node.maximum_failover_attempts, int) or node.maximum_failover_attempts < -1:
-            raise ctx.error(
-                f"load_balance('failover') maximum_failover_attempts must be -1 or >= 0, "
-                f"got {node.maximum_failover_attempts!r}"
-            )
-        return FailoverProcessor(targets, tuple(node.failover_on), node.maximum_failover_attempts, node.round_robin)
-    raise ctx.error(f"load_balance() policy must be round_robin, random, failover, weighted or sticky, got {policy!r}")
+    # failover: the only policy left
+    for exc in node.failover_on:
+        if not (isinstance(exc, type) and issubclass(exc, BaseException)):
+            raise ctx.error(f"load_balance('failover') failover_on takes exception classes, got {exc!r}")
+    if not isinstance(node.maximum_failover_attempts, int) or node.maximum_failover_attempts < -1:
+        raise ctx.error(
+            f"load_balance('failover') maximum_failover_attempts must be -1 or >= 0, "
+            f"got {node.maximum_failover_attempts!r}"
+        )
+    return FailoverProcessor(targets, tuple(node.failover_on), node.maximum_failover_attempts, node.round_robin)
