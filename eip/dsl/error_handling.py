@@ -8,7 +8,9 @@ from typing import Any, Self
 from eip import model as m
 from eip.dsl.blocks import BlockTracker
 from eip.dsl.recording import _expr, _location
+from eip.errors import ConfigurationError
 from eip.expressions import Expression, to_expression
+from eip.model.error_handling import POLICY_FIELDS, redelivery_policy
 from eip.options import first_unknown
 
 
@@ -114,16 +116,9 @@ def _on_exception_attrs(dsl: Any, exceptions: tuple[Any, ...], options: dict[str
     for exc in exceptions:
         if not (isinstance(exc, type) and issubclass(exc, BaseException)):
             raise dsl._error(f"on_exception() takes exception classes, got {exc!r}")
-    policy_keys = (
-        "maximum_redeliveries",
-        "redelivery_delay",
-        "backoff_multiplier",
-        "use_exponential_backoff",
-        "maximum_redelivery_delay",
-    )
-    policy_args = {k: options.pop(k) for k in policy_keys if k in options}
+    policy_args = {k: options.pop(k) for k in POLICY_FIELDS if k in options}
     allowed = {"handled", "continued", "use_original_message", "on_when", "retry_while"}
-    problem = first_unknown("on_exception", options, allowed | set(policy_keys))
+    problem = first_unknown("on_exception", options, allowed | set(POLICY_FIELDS))
     if problem:
         raise dsl._error(problem)
     options.update(
@@ -134,7 +129,10 @@ def _on_exception_attrs(dsl: Any, exceptions: tuple[Any, ...], options: dict[str
             options[key] = to_expression(options[key])
     attrs: dict[str, Any] = {"exceptions": tuple(exceptions), **options}
     if policy_args:
-        attrs["policy"] = m.RedeliveryPolicy(**{k: _policy_value(k, v) for k, v in policy_args.items()})
+        try:
+            attrs["policy"] = redelivery_policy(policy_args, "on_exception")
+        except ConfigurationError as exc:
+            raise dsl._error(exc.detail) from None
     return attrs
 
 
@@ -152,11 +150,3 @@ def _clause_flags(dsl: Any, flags: dict[str, Any], verb: str, node_id: str | Non
     if checked.get("handled", False) is not False and checked.get("continued", False) is not False:
         raise dsl._error("on_exception() cannot be both handled and continued", node_id)
     return checked
-
-
-def _policy_value(key: str, value: Any) -> Any:
-    from eip.options import parse_duration
-
-    if key in ("redelivery_delay", "maximum_redelivery_delay"):
-        return parse_duration(value)
-    return value

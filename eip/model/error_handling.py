@@ -84,7 +84,7 @@ class DoTry(Block):
         return result
 
 
-_POLICY_FIELDS = (
+POLICY_FIELDS = (
     "maximum_redeliveries",
     "redelivery_delay",
     "backoff_multiplier",
@@ -93,27 +93,32 @@ _POLICY_FIELDS = (
 )
 
 
-def _policy(options: dict[str, Any], what: str) -> RedeliveryPolicy:
+def redelivery_policy(options: dict[str, Any], what: str) -> RedeliveryPolicy:
+    """The one parser of redelivery options (error handler factories and ``on_exception``): only
+    ``POLICY_FIELDS``, delays as seconds or duration texts; a ConfigurationError naming ``what``."""
     from eip.errors import ConfigurationError
     from eip.options import first_unknown, parse_duration
 
-    problem = first_unknown(what, options, _POLICY_FIELDS)
+    problem = first_unknown(what, options, POLICY_FIELDS)
     if problem:
         raise ConfigurationError(problem)
     values = dict(options)
     for key in ("redelivery_delay", "maximum_redelivery_delay"):
         if key in values:
-            values[key] = parse_duration(values[key])
+            try:
+                values[key] = parse_duration(values[key])
+            except ValueError as exc:
+                raise ConfigurationError(f"{what}() {key}: {exc}") from None
     return RedeliveryPolicy(**values)
 
 
 def dead_letter_channel(uri: str, *, use_original_message: bool = False, **policy: Any) -> DeadLetterChannel:
     """After ``maximum_redeliveries`` retries of the failing node, send to ``uri``; handled."""
     return DeadLetterChannel(
-        uri=uri, policy=_policy(policy, "dead_letter_channel"), use_original_message=use_original_message
+        uri=uri, policy=redelivery_policy(policy, "dead_letter_channel"), use_original_message=use_original_message
     )
 
 
 def default_error_handler(**policy: Any) -> DefaultErrorHandler:
     """Retry the failing node per ``policy`` (none by default), then fail the exchange."""
-    return DefaultErrorHandler(policy=_policy(policy, "default_error_handler"))
+    return DefaultErrorHandler(policy=redelivery_policy(policy, "default_error_handler"))

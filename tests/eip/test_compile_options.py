@@ -48,3 +48,25 @@ def test_options_the_dsl_only_records_are_checked_once_by_the_compiler_at_the_ve
     assert text in str(error)
     assert (error.route_id, error.location) == ("r", f"{__file__}:{line}")
     assert error.node_id is not None
+
+
+def test_on_exception_and_error_handlers_share_one_redelivery_parser():
+    """A bad delay is a configuration error naming the verb and option, wherever the policy is
+    given; an on_exception clause's also names the author's line."""
+    from eip import dead_letter_channel, default_error_handler
+    from eip.dsl.builder import FunctionRouteBuilder, RouteBuilder
+    from eip.model import RedeliveryPolicy
+
+    for make, verb in ((lambda: dead_letter_channel("mock:dlq", redelivery_delay="soon"), "dead_letter_channel"),
+                       (lambda: default_error_handler(maximum_redelivery_delay="soon"), "default_error_handler")):
+        with pytest.raises(ConfigurationError, match=rf"{verb}\(\) \w*redelivery_delay: not a duration: 'soon'"):
+            make()
+    builder = RouteBuilder()
+    line = inspect.currentframe().f_lineno + 2
+    with pytest.raises(ConfigurationError) as info:
+        builder.from_("direct:in").on_exception(ValueError, redelivery_delay="soon")
+    assert "on_exception() redelivery_delay: not a duration: 'soon'" in str(info.value)
+    assert info.value.location == f"{__file__}:{line}"
+    [route] = FunctionRouteBuilder(lambda b: b.from_("direct:in").on_exception(
+        ValueError, redelivery_delay="250ms", maximum_redeliveries=2).to("mock:x").end().to("mock:out")).build()
+    assert route.on_exceptions[0].policy == RedeliveryPolicy(maximum_redeliveries=2, redelivery_delay=0.25)
