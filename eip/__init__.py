@@ -21,14 +21,11 @@ from eip.errors import (
     ExpressionError,
     FileOperationError,
     HttpOperationFailedError,
-    MqConnectionError,
-    MqError,
     NoConsumerError,
     OptimisticLockingError,
     QueueFullError,
     RouteDefinitionError,
     SchemaValidationError,
-    SoapFault,
     SplitError,
     SqlError,
     ThrottlerRejectedError,
@@ -141,3 +138,13 @@ __all__ = [
     "use_original",
     "xpath",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """A component error that moved to its component (``eip.errors.MOVED``: ``SoapFault``,
+    ``MqError``, ...), imported on first use so that ``import eip`` imports no component."""
+    from eip import errors
+
+    if name in errors.MOVED:
+        return getattr(errors, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

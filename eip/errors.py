@@ -32,20 +32,23 @@
     │   │   └── UnsafeFileNameError   file: a file name would escape its folder (``..``, absolute, NUL)
     │   ├── HttpOperationFailedError  http: a non-2xx answer (``status_code``, ``reason``, ``response_body``,
     │   │                             ``response_headers``)
-    │   ├── SoapFault                 soap: the service answered with a SOAP Fault (``code``, ``string``,
-    │   │                             ``actor``, ``detail``); an answer, not an outage: ``retryable = False``
     │   ├── EndpointNotConnectedError a broker, database or HTTP server is unreachable
-    │   │   └── SqlConnectionError    sql: the database connection failed or was lost (also a SqlError)
-    │   ├── SqlError                  sql: a statement failed (``datasource``, ``statement``; no values)
-    │   ├── AmqpError                 amqp: the broker refused an operation (``reply_code``, ``reply_text``)
-    │   │   ├── MessageUnroutableError amqp: a ``mandatory`` message matched no queue (returned)
-    │   │   └── MessageNackedError    amqp: the broker nacked a publish (negative publisher confirm)
-    │   └── MqError                   ibmmq: an MQI call failed (``comp``, ``reason``, ``reason_name``)
-    │       ├── MqConnectionError     ibmmq: the connection broke or the queue manager is unreachable
-    │       │                         (2009, 2059, 2161, 2162, 2538...; also an EndpointNotConnectedError)
-    │       └── MqClientNotInstalledError ibmmq: neither ``ibmmq`` nor ``pymqi`` imports (no MQ client library)
+    │   │   └── SqlConnectionError    a database connection failed or was lost (also a SqlError)
+    │   ├── SqlError                  a SQL statement failed (``datasource``, ``statement``; no values):
+    │   │                             raised by eip.datasources, the SQL repositories and ``sql:``
+    │   └── (component errors)        each in its component's ``errors`` module, rooted here:
+    │                                 components.amqp.errors   AmqpError, MessageUnroutableError,
+    │                                                          MessageNackedError
+    │                                 components.ibmmq.errors  MqError, MqConnectionError (also an
+    │                                                          EndpointNotConnectedError), MqClientNotInstalledError
+    │                                 components.soap.errors   SoapFault (``retryable = False``)
     └── eip.safe_xml.UnsafeXmlError        the safe XML parser rejected entity declarations or an external
                                       DTD (also an ``lxml.etree.XMLSyntaxError``; lives in eip.safe_xml)
+
+A component's own errors live in its package and extend ``EndpointError`` (an outage also
+``EndpointNotConnectedError``); this module imports no component. Their old names here and in
+``eip`` (``eip.errors.SoapFault``, ``eip.MqError``, ...) still resolve, imported from the
+component on first use.
 
 Exceptions carry context as attributes (``route_id``, ``node_id``, ``uri`` with secrets masked)
 so that logs and error handlers can say where it went wrong. An exception whose ``retryable``
@@ -59,6 +62,8 @@ the codecs import without the engine. The engine's copybook and fixed-width data
 """
 
 from __future__ import annotations
+
+import importlib
 
 from eip.secrets import mask_uri
 
@@ -274,49 +279,6 @@ class HttpOperationFailedError(EndpointError):
         super().__init__(message, uri=uri)
 
 
-class SoapFault(EndpointError):
-    """A SOAP service answered with a Fault (or a route served by a ``soap:`` consumer raises one
-    to answer with it). ``code`` is the fault code without its namespace prefix (``Client``,
-    ``Server``, ``Client.UnknownSymbol``; SOAP 1.2 ``Sender``/``Receiver``), ``string`` (also
-    ``message``) the fault string, ``actor`` the fault actor (1.2: role) or None, ``detail`` the
-    detail as text, a dict (child elements by local name) or None, ``detail_element`` the lxml
-    element it came from, ``subcodes`` SOAP 1.2 subcode names.
-
-    A Fault is an answer, not an outage: ``retryable`` is False, so an error handler's general
-    redelivery policy does not repeat the call; an ``on_exception(SoapFault, maximum_redeliveries=...)``
-    clause (or the soap endpoint's ``redeliver_faults`` option) does."""
-
-    retryable = False
-
-    def __init__(
-        self,
-        string: str,
-        *,
-        code: str = "Server",
-        actor: str | None = None,
-        detail: object = None,
-        subcodes: tuple[str, ...] = (),
-        detail_element: object = None,
-        uri: str | None = None,
-    ) -> None:
-        self.code = code
-        self.string = string
-        self.actor = actor
-        self.detail = detail
-        self.subcodes = tuple(subcodes)
-        self.detail_element = detail_element
-        super().__init__(f"SOAP fault {code}: {string}", uri=uri)
-
-    @property
-    def message(self) -> str:
-        return self.string
-
-    @property
-    def is_client_fault(self) -> bool:
-        """True for a fault blaming the request (``Client``/``Sender``, with or without a subcode)."""
-        return self.code.split(".", 1)[0] in ("Client", "Sender")
-
-
 class SqlError(EndpointError):
     """A SQL statement failed. ``datasource`` and ``statement`` say which; bound values are never
     part of the message. The driver's exception is the ``__cause__``."""
@@ -332,54 +294,6 @@ class SqlError(EndpointError):
 
 class SqlConnectionError(SqlError, EndpointNotConnectedError):
     """The database could not be reached or dropped the connection: worth a redelivery."""
-
-
-class AmqpError(EndpointError):
-    """The AMQP broker refused an operation (a channel closed with ``reply_code`` and
-    ``reply_text``: 404 no such queue or exchange, 406 arguments that differ, 403 access refused)."""
-
-    def __init__(
-        self, message: str, *, uri: str | None = None, reply_code: int | None = None, reply_text: str | None = None
-    ) -> None:
-        self.reply_code = reply_code
-        self.reply_text = reply_text
-        super().__init__(message, uri=uri)
-
-
-class MessageUnroutableError(AmqpError):
-    """A message published with ``mandatory=true`` matched no queue; the broker returned it."""
-
-
-class MessageNackedError(AmqpError):
-    """The broker could not take a published message (a negative publisher confirm)."""
-
-
-class MqError(EndpointError):
-    """An MQI call failed: ``comp`` (completion code), ``reason`` (MQRC) and ``reason_name``
-    (``MQRC_Q_FULL``); the library's ``MQMIError`` is the ``__cause__``. ``reason`` is None for
-    errors of the Python layer itself."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        uri: str | None = None,
-        comp: int | None = None,
-        reason: int | None = None,
-        reason_name: str | None = None,
-    ) -> None:
-        self.comp = comp
-        self.reason = reason
-        self.reason_name = reason_name
-        super().__init__(message, uri=uri)
-
-
-class MqConnectionError(MqError, EndpointNotConnectedError):
-    """The connection to the queue manager broke, or it cannot be reached (2009, 2059, 2538...)."""
-
-
-class MqClientNotInstalledError(MqError):
-    """Neither ``ibmmq`` nor ``pymqi`` can be imported: the IBM MQ client library is missing."""
 
 
 def find_cause(exc: BaseException | None, kind: type[BaseException]) -> BaseException | None:
@@ -405,3 +319,25 @@ def is_transient(exc: BaseException | None, depth: int = 20) -> bool:
             return True
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+# Component errors that used to live here: resolved on first use, so importing the core
+# imports no component.
+MOVED = {
+    "AmqpError": "components.amqp.errors",
+    "MessageUnroutableError": "components.amqp.errors",
+    "MessageNackedError": "components.amqp.errors",
+    "MqError": "components.ibmmq.errors",
+    "MqConnectionError": "components.ibmmq.errors",
+    "MqClientNotInstalledError": "components.ibmmq.errors",
+    "SoapFault": "components.soap.errors",
+}
+
+
+def __getattr__(name: str) -> type[EndpointError]:
+    """A moved component error, imported from its component (``MOVED``)."""
+    module = MOVED.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    cls: type[EndpointError] = getattr(importlib.import_module(module), name)
+    return cls

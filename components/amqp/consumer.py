@@ -48,12 +48,13 @@ from typing import TYPE_CHECKING, Any
 
 import pika
 
+from components.amqp.errors import AmqpError
 from components.amqp.mapping import PROTOCOL, from_amqp, is_control_header, to_amqp
 from components.amqp.session import Session
 from components.amqp.topology import Steps
 from eip import constants as c
 from eip.component import Consumer, Processor
-from eip.errors import AmqpError, EndpointNotConnectedError, is_transient
+from eip.errors import EndpointNotConnectedError, is_transient
 from eip.exchange import Exchange, ExchangePattern
 from eip.header_filter import HeaderFilter, inbound_of
 

@@ -26,15 +26,9 @@ import pika
 import pika.exceptions as px
 from pika.adapters.select_connection import IOLoop, SelectConnection
 
+from components.amqp.errors import AmqpError, MessageNackedError, MessageUnroutableError
 from components.amqp.topology import Steps, Topology, drive
-from eip.errors import (
-    AmqpError,
-    EndpointError,
-    EndpointNotConnectedError,
-    ExchangeTimedOutError,
-    MessageNackedError,
-    MessageUnroutableError,
-)
+from eip.errors import EndpointError, EndpointNotConnectedError, ExchangeTimedOutError
 from eip.secrets import mask_uri
 
 log = logging.getLogger("components.amqp")

@@ -24,8 +24,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.ibmmq.errors import MqClientNotInstalledError, MqConnectionError, MqError
 from eip import errors
-from eip.errors import MqClientNotInstalledError, MqConnectionError, MqError
 
 log = logging.getLogger("components.ibmmq")
 

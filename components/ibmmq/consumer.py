@@ -44,9 +44,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from components.ibmmq.client import MqConnection, is_transient, load_mqi, mq_text
+from components.ibmmq.errors import MqConnectionError, MqError
 from components.ibmmq.mapping import PROTOCOL, from_mq, is_control_header, to_mq
 from eip.component import Consumer, Processor
-from eip.errors import MqConnectionError, MqError
 from eip.exchange import Exchange, ExchangePattern
 from eip.header_filter import HeaderFilter, inbound_of
 from legacy.mq import (

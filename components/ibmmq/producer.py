@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from components.ibmmq.client import ConnectionParams, MqConnection, load_mqi
 from components.ibmmq.consumer import current_worker
+from components.ibmmq.errors import MqConnectionError
 from components.ibmmq.mapping import PROTOCOL, from_mq, is_control_header, to_mq
 from eip.component import Producer
 from eip.constants import INBOUND_HEADERS
@@ -48,7 +49,6 @@ from eip.errors import (
     EndpointError,
     EndpointNotConnectedError,
     ExchangeTimedOutError,
-    MqConnectionError,
 )
 from eip.exchange import Exchange, ExchangePattern
 from eip.header_filter import HeaderFilter, Inbound, inbound_of

@@ -57,9 +57,10 @@ from components.soap.envelope import (
     fault_status,
     plain,
 )
+from components.soap.errors import SoapFault
 from eip import constants as c
 from eip.component import Processor
-from eip.errors import EndpointOptionError, SoapFault, ValidationError, find_cause
+from eip.errors import EndpointOptionError, ValidationError, find_cause
 from eip.exchange import ExchangePattern
 from eip.http_server import (
     HandlerRegistration,

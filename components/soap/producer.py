@@ -47,6 +47,7 @@ from urllib.parse import urlparse
 from components.http.shared import failure_reason, request_error
 from components.soap.documents import WsdlDocuments, default_loader
 from components.soap.envelope import detail_value, is_client_code, local_code, plain
+from components.soap.errors import SoapFault
 from eip import constants as c
 from eip.component import Producer
 from eip.errors import (
@@ -55,7 +56,6 @@ from eip.errors import (
     EndpointNotConnectedError,
     EndpointOptionError,
     HttpOperationFailedError,
-    SoapFault,
     ValidationError,
 )
 from eip.secrets import mask_uri

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
+from components.ibmmq.errors import MqError
 from eip import Engine
 from eip import constants as c
-from eip.errors import EndpointOptionError, ExchangeTimedOutError, MqError
+from eip.errors import EndpointOptionError, ExchangeTimedOutError
 from eip.exchange import Exchange, ExchangePattern
 from legacy.mq import DeadLetterHeader, unwrap
 
@@ -496,7 +497,7 @@ def test_consumed_request_gets_its_reply_in_the_same_unit_of_work(engine: Engine
 
 # -- the client library, options, secrets -------------------------------------------------------------------
 def test_missing_client_library_fails_the_route_start_with_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    from eip.errors import MqClientNotInstalledError
+    from components.ibmmq.errors import MqClientNotInstalledError
 
     monkeypatch.setitem(sys.modules, "ibmmq", None)  # import ibmmq raises ImportError
     monkeypatch.setitem(sys.modules, "pymqi", None)

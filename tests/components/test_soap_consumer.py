@@ -14,9 +14,9 @@ import requests
 import zeep
 from lxml import etree
 
+from components.soap.errors import SoapFault
 from eip import ConfigurationError, Engine, RouteBuilder
 from eip import constants as c
-from eip.errors import SoapFault
 from eip.http_server import http_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

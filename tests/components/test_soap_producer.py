@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from components.soap.errors import SoapFault
 from eip import (
     EndpointError,
     EndpointNotConnectedError,
@@ -21,7 +22,7 @@ from eip import (
     dead_letter_channel,
 )
 from eip import constants as c
-from eip.errors import SoapFault, ValidationError
+from eip.errors import ValidationError
 from eip.http_server import http_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -12,14 +12,10 @@ from typing import Any
 
 import pytest
 
+from components.amqp.errors import AmqpError, MessageUnroutableError
 from eip import Engine, RouteBuilder, dead_letter_channel
 from eip import constants as c
-from eip.errors import (
-    AmqpError,
-    EndpointOptionError,
-    ExchangeTimedOutError,
-    MessageUnroutableError,
-)
+from eip.errors import EndpointOptionError, ExchangeTimedOutError
 from eip.exchange import Exchange
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

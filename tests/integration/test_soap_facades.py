@@ -12,9 +12,9 @@ import pytest
 import requests
 import zeep
 
+from components.soap.errors import SoapFault
 from eip import Engine, ExchangeTimedOutError, HttpOperationFailedError, RouteBuilder
 from eip import constants as c
-from eip.errors import SoapFault
 from eip.http_server import http_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "components"))
