@@ -36,6 +36,7 @@
     │   │   └── SqlConnectionError    a database connection failed or was lost (also a SqlError)
     │   ├── SqlError                  a SQL statement failed (``datasource``, ``statement``; no values):
     │   │                             raised by eip.datasources, the SQL repositories and ``sql:``
+    │   │                             (core, since the core raises it; re-exported by components.sql.errors)
     │   └── (component errors)        each in its component's ``errors`` module, rooted here:
     │                                 components.amqp.errors   AmqpError, MessageUnroutableError,
     │                                                          MessageNackedError

@@ -1,14 +1,18 @@
 """SQL errors of the ``sql:`` component: SQLAlchemy and DBAPI errors translated at its edge.
 
-Errors are ``eip.errors.SqlError`` naming the datasource and the statement (never the values);
+Errors are ``SqlError`` naming the datasource and the statement (never the values);
 connection failures are ``SqlConnectionError``, also an ``EndpointNotConnectedError``, so a
-redelivery policy retries them.
+redelivery policy retries them. Unlike the other components' errors these two are defined in the
+core (``eip.errors``) and only re-exported here: the core's datasources (``eip.datasources``) and
+its SQL repositories raise them too, and the core imports no component.
 """
 
 from __future__ import annotations
 
 from eip.datasources import describe_sql_error
-from eip.errors import SqlError
+from eip.errors import SqlConnectionError, SqlError
+
+__all__ = ["SqlConnectionError", "SqlError", "sql_error", "translate_error"]
 
 
 def sql_error(

@@ -93,3 +93,12 @@ def test_on_exception_matches_a_moved_error_by_its_old_and_new_name():
         engine.start()
         engine.template.send_body("direct:in", "x")  # handled: no exception for the caller
     assert handled == ["SoapFault"]
+
+
+def test_sql_errors_stay_in_the_core_and_are_found_with_the_component_too():
+    from components.sql import errors as sql_errors
+
+    assert sql_errors.SqlError is eip.errors.SqlError is eip.SqlError
+    assert sql_errors.SqlConnectionError is eip.errors.SqlConnectionError
+    assert issubclass(eip.errors.SqlConnectionError, eip.errors.SqlError)
+    assert issubclass(eip.errors.SqlConnectionError, EndpointNotConnectedError)
