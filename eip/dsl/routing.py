@@ -54,8 +54,6 @@ class RoutingVerbs(BlockTracker):
         )
 
     def loop(self, count: Any = None, do_while: Any = None, **options: Any) -> Self:
-        if (count is None) == (do_while is None):
-            raise self._error("loop() needs either a count or do_while=predicate")
         return self._open(
             "loop",
             m.Loop,

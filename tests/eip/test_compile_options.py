@@ -38,6 +38,7 @@ def test_bad_option_names_route_node_option_and_location(engine, build, text):
     (lambda r: r.aggregate(body(), "concat", completion_size=2).to("mock:a").end(),
      "aggregate() strategy must be a callable"),
     (lambda r: r.aggregate(body(), lambda old, new: new).to("mock:a").end(), "aggregate() needs a completion condition"),
+    (lambda r: r.loop().to("mock:a").end(), "loop() needs either a count or do_while=predicate"),
 ])
 def test_options_the_dsl_only_records_are_checked_once_by_the_compiler_at_the_verbs_line(engine, build, text):
     """The DSL records these options; the compiler's error still names the author's file:line."""

@@ -55,7 +55,7 @@ def test_nodes_of_every_verb_group_carry_the_line_that_recorded_them():
         lambda b: b.from_("direct:a").end(),  # block tracking
         lambda b: b.from_("direct:a").to(),  # endpoint verbs
         lambda b: b.from_("direct:a").process(42),  # translator verbs
-        lambda b: b.from_("direct:a").loop(),  # routing verbs
+        lambda b: b.from_("direct:a").choice().otherwise(),  # routing verbs
         lambda b: b.from_("direct:a").when(body()),  # choice branches
         lambda b: b.from_("direct:a").do_catch(ValueError),  # error-handling verbs
         lambda b: b.from_("direct:a").handled(True),  # on_exception clause flags
