@@ -75,6 +75,30 @@ class HandlerRegistration:
         return f"HandlerRegistration({methods} {self.template.text})"
 
 
+def ranked(registrations: Iterable[HandlerRegistration]) -> tuple[HandlerRegistration, ...]:
+    """``registrations`` in dispatch order (``PathTemplate.rank``), as ``find`` expects them."""
+    return tuple(sorted(registrations, key=lambda r: r.template.rank))
+
+
+def find(
+    registrations: Iterable[HandlerRegistration], path: str, method: str
+) -> tuple[HandlerRegistration | None, dict[str, str], set[str]]:
+    """The first of ``registrations`` (``ranked``) whose template matches ``path`` and that allows
+    ``method``, with its path parameters. Else None, no parameters and the methods the templates
+    matching ``path`` allow (HEAD with GET): empty when nothing matches (404), else a 405."""
+    allowed: set[str] = set()
+    for registration in registrations:
+        found = registration.template.match(path)
+        if found is None:
+            continue
+        if registration.allows(method):
+            return registration, found, allowed
+        allowed.update(registration.methods or ())
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return None, {}, allowed
+
+
 class Router:
     """Handlers, mounted apps and reserved paths, and the WSGI dispatch between them (see the
     module docstring); ``HttpServer`` is one. Requests over ``max_request_body`` answer 413."""
@@ -152,8 +176,7 @@ class Router:
                     raise ConfigurationError(
                         f"HTTP {_describe(registration)} is already served by another consumer ({_describe(existing)})"
                     )
-            handlers = sorted([*self._handlers, registration], key=lambda r: r.template.rank)
-            self._handlers = tuple(handlers)
+            self._handlers = ranked([*self._handlers, registration])
         return registration
 
     def remove_handler(self, registration: HandlerRegistration) -> None:
@@ -169,22 +192,10 @@ class Router:
 
         path = get_path_info(environ) or "/"
         method = environ.get("REQUEST_METHOD", "GET").upper()
-        chosen: HandlerRegistration | None = None
-        params: dict[str, str] | None = None
-        allowed: set[str] = set()
-        for registration in self._handlers:
-            found = registration.template.match(path)
-            if found is None:
-                continue
-            if registration.allows(method):
-                chosen, params = registration, found
-                break
-            allowed.update(registration.methods or ())
+        chosen, params, allowed = find(self._handlers, path, method)
         if chosen is not None:
-            return self._call_handler(chosen, params or {}, environ, start_response)
+            return self._call_handler(chosen, params, environ, start_response)
         if allowed:
-            if "GET" in allowed:
-                allowed.add("HEAD")
             allow = ", ".join(sorted(allowed | {"OPTIONS"}))
             if method == "OPTIONS":
                 start_response("204 No Content", [("Allow", allow)])

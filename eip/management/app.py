@@ -1,4 +1,4 @@
-"""The management API as a Werkzeug WSGI app: health, metrics, routes and endpoints, with roles.
+"""The management API as a WSGI app: health, metrics, routes and endpoints, with roles.
 
 =====================================  =========  ==================================================
 ``GET /health/live``                   open       200 while the process serves
@@ -20,25 +20,28 @@ Everything answers JSON, errors too: ``{"error": "not_found", "message": "..."}`
 the route's state does not allow), 500 (with an ``error_id`` that is also in the log; never a
 stack trace). Every ``/api`` request is authenticated before anything else, so a caller without
 credentials learns nothing, not even which routes exist. URIs are shown with secrets masked.
+Paths are matched by the HTTP server's routing (``eip.http_server.routing``), as ``http:``
+consumers' are; a path with an empty segment (``/api//routes``) is a 404.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import logging
-import re
 import threading
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
-from werkzeug.routing import Map, Rule
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from eip.errors import ConfigurationError
+from eip.http_server.routing import HandlerRegistration, find, ranked
+from eip.http_server.templates import PathTemplate
 from eip.management.auth import OPERATOR, VIEWER, Authenticator, AuthError, Principal
 from eip.management.health import Readiness
 from eip.management.metrics import EngineMetrics, queue_size
@@ -52,7 +55,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("eip.management")
 
 REALM = "eip-management"
-_PATH_PARAM = re.compile(r"<(?:[^:>]+:)?([^:>]+)>")  # werkzeug's <converter(args):name>
+_ACTIONS = ("start", "stop", "suspend", "resume")
+# The action paths are matched one by one, and reserved on the HTTP server as one template.
+_ACTION_PATHS = "/api/routes/{route_id}/{action}"
 _MANAGEMENT_KEYS = {"metrics_require_auth", "health_timeout", "health_cache", "enabled"}
 
 
@@ -136,35 +141,28 @@ class ManagementApp:
                 "management API: no credentials configured (auth.jwt, auth.api_keys): "
                 "every /api call is refused with 401"
             )
-        self.url_map = Map(
-            [
-                Rule("/health/live", endpoint="live", methods=["GET"]),
-                Rule("/health/ready", endpoint="ready", methods=["GET"]),
-                Rule("/metrics", endpoint="metrics", methods=["GET"]),
-                Rule("/api/routes", endpoint="routes", methods=["GET"]),
-                Rule("/api/routes/<route_id>", endpoint="route", methods=["GET"]),
-                Rule(
-                    "/api/routes/<route_id>/<any(start, stop, suspend, resume):action>",
-                    endpoint="action",
-                    methods=["POST"],
-                ),
-                Rule("/api/endpoints", endpoint="endpoints", methods=["GET"]),
-            ],
-            strict_slashes=False,
+        # The HTTP server's routing (eip.http_server.routing) matches the paths: one router.
+        views: list[tuple[str, str, Callable[..., Response]]] = [
+            ("GET", "/health/live", self.live),
+            ("GET", "/health/ready", self.ready),
+            ("GET", "/metrics", self.metrics_view),
+            ("GET", "/api/routes", self.routes),
+            ("GET", "/api/routes/{route_id}", self.route),
+            ("GET", "/api/endpoints", self.endpoints),
+        ]
+        self._paths = [*(path for _, path, _ in views), _ACTION_PATHS]
+        views += [
+            ("POST", f"/api/routes/{{route_id}}/{name}", functools.partial(self.action, action=name))
+            for name in _ACTIONS
+        ]
+        self._routes = ranked(
+            HandlerRegistration(frozenset({method}), PathTemplate(path), _bound(view), "the management API")
+            for method, path, view in views
         )
-        self._views: dict[str, Callable[..., Response]] = {
-            "live": self.live,
-            "ready": self.ready,
-            "metrics": self.metrics_view,
-            "routes": self.routes,
-            "route": self.route,
-            "action": self.action,
-            "endpoints": self.endpoints,
-        }
 
     def paths(self) -> list[str]:
         """Every path this app answers, as ``eip.http_server`` templates (``/api/routes/{route_id}``)."""
-        return [_PATH_PARAM.sub(r"{\1}", rule.rule) for rule in self.url_map.iter_rules()]
+        return list(self._paths)
 
     # -- WSGI -------------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -178,21 +176,17 @@ class ManagementApp:
             if path == "/api" or path.startswith("/api/"):
                 # Authenticate before routing: without credentials not even a 404 says what exists.
                 self._authorize(request, VIEWER)
-            adapter = self.url_map.bind_to_environ(request.environ)
-            try:
-                endpoint, arguments = adapter.match()
-            except MethodNotAllowed as exc:
-                allowed = ", ".join(sorted(exc.valid_methods or ()))
+            registration, params, methods = find(self._routes, path, request.method)
+            if registration is None:
+                if not methods:
+                    raise ApiError(404, "not_found", f"no such resource: {path}")
+                allowed = ", ".join(sorted(methods))
                 return json_response(
                     {"error": "method_not_allowed", "message": f"{request.method} is not allowed here; use {allowed}"},
                     405,
                     {"Allow": allowed},
                 )
-            except HTTPException as exc:
-                if exc.code == 404:
-                    raise ApiError(404, "not_found", f"no such resource: {path}") from None
-                raise
-            return self._views[str(endpoint)](request, **arguments)
+            return registration.handler(request, params)  # type: ignore[no-any-return]
         except AuthError as exc:
             return self._refusal(exc)
         except ApiError as exc:
@@ -388,6 +382,11 @@ class ManagementApp:
 
 def _has_credentials(request: Request) -> bool:
     return bool(request.headers.get("Authorization") or request.headers.get("X-API-Key"))
+
+
+def _bound(view: Callable[..., Response], **arguments: str) -> Callable[[Request, dict[str, str]], Response]:
+    """``view(request, **arguments, **path_params)`` as a handler of ``eip.http_server.routing``."""
+    return lambda request, params: view(request, **arguments, **params)
 
 
 def _as_mapping(config: Any) -> Mapping[str, Any]:
