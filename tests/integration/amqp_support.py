@@ -35,7 +35,11 @@ class Broker:
             if self._connection is not None and self._connection.is_open:
                 with contextlib.suppress(pika.exceptions.AMQPError, OSError):
                     self._connection.close()
-            self._connection = pika.BlockingConnection(pika.URLParameters(self.url))
+            # The test's own connection retries briefly: a broker busy with other suites on a
+            # 2-core machine may refuse one attempt; the engine under test reconnects on its own.
+            parameters = pika.URLParameters(self.url)
+            parameters.connection_attempts, parameters.retry_delay = 5, 0.5
+            self._connection = pika.BlockingConnection(parameters)
             self._channel = self._connection.channel()
         return self._channel
 
