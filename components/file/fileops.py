@@ -66,7 +66,7 @@ def open_folder(root: str, parts: Sequence[str], *, create: bool, uri: str | Non
     try:
         for index, part in enumerate(parts):
             try:
-                child = os.open(part, os.O_RDONLY | _DIRECTORY | NOFOLLOW, dir_fd=fd)
+                child = _open_child(fd, root, parts, index, uri)
             except FileNotFoundError:
                 if not create:
                     raise
@@ -74,10 +74,6 @@ def open_folder(root: str, parts: Sequence[str], *, create: bool, uri: str | Non
                     os.mkdir(part, dir_fd=fd)
                 except FileExistsError:
                     pass  # made by a racing writer, or a link that the next open refuses
-                child = _open_child(fd, root, parts, index, uri)
-            except OSError as exc:
-                if exc.errno not in (errno.ENOTDIR, errno.ELOOP):
-                    raise
                 child = _open_child(fd, root, parts, index, uri)
             os.close(fd)
             fd = child
@@ -88,6 +84,7 @@ def open_folder(root: str, parts: Sequence[str], *, create: bool, uri: str | Non
 
 
 def _open_child(fd: int, root: str, parts: Sequence[str], index: int, uri: str | None) -> int:
+    """``parts[index]`` inside the folder ``fd``, never through a link (UnsafeFileNameError)."""
     part = parts[index]
     try:
         return os.open(part, os.O_RDONLY | _DIRECTORY | NOFOLLOW, dir_fd=fd)
