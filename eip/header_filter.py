@@ -124,7 +124,10 @@ def is_http_reply_control(name: str) -> bool:
 def inbound_of(properties: Mapping[str, Any]) -> Inbound | None:
     """The ``Inbound`` record in an exchange's properties, if any (also as the plain tuple a
     durable repository restores it as)."""
-    mark = properties.get(INBOUND_HEADERS)
+    return _as_inbound(properties.get(INBOUND_HEADERS))
+
+
+def _as_inbound(mark: Any) -> Inbound | None:
     if mark is None or mark.__class__ is Inbound:
         return mark
     return _restored(mark)
@@ -203,12 +206,9 @@ class HeaderFilter:
         """``headers`` without those ``drops`` refuses; ``headers`` itself when nothing was received
         or all of it by this producer's own protocol (a bridge: the hot path, no copy). ``inbound``
         is the ``CamelInboundHeaders`` property as it is (``inbound_of`` is applied here)."""
+        inbound = _as_inbound(inbound)
         if inbound is None:
             return headers
-        if inbound.__class__ is not Inbound:
-            inbound = _restored(inbound)
-            if inbound is None:
-                return headers
         if inbound.previous is None and inbound.protocol == self.protocol and self.protocol != HTTP:
             return headers
         return {name: value for name, value in headers.items() if not self.drops(name, value, inbound)}
