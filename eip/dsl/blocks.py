@@ -77,15 +77,20 @@ class BlockTracker:
     def _top(self) -> _Frame:
         return self._stack[-1]
 
-    def _add(self, cls: type[m.Node], **kwargs: Any) -> Self:
+    def _step_frame(self, verb: str) -> _Frame:
+        """The frame a step ``verb`` goes into; a choice, do_try or circuit breaker takes only branches."""
         self._check_open()
         top = self._top
         if top.kind in ("choice", "do_try_shell", "circuit_breaker_shell"):
             raise self._error(
-                f"{cls.kind_name()}() directly inside {top.kind.split('_shell')[0]}(): "
+                f"{verb}() directly inside {top.kind.split('_shell')[0]}(): "
                 f"open a branch first ({_branch_hint(top.kind)})",
                 top.node_id,
             )
+        return top
+
+    def _add(self, cls: type[m.Node], **kwargs: Any) -> Self:
+        top = self._step_frame(cls.kind_name())
         location = _location()
         node = _make(cls, self._route_id, self._next_id(cls.kind_name()), location, **kwargs)
         top.steps.append(node)
@@ -93,14 +98,7 @@ class BlockTracker:
         return self
 
     def _open(self, kind: str, cls: type | None, **attrs: Any) -> Self:
-        self._check_open()
-        top = self._top
-        if top.kind in ("choice", "do_try_shell", "circuit_breaker_shell"):
-            raise self._error(
-                f"{kind}() directly inside {top.kind.split('_shell')[0]}(): open a "
-                f"branch first ({_branch_hint(top.kind)})",
-                top.node_id,
-            )
+        self._step_frame(kind)
         location = _location()
         node_id = self._next_id(kind)
         if cls is not None:  # check option names now, where the mistake is
