@@ -292,12 +292,11 @@ def parse_timeout(value: Any, parallel: bool, ctx: CompileContext, what: str) ->
     return seconds
 
 
-def compile_multicast(node: Multicast, ctx: CompileContext) -> MulticastProcessor:
-    check_strategy(node.strategy, ctx, "multicast")
-    timeout = parse_timeout(node.timeout, node.parallel, ctx, "multicast")
-    # Each destination runs under the route's error handler on its own.
-    destinations = [ctx.compile_steps((step,)) for step in node.steps]
-    fan_out = FanOut(
+def multicast_fan_out(node: Any, ctx: CompileContext, what: str) -> FanOut:
+    """The fan-out of a multicast-like node (``multicast``, ``recipient_list``): its strategy
+    checked, its timeout parsed, parts indexed as Camel's multicast indexes them."""
+    check_strategy(node.strategy, ctx, what)
+    return FanOut(
         strategy=node.strategy,
         keep_parent=False,
         own=(c.MULTICAST_INDEX, c.MULTICAST_COMPLETE),
@@ -306,6 +305,12 @@ def compile_multicast(node: Multicast, ctx: CompileContext) -> MulticastProcesso
         parallel=node.parallel,
         pool=shared_pool(ctx) if node.parallel else None,
         stop_on_exception=node.stop_on_exception,
-        timeout=timeout,
+        timeout=parse_timeout(node.timeout, node.parallel, ctx, what),
     )
+
+
+def compile_multicast(node: Multicast, ctx: CompileContext) -> MulticastProcessor:
+    fan_out = multicast_fan_out(node, ctx, "multicast")
+    # Each destination runs under the route's error handler on its own.
+    destinations = [ctx.compile_steps((step,)) for step in node.steps]
     return MulticastProcessor(destinations, fan_out)

@@ -17,11 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from eip import constants as c
 from eip.errors import ExchangeError, ExpressionError
-from eip.processors.multicast import FanOut, parse_timeout
-from eip.processors.parallel import shared_pool
+from eip.processors.multicast import FanOut, multicast_fan_out
 from eip.processors.pipeline import Pipeline
 from eip.producer_cache import Lease, ProducerCache, check_cache_size, open_producer
-from eip.strategies import check_strategy
 
 if TYPE_CHECKING:
     from eip.compiler import CompileContext
@@ -175,18 +173,6 @@ class RecipientListProcessor:
 def compile_recipient_list(node: RecipientList, ctx: CompileContext) -> RecipientListProcessor:
     if not callable(node.expression):
         raise ctx.error(f"recipient_list() needs an expression, got {node.expression!r}")
-    check_strategy(node.strategy, ctx, "recipient_list")
-    timeout = parse_timeout(node.timeout, node.parallel, ctx, "recipient_list")
+    fan_out = multicast_fan_out(node, ctx, "recipient_list")
     cache = hop_cache(ctx, node, slip=False, what="recipient_list")
-    fan_out = FanOut(
-        strategy=node.strategy,
-        keep_parent=False,
-        own=(c.MULTICAST_INDEX, c.MULTICAST_COMPLETE),
-        route_id=ctx.route_id,
-        node_id=node.node_id,
-        parallel=node.parallel,
-        pool=shared_pool(ctx) if node.parallel else None,
-        stop_on_exception=node.stop_on_exception,
-        timeout=timeout,
-    )
     return RecipientListProcessor(node, cache, fan_out, ctx.route_id)
