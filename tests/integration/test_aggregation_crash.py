@@ -86,13 +86,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'aggregation.db'}"
 
 
-@pytest.fixture
-def broker(rabbitmq_service: Any) -> Any:
-    b = Broker(rabbitmq_service.url)
-    yield b
-    b.cleanup()
-
-
 def start(args: list[str], log: Path) -> subprocess.Popen[str]:
     with log.open("a") as err:
         process = subprocess.Popen([sys.executable, "-c", CHILD, *args], cwd=ROOT, stdout=subprocess.PIPE,

@@ -27,13 +27,6 @@ FAST = "reconnect_delay=0.1&max_reconnect_delay=0.5"
 
 
 @pytest.fixture
-def broker(rabbitmq_service: Any) -> Any:
-    b = Broker(rabbitmq_service.url)
-    yield b
-    b.cleanup()
-
-
-@pytest.fixture
 def amqp_engine(engine: Engine, rabbitmq_service: Any, broker: Broker) -> Any:
     """The engine, pointed at the test broker; stopped before the test's queues are deleted."""
     engine.properties["amqp.url"] = rabbitmq_service.url

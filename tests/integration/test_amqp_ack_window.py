@@ -63,13 +63,6 @@ CHILD = textwrap.dedent("""
 """)
 
 
-@pytest.fixture
-def broker(rabbitmq_service: Any) -> Any:
-    b = Broker(rabbitmq_service.url)
-    yield b
-    b.cleanup()
-
-
 def back_in_queue(broker: Broker, queue: str, expected: int) -> dict[int, bool]:
     """Every message in ``queue`` once the broker requeued the dead consumer's deliveries, as
     number -> redelivered; waits until the queue has no consumer and ``expected`` are back."""

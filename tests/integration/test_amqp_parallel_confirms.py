@@ -15,8 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from eip import Engine, RouteBuilder, body
 from eip.component import Component, Consumer, Endpoint
 from eip.unit_of_work import UnitOfWork
@@ -97,13 +95,6 @@ def _yield_in_hold(frame: Any, event: str, arg: Any) -> Any:
         return each_line
 
     return each_line
-
-
-@pytest.fixture
-def broker(rabbitmq_service: Any) -> Any:
-    b = Broker(rabbitmq_service.url)
-    yield b
-    b.cleanup()
 
 
 def test_parallel_split_to_amqp_acks_the_source_only_after_every_confirm(broker: Broker,

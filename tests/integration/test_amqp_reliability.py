@@ -20,8 +20,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from eip import Engine, RouteBuilder, dead_letter_channel
 from eip import constants as c
 from eip.exchange import Exchange
@@ -48,13 +46,6 @@ BRIDGE = textwrap.dedent("""
     while True:
         time.sleep(1)
 """)
-
-
-@pytest.fixture
-def broker(rabbitmq_service: Any) -> Any:
-    b = Broker(rabbitmq_service.url)
-    yield b
-    b.cleanup()
 
 
 def start_bridge(url: str, source: str, target: str) -> subprocess.Popen[str]:

@@ -52,13 +52,6 @@ def world() -> Iterator[World]:
 
 
 @pytest.fixture
-def broker(rabbitmq_service: Any) -> Iterator[Broker]:
-    b = Broker(rabbitmq_service.url)
-    yield b
-    b.cleanup()
-
-
-@pytest.fixture
 def bridge(engine: Engine, rabbitmq_service: Any, world: World, broker: Broker) -> Iterator[Engine]:
     engine.properties["amqp.url"] = rabbitmq_service.url
     yield engine

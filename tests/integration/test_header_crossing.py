@@ -53,13 +53,6 @@ def post(engine: Engine, path: str) -> requests.Response:
 
 # -- amqp, against the real broker ------------------------------------------------------------------------
 @pytest.fixture
-def broker(rabbitmq_service: Any) -> Iterator[Broker]:
-    b = Broker(rabbitmq_service.url)
-    yield b
-    b.cleanup()
-
-
-@pytest.fixture
 def amqp_engine(engine: Engine, rabbitmq_service: Any, broker: Broker) -> Iterator[Engine]:
     engine.properties["amqp.url"] = rabbitmq_service.url
     yield engine
