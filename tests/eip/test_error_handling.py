@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from eip import RouteBuilder, body, dead_letter_channel, default_error_handler, header
@@ -10,15 +12,17 @@ from eip.testing import eventually
 
 
 class Flaky:
-    """Fails the first ``failures`` calls, then succeeds; counts calls."""
+    """Fails the first ``failures`` calls, then succeeds; counts calls; ``called`` is set by the first."""
 
     def __init__(self, failures: int, exc: type[Exception] = ConnectionError) -> None:
         self.failures = failures
         self.calls = 0
         self.exc = exc
+        self.called = threading.Event()
 
     def __call__(self, exchange) -> None:
         self.calls += 1
+        self.called.set()
         if self.calls <= self.failures:
             raise self.exc(f"failure {self.calls}")
         exchange.message.body = f"ok after {self.calls}"
@@ -458,7 +462,6 @@ class _FailuresSeen:
 
 
 def test_engine_stop_cuts_a_redelivery_wait_short_and_the_file_is_kept(tmp_path):
-    import threading
     import time
 
     from eip import Engine
@@ -468,23 +471,18 @@ def test_engine_stop_cuts_a_redelivery_wait_short_and_the_file_is_kept(tmp_path)
     inbox.mkdir()
     (inbox / "order.txt").write_text("o-1")
     failing = Flaky(failures=100)
-    called = threading.Event()
-
-    def step(exchange) -> None:
-        called.set()
-        failing(exchange)
 
     class Routes(RouteBuilder):
         def configure(self):
             self.error_handler(default_error_handler(maximum_redeliveries=3, redelivery_delay=5))
-            self.from_(f"file:{inbox}?initial_delay=0&delay=0.05").route_id("orders").process(step).id("call")
+            self.from_(f"file:{inbox}?initial_delay=0&delay=0.05").route_id("orders").process(failing).id("call")
 
     engine = Engine(routes=[Routes()])
     seen = _FailuresSeen()
     engine.add_listener(seen)
     engine.start()
     try:
-        assert called.wait(5)
+        assert failing.called.wait(5)
     finally:
         began = time.monotonic()
         unfinished = engine.stop(timeout=0.3)
@@ -505,16 +503,10 @@ def test_engine_stop_cuts_a_redelivery_wait_short_and_the_file_is_kept(tmp_path)
 
 
 def test_interrupted_redelivery_in_a_sub_route_is_not_dead_lettered_by_the_caller(engine):
-    import threading
 
     from eip.errors import RedeliveryInterruptedError
 
     failing = Flaky(failures=100)
-    called = threading.Event()
-
-    def step(exchange) -> None:
-        called.set()
-        failing(exchange)
 
     def configure(b):
         (b.from_("seda:orders").route_id("orders")
@@ -522,13 +514,13 @@ def test_interrupted_redelivery_in_a_sub_route_is_not_dead_lettered_by_the_calle
          .to("direct:pricing"))
         (b.from_("direct:pricing").route_id("pricing")
          .error_handler(default_error_handler(maximum_redeliveries=2, redelivery_delay=5))
-         .process(step))
+         .process(failing))
 
     seen = _FailuresSeen()
     engine.add_listener(seen)
     start(engine, configure)
     engine.template.send_body("seda:orders", "o-1")
-    assert called.wait(5)
+    assert failing.called.wait(5)
     dead = engine.get_endpoint("mock:dead")
     engine.stop(timeout=0.3)
     outcomes = seen.wait_for("orders", timeout=3)
@@ -538,26 +530,20 @@ def test_interrupted_redelivery_in_a_sub_route_is_not_dead_lettered_by_the_calle
 
 
 def test_stop_route_cuts_a_redelivery_wait_short(engine):
-    import threading
 
     from eip.errors import RedeliveryInterruptedError
 
     failing = Flaky(failures=100)
-    called = threading.Event()
-
-    def step(exchange) -> None:
-        called.set()
-        failing(exchange)
 
     def configure(b):
         b.error_handler(default_error_handler(maximum_redeliveries=-1, redelivery_delay=5))
-        b.from_("seda:orders").route_id("orders").process(step)
+        b.from_("seda:orders").route_id("orders").process(failing)
 
     seen = _FailuresSeen()
     engine.add_listener(seen)
     start(engine, configure)
     engine.template.send_body("seda:orders", "o-1")
-    assert called.wait(5)
+    assert failing.called.wait(5)
     assert len(engine.stop_route("orders", timeout=0.2)) == 1
     outcomes = seen.wait_for("orders", timeout=3)
     assert len(outcomes) == 1 and isinstance(outcomes[0], RedeliveryInterruptedError)
