@@ -157,12 +157,7 @@ class Engine:
             return self.get_endpoint(uri)
         except ConfigurationError as exc:
             if exc.route_id is None:
-                raise type(exc)(
-                    exc.detail,
-                    route_id=route_id,
-                    node_id=getattr(node, "node_id", None),
-                    location=getattr(node, "location", None),
-                ) from exc
+                raise exc.at_node(route_id, node) from exc
             raise
 
     def acquire_endpoint(self, uri: str, *, route_id: str | None = None, node: Any = None) -> Endpoint:
@@ -175,12 +170,7 @@ class Engine:
             return self._endpoint(uri, dynamic=True)
         except ConfigurationError as exc:
             if route_id is not None and exc.route_id is None:
-                raise type(exc)(
-                    exc.detail,
-                    route_id=route_id,
-                    node_id=getattr(node, "node_id", None),
-                    location=getattr(node, "location", None),
-                ) from exc
+                raise exc.at_node(route_id, node) from exc
             raise
 
     def release_endpoint(self, endpoint: Endpoint) -> None:

@@ -65,6 +65,7 @@ the codecs import without the engine. The engine's copybook and fixed-width data
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from eip.secrets import mask_uri
 
@@ -91,6 +92,15 @@ class ConfigurationError(EipError):
             where.append(f"at {location}")
         self.detail = message
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+    def at_node(self, route_id: str | None, node: Any) -> ConfigurationError:
+        """The same error (same class and detail) naming ``route_id`` and ``node``'s id and location."""
+        return type(self)(
+            self.detail,
+            route_id=route_id,
+            node_id=getattr(node, "node_id", None),
+            location=getattr(node, "location", None),
+        )
 
 
 class RouteDefinitionError(ConfigurationError):

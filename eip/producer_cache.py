@@ -223,7 +223,7 @@ class ProducerCache:
             parsed = parse_uri(uri)
             code = self.engine.component(parsed.scheme).path_is_code
         except ConfigurationError as exc:
-            raise type(exc)(exc.detail, route_id=self.route_id, node_id=self.node_id, location=location) from exc
+            raise exc.at_node(self.route_id, self.node) from exc
         if code and (parsed.scheme, parsed.path) != self.statement:
             problem = (
                 " (this URI was computed at run time, statement included)"
